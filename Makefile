@@ -1,0 +1,129 @@
+# lwquic build. `make` builds the libraries and tools, `make check` runs every test,
+# `make check SAN=1` runs them under ASan+UBSan, `make fuzz` builds the libFuzzer targets.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SAN ?=
+VERSION := 0.1.0
+
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT ?= -O1
+else ifeq ($(SAN),thread)
+BUILD ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT ?= -O1
+else
+BUILD ?= build
+SANFLAGS :=
+OPT ?= -O2
+endif
+
+CC ?= cc
+CFLAGS ?= $(OPT) -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Isrc $(SANFLAGS) $(CFLAGS)
+LDLIBS := -lmbedx509 -lmbedcrypto -lsodium -lpthread -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+SRC := $(sort $(wildcard src/*/*.c))
+OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
+TOOL_NAMES := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard tools/*/*.c)))))
+TOOLS := $(TOOL_NAMES:%=$(BUILD)/bin/%)
+TEST_SRC := $(sort $(wildcard tests/unit/*.c tests/vectors/*.c))
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/testutil.o $(BUILD)/obj/tests/runner.o
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
+HEADERS := $(sort $(wildcard include/lwquic/*.h))
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
+all: lib tools
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/deps.sh
+	@sh scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+lib: $(BUILD)/lib/liblwquic.a $(BUILD)/lib/liblwquic.so
+tools: $(TOOLS)
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests -I$(BUILD)/gen -MMD -MP -c $< -o $@
+
+$(BUILD)/lib/liblwquic.a: $(OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/lib/liblwquic.so: $(OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared $(SANFLAGS) -Wl,-soname,liblwquic.so.0 -o $@ $^ $(LDLIBS)
+
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/%/*.c)) $(BUILD)/lib/liblwquic.a
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+# The test runner registers every `Suite *suite_NAME(void)` it finds.
+$(BUILD)/gen/suites.h: $(TEST_SRC) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@grep -ho '^Suite \*suite_[a-z0-9_]*(void)' $(TEST_SRC) | sed 's/^Suite \*suite_\([a-z0-9_]*\)(void)/X(\1)/' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/obj/tests/runner.o: $(BUILD)/gen/suites.h
+
+$(BUILD)/tests/unit-tests: $(TEST_OBJ) $(BUILD)/lib/liblwquic.a
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+# Fuzz targets are also built with the compiler in use and replay their checked-in corpus.
+$(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/lib/liblwquic.a
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+check: check-headers check-unit check-fuzz
+check-unit: $(BUILD)/tests/unit-tests all
+	$(BUILD)/tests/unit-tests
+check-fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
+	@for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay/$$n fuzz/corpus/$$n || exit 1; done
+check-headers: | $(DEPS_STAMP)
+	@for h in $(HEADERS); do \
+	  echo "#include \"$$h\"" | $(CC) -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -fsyntax-only -x c - || exit 1; \
+	  echo "#include \"$$h\"" | c++ -Wall -Wextra -Werror -Iinclude -fsyntax-only -x c++ - || exit 1; \
+	done; echo "public headers compile as C99 and C++: $(words $(HEADERS)) headers"
+
+# libFuzzer builds (clang): build-fuzz/bin/NAME, run as `build-fuzz/bin/NAME fuzz/corpus/NAME`.
+FUZZ_BUILD := build-fuzz
+fuzz: | $(DEPS_STAMP)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN= OPT="-O1" \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+	  $(FUZZ_NAMES:%=$(FUZZ_BUILD)/bin-fuzz/%)
+$(FUZZ_BUILD)/bin-fuzz/%: $(FUZZ_BUILD)/obj/fuzz/fuzz_%.o $(FUZZ_BUILD)/lib/liblwquic.a
+	@mkdir -p $(@D)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+bench: all
+	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b" $(BUILD); done; true
+
+$(BUILD)/lwquic.pc: Makefile
+	@mkdir -p $(@D)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: lwquic\nDescription: QUIC, HTTP/3 and QPACK in C\nVersion: %s\nLibs: -L$${libdir} -llwquic\nLibs.private: %s\nCflags: -I$${includedir}\n' \
+	  '$(PREFIX)' '$(VERSION)' '$(LDLIBS)' > $@
+
+install: lib tools $(BUILD)/lwquic.pc
+	install -d $(DESTDIR)$(PREFIX)/include/lwquic $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/lwquic/
+	install -m 644 $(BUILD)/lib/liblwquic.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/lib/liblwquic.so $(DESTDIR)$(PREFIX)/lib/liblwquic.so.0
+	ln -sf liblwquic.so.0 $(DESTDIR)$(PREFIX)/lib/liblwquic.so
+	install -m 644 $(BUILD)/lwquic.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	$(if $(TOOLS),install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/)
+
+demo: all
+	@sh scripts/demo.sh $(BUILD)
+
+clean:
+	rm -rf build build-san build-tsan build-fuzz build-*
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the Debian packages lwquic's build and tests need, only those missing.
+# Not root: prints the exact apt-get line to run instead.
+set -e
+PKGS="build-essential pkg-config libmbedtls-dev libsodium-dev check clang libclang-rt-14-dev openssl"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "lwquic needs these Debian packages; run as root:" >&2
+    echo "  apt-get update && apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "deps.sh: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

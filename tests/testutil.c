@@ -1,0 +1,169 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include "testutil.h"
+
+#define HDR 16 /* keeps returned blocks 16-byte aligned */
+
+static size_t live, count, fail_at;
+
+static void *count_malloc(void *ud, size_t n)
+{
+    (void)ud;
+    count++;
+    if (fail_at && --fail_at == 0)
+        return NULL;
+    uint8_t *p = malloc(n + HDR);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof(n));
+    live++;
+    return p + HDR;
+}
+
+static void *count_calloc(void *ud, size_t m, size_t n)
+{
+    if (n && m > SIZE_MAX / n)
+        return NULL;
+    void *p = count_malloc(ud, m * n);
+    if (p)
+        memset(p, 0, m * n);
+    return p;
+}
+
+static void count_free(void *ud, void *p)
+{
+    (void)ud;
+    if (!p)
+        return;
+    ck_assert_msg(live > 0, "free of a block the counting allocator did not hand out");
+    live--;
+    free((uint8_t *)p - HDR);
+}
+
+static void *count_realloc(void *ud, void *p, size_t n)
+{
+    if (!p)
+        return count_malloc(ud, n);
+    count++;
+    if (fail_at && --fail_at == 0)
+        return NULL;
+    uint8_t *q = realloc((uint8_t *)p - HDR, n + HDR);
+    if (!q)
+        return NULL;
+    memcpy(q, &n, sizeof(n));
+    return q + HDR;
+}
+
+static const lwq_allocator counting = {count_malloc, count_calloc, count_realloc, count_free, NULL};
+const lwq_allocator *const lwq_test_alloc = &counting;
+
+size_t lwq_test_alloc_live(void) { return live; }
+size_t lwq_test_alloc_count(void) { return count; }
+void lwq_test_alloc_fail_at(size_t n) { fail_at = n; }
+void lwq_test_alloc_reset(void) { live = count = fail_at = 0; }
+
+static void leak_setup(void) { lwq_test_alloc_reset(); }
+
+static void leak_teardown(void)
+{
+    ck_assert_msg(live == 0, "test leaked %zu block(s) from the counting allocator", live);
+}
+
+TCase *lwq_test_tcase(const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, leak_setup, leak_teardown);
+    tcase_set_timeout(tc, 120);
+    return tc;
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static void test_fill(void *ud, uint8_t *out, size_t n)
+{
+    lwq_test_rng *r = ud;
+    while (n) {
+        uint64_t s0 = r->s[0], s1 = r->s[1], v = s0 + s1;
+        s1 ^= s0;
+        r->s[0] = rotl(s0, 55) ^ s1 ^ (s1 << 14);
+        r->s[1] = rotl(s1, 36);
+        size_t k = n < 8 ? n : 8;
+        memcpy(out, &v, k);
+        out += k;
+        n -= k;
+    }
+}
+
+const lwq_rng *lwq_test_rng_init(lwq_test_rng *r, uint64_t seed)
+{
+    r->s[0] = seed * 0x9E3779B97F4A7C15ull + 1;
+    r->s[1] = (seed ^ 0xD1B54A32D192ED03ull) * 0xBF58476D1CE4E5B9ull + 7;
+    r->rng.fill = test_fill;
+    r->rng.ud = r;
+    return &r->rng;
+}
+
+const char *lwq_test_shared_path(const char *rel)
+{
+    static char buf[4][1024];
+    static int i;
+    const char *base = getenv("LWQ_SHARED");
+    char *b = buf[i++ & 3];
+    snprintf(b, sizeof(buf[0]), "%s/%s", base ? base : "../shared", rel);
+    return b;
+}
+
+const char *lwq_test_data_path(const char *rel)
+{
+    static char buf[4][1024];
+    static int i;
+    char *b = buf[i++ & 3];
+    snprintf(b, sizeof(buf[0]), "tests/data/%s", rel);
+    return b;
+}
+
+uint8_t *lwq_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap);
+    size_t r;
+    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            uint8_t *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = nb;
+        }
+    }
+    fclose(f);
+    if (buf)
+        *len = n;
+    return buf;
+}
+
+size_t lwq_test_unhex(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    int hi = -1;
+    for (; *hex; hex++) {
+        if (!isxdigit((unsigned char)*hex))
+            continue;
+        int v = isdigit((unsigned char)*hex) ? *hex - '0' : (tolower((unsigned char)*hex) - 'a' + 10);
+        if (hi < 0) {
+            hi = v;
+        } else {
+            ck_assert_msg(n < cap, "hex string longer than %zu bytes", cap);
+            out[n++] = (uint8_t)(hi << 4 | v);
+            hi = -1;
+        }
+    }
+    return n;
+}
