@@ -27,13 +27,18 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Isrc $(SANFLAGS) $
 LDLIBS := -lmbedx509 -lmbedcrypto -lsodium -lpthread -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
-SRC := $(sort $(wildcard src/*/*.c))
+# Parallel work can build one slice: make BUILD=build-x SRC_GLOB='src/base/*.c src/qpack/*.c' TEST_GLOB='tests/unit/test_qpack*.c' FUZZ_GLOB='fuzz/fuzz_qpack*.c' TOOL_GLOB='tools/lwquic-qpack/*.c'
+SRC_GLOB ?= src/*/*.c
+TEST_GLOB ?= tests/unit/*.c tests/vectors/*.c
+FUZZ_GLOB ?= fuzz/fuzz_*.c
+TOOL_GLOB ?= tools/*/*.c
+SRC := $(sort $(wildcard $(SRC_GLOB)))
 OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
-TOOL_NAMES := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard tools/*/*.c)))))
+TOOL_NAMES := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard $(TOOL_GLOB))))))
 TOOLS := $(TOOL_NAMES:%=$(BUILD)/bin/%)
-TEST_SRC := $(sort $(wildcard tests/unit/*.c tests/vectors/*.c))
+TEST_SRC := $(sort $(wildcard $(TEST_GLOB)))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/testutil.o $(BUILD)/obj/tests/runner.o
-FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_SRC := $(sort $(wildcard $(FUZZ_GLOB)))
 FUZZ_NAMES := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
 HEADERS := $(sort $(wildcard include/lwquic/*.h))
 DEPS_STAMP := $(BUILD)/.deps-ok
