@@ -1,0 +1,58 @@
+/* Congestion control behind a small vtable: the controller sees only these
+ * calls and its own state, never packets or the connection (RFC 9002 §7). */
+#ifndef LWQ_CC_CC_H
+#define LWQ_CC_CC_H
+
+#include "lwquic/common.h"
+#include "cc/rtt.h"
+
+typedef enum { LWQ_CC_NEWRENO = 0 } lwq_cc_algo;
+
+typedef struct lwq_cc lwq_cc;
+
+typedef struct lwq_cc_ops {
+    const char *name;
+    /* A packet carrying `bytes` counted in flight was sent. */
+    void (*on_sent)(lwq_cc *cc, size_t bytes, lwq_tstamp now);
+    /* Newly acknowledged in-flight bytes of a packet sent at sent_time. app_limited: the sender was not
+     * using the window when it sent the packet (RFC 9002 §7.8). */
+    void (*on_acked)(lwq_cc *cc, size_t bytes, lwq_tstamp sent_time, const lwq_rtt *rtt, int app_limited,
+                     lwq_tstamp now);
+    /* Loss or ECN-CE of a packet sent at sent_time (RFC 9002 §7.3.2, §7.1). */
+    void (*on_congestion)(lwq_cc *cc, lwq_tstamp sent_time, int ecn_ce, lwq_tstamp now);
+    /* RFC 9002 §7.6.2. */
+    void (*on_persistent_congestion)(lwq_cc *cc, lwq_tstamp now);
+    /* Path changed or reset: back to the initial window (RFC 9000 §9.4). */
+    void (*reset)(lwq_cc *cc, lwq_tstamp now);
+} lwq_cc_ops;
+
+struct lwq_cc {
+    const lwq_cc_ops *ops;
+    size_t max_datagram_size;
+    uint64_t cwnd;
+    uint64_t ssthresh;
+    uint64_t bytes_in_flight;
+    lwq_tstamp recovery_start; /* congestion_recovery_start_time; 0 = never */
+    int in_recovery;
+    uint64_t acked_in_ca; /* NewReno: bytes acked toward the next cwnd increase */
+    uint64_t congestion_events;
+};
+
+/* RFC 9002 §7.2: min(10 * mds, max(14720, 2 * mds)). */
+uint64_t lwq_cc_initial_window(size_t max_datagram_size);
+static inline uint64_t lwq_cc_min_window(size_t mds) { return 2 * (uint64_t)mds; }
+
+int lwq_cc_init(lwq_cc *cc, lwq_cc_algo algo, size_t max_datagram_size, lwq_tstamp now);
+/* Bytes that may be sent now. */
+static inline uint64_t lwq_cc_available(const lwq_cc *cc)
+{
+    return cc->bytes_in_flight < cc->cwnd ? cc->cwnd - cc->bytes_in_flight : 0;
+}
+/* Remove bytes from flight without a signal (packets discarded with their keys, RFC 9002 §6.4). */
+void lwq_cc_discard(lwq_cc *cc, size_t bytes);
+/* Lost packets leave flight before on_congestion is called. */
+void lwq_cc_on_lost(lwq_cc *cc, size_t bytes);
+
+extern const lwq_cc_ops lwq_cc_newreno;
+
+#endif
