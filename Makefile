@@ -29,7 +29,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 # Parallel work can build one slice: make BUILD=build-x SRC_GLOB='src/base/*.c src/qpack/*.c' TEST_GLOB='tests/unit/test_qpack*.c' FUZZ_GLOB='fuzz/fuzz_qpack*.c' TOOL_GLOB='tools/lwquic-qpack/*.c'
 SRC_GLOB ?= src/*/*.c
-TEST_GLOB ?= tests/unit/*.c tests/vectors/*.c
+TEST_GLOB ?= tests/unit/*.c tests/vectors/*.c tests/io/*.c
 FUZZ_GLOB ?= fuzz/fuzz_*.c
 TOOL_GLOB ?= tools/*/*.c
 SRC := $(sort $(wildcard $(SRC_GLOB)))
@@ -43,7 +43,8 @@ FUZZ_NAMES := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
 HEADERS := $(sort $(wildcard include/lwquic/*.h))
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
+# `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
+.PHONY: check-thread all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
 all: lib tools
 
 deps: $(DEPS_STAMP)
@@ -97,6 +98,9 @@ check-headers: | $(DEPS_STAMP)
 	  echo "#include \"$$h\"" | $(CC) -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -fsyntax-only -x c - || exit 1; \
 	  echo "#include \"$$h\"" | c++ -Wall -Wextra -Werror -Iinclude -fsyntax-only -x c++ - || exit 1; \
 	done; echo "public headers compile as C99 and C++: $(words $(HEADERS)) headers"
+
+check-thread:
+	$(MAKE) SAN=thread BUILD=build-tsan TEST_GLOB='tests/unit/test_base.c tests/io/*.c' FUZZ_GLOB=none TOOL_GLOB=none check-unit
 
 # libFuzzer builds (clang): build-fuzz/bin/NAME, run as `build-fuzz/bin/NAME fuzz/corpus/NAME`.
 FUZZ_BUILD := build-fuzz

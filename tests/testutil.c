@@ -6,19 +6,30 @@
 
 #define HDR 16 /* keeps returned blocks 16-byte aligned */
 
+/* Atomics: the event-loop tests allocate from several threads. */
 static size_t live, count, fail_at;
+
+static int should_fail(void)
+{
+    size_t f = __atomic_load_n(&fail_at, __ATOMIC_RELAXED);
+    while (f) {
+        if (__atomic_compare_exchange_n(&fail_at, &f, f - 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return f == 1;
+    }
+    return 0;
+}
 
 static void *count_malloc(void *ud, size_t n)
 {
     (void)ud;
-    count++;
-    if (fail_at && --fail_at == 0)
+    __atomic_fetch_add(&count, 1, __ATOMIC_RELAXED);
+    if (should_fail())
         return NULL;
     uint8_t *p = malloc(n + HDR);
     if (!p)
         return NULL;
     memcpy(p, &n, sizeof(n));
-    live++;
+    __atomic_fetch_add(&live, 1, __ATOMIC_RELAXED);
     return p + HDR;
 }
 
@@ -37,8 +48,9 @@ static void count_free(void *ud, void *p)
     (void)ud;
     if (!p)
         return;
-    ck_assert_msg(live > 0, "free of a block the counting allocator did not hand out");
-    live--;
+    /* Only touch Check on failure: its assertion bookkeeping is not thread-safe. */
+    if (__atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED) == 0)
+        ck_abort_msg("free of a block the counting allocator did not hand out");
     free((uint8_t *)p - HDR);
 }
 
@@ -46,8 +58,8 @@ static void *count_realloc(void *ud, void *p, size_t n)
 {
     if (!p)
         return count_malloc(ud, n);
-    count++;
-    if (fail_at && --fail_at == 0)
+    __atomic_fetch_add(&count, 1, __ATOMIC_RELAXED);
+    if (should_fail())
         return NULL;
     uint8_t *q = realloc((uint8_t *)p - HDR, n + HDR);
     if (!q)
@@ -59,16 +71,22 @@ static void *count_realloc(void *ud, void *p, size_t n)
 static const lwq_allocator counting = {count_malloc, count_calloc, count_realloc, count_free, NULL};
 const lwq_allocator *const lwq_test_alloc = &counting;
 
-size_t lwq_test_alloc_live(void) { return live; }
-size_t lwq_test_alloc_count(void) { return count; }
-void lwq_test_alloc_fail_at(size_t n) { fail_at = n; }
-void lwq_test_alloc_reset(void) { live = count = fail_at = 0; }
+size_t lwq_test_alloc_live(void) { return __atomic_load_n(&live, __ATOMIC_RELAXED); }
+size_t lwq_test_alloc_count(void) { return __atomic_load_n(&count, __ATOMIC_RELAXED); }
+void lwq_test_alloc_fail_at(size_t n) { __atomic_store_n(&fail_at, n, __ATOMIC_RELAXED); }
+void lwq_test_alloc_reset(void)
+{
+    __atomic_store_n(&live, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&count, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&fail_at, 0, __ATOMIC_RELAXED);
+}
 
 static void leak_setup(void) { lwq_test_alloc_reset(); }
 
 static void leak_teardown(void)
 {
-    ck_assert_msg(live == 0, "test leaked %zu block(s) from the counting allocator", live);
+    ck_assert_msg(lwq_test_alloc_live() == 0, "test leaked %zu block(s) from the counting allocator",
+                  lwq_test_alloc_live());
 }
 
 TCase *lwq_test_tcase(const char *name)
