@@ -1,0 +1,231 @@
+/* Sent map and RFC 9002 loss detection / PTO / persistent congestion. */
+#include "testutil.h"
+#include "quic/recovery.h"
+
+struct seen {
+    int acked, lost;
+    uint64_t last_lost_pn;
+    uint64_t frame_ids;
+};
+
+static void on_acked(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
+{
+    struct seen *x = ud;
+    x->acked++;
+    for (size_t i = 0; i < p->nframes; i++)
+        x->frame_ids += lwq_sentmap_frame(m, p, i)->id;
+}
+
+static void on_lost(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
+{
+    struct seen *x = ud;
+    x->lost++;
+    x->last_lost_pn = p->pn;
+}
+
+static uint64_t send_one(lwq_recovery *r, lwq_space s, lwq_tstamp at, uint64_t frame_id)
+{
+    ck_assert_int_eq(lwq_sentmap_begin(&r->spaces[s], at), 0);
+    lwq_sent_frame f = {.kind = 0x08, .id = frame_id, .len = 1000};
+    ck_assert_int_eq(lwq_sentmap_add_frame(&r->spaces[s], &f), 0);
+    return lwq_recovery_on_sent(r, s, 1200, LWQ_SENT_ACK_ELICITING | LWQ_SENT_IN_FLIGHT, at);
+}
+
+START_TEST(test_sentmap_frames_growth_and_trim)
+{
+    lwq_sentmap m;
+    lwq_sentmap_init(&m, lwq_test_alloc, 1000);
+    for (uint64_t pn = 0; pn < 300; pn++) {
+        ck_assert_int_eq(lwq_sentmap_begin(&m, pn), 0);
+        for (uint64_t k = 0; k < pn % 5; k++) {
+            lwq_sent_frame f = {.kind = 1, .id = pn * 10 + k};
+            ck_assert_int_eq(lwq_sentmap_add_frame(&m, &f), 0);
+        }
+        if (pn % 7 == 3) {
+            lwq_sentmap_abort(&m); /* never sent: the number is reused */
+            ck_assert_int_eq(lwq_sentmap_begin(&m, pn), 0);
+            for (uint64_t k = 0; k < pn % 5; k++) {
+                lwq_sent_frame f = {.kind = 1, .id = pn * 10 + k};
+                ck_assert_int_eq(lwq_sentmap_add_frame(&m, &f), 0);
+            }
+        }
+        ck_assert_uint_eq(lwq_sentmap_commit(&m, 100, LWQ_SENT_IN_FLIGHT | LWQ_SENT_ACK_ELICITING), pn);
+        if (pn % 3 == 0 && pn >= 30) { /* ack some old ones as we go: the rings wrap */
+            for (uint64_t a = pn - 30; a < pn - 27; a++)
+                lwq_sentmap_mark_acked(&m, lwq_sentmap_find(&m, a));
+            lwq_sentmap_trim(&m, 0);
+        }
+    }
+    for (uint64_t pn = 0; pn < 300; pn++) {
+        lwq_sent_pkt *p = lwq_sentmap_find(&m, pn);
+        if (!p)
+            continue;
+        ck_assert_uint_eq(p->pn, pn);
+        ck_assert_uint_eq(p->nframes, pn % 5);
+        for (size_t k = 0; k < p->nframes; k++)
+            ck_assert_uint_eq(lwq_sentmap_frame(&m, p, k)->id, pn * 10 + k);
+    }
+    ck_assert_ptr_null(lwq_sentmap_find(&m, 300));
+    ck_assert_uint_eq(m.bytes_in_flight, 100 * (300 - 0) - 100 * (uint64_t)(3 * 90));
+    uint64_t in_flight = m.bytes_in_flight;
+    ck_assert_uint_eq(lwq_sentmap_discard(&m), in_flight);
+    ck_assert_uint_eq(m.bytes_in_flight, 0);
+    lwq_sentmap_free(&m);
+}
+END_TEST
+
+START_TEST(test_sentmap_limit)
+{
+    lwq_sentmap m;
+    lwq_sentmap_init(&m, lwq_test_alloc, 2);
+    ck_assert_int_eq(lwq_sentmap_begin(&m, 0), 0);
+    lwq_sentmap_commit(&m, 1, 0);
+    ck_assert_int_eq(lwq_sentmap_begin(&m, 0), 0);
+    ck_assert_int_eq(lwq_sentmap_begin(&m, 0), LWQ_ERR_STATE);
+    lwq_sentmap_commit(&m, 1, 0);
+    ck_assert_int_eq(lwq_sentmap_begin(&m, 0), LWQ_ERR_LIMIT);
+    lwq_sentmap_free(&m);
+}
+END_TEST
+
+START_TEST(test_packet_and_time_threshold)
+{
+    lwq_recovery r;
+    struct seen x = {0};
+    lwq_recovery_visitor v = {on_acked, on_lost, &x};
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 1, LWQ_CC_NEWRENO, 1200, 1000, 0), 0);
+    for (uint64_t i = 0; i < 10; i++)
+        send_one(&r, LWQ_SPACE_INITIAL, i * LWQ_MS, 100 + i);
+    ck_assert_uint_eq(r.cc.bytes_in_flight, 12000);
+    lwq_range ack = {9, 10};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_INITIAL, &ack, 1, 0, 0, &v, 100 * LWQ_MS), 0);
+    ck_assert_int_eq(x.acked, 1);
+    ck_assert_uint_eq(x.frame_ids, 109);
+    ck_assert_uint_eq(r.rtt.latest, 91 * LWQ_MS);
+    ck_assert_int_eq(x.lost, 7); /* pn 0..6: largest_acked - 3 */
+    ck_assert_uint_eq(r.cc.bytes_in_flight, 2 * 1200);
+    ck_assert_uint_eq(r.cc.congestion_events, 1);
+    /* pn 7 and 8 wait for the time threshold: 9/8 * 91 ms after they were sent. */
+    lwq_tstamp delay = lwq_rtt_loss_delay(&r.rtt);
+    ck_assert_uint_eq(r.spaces[0].loss_time, 7 * LWQ_MS + delay);
+    ck_assert_uint_eq(r.timer, 7 * LWQ_MS + delay);
+    ck_assert_int_eq(lwq_recovery_on_timeout(&r, &v, r.timer), -1);
+    ck_assert_int_eq(x.lost, 8);
+    ck_assert_uint_eq(x.last_lost_pn, 7);
+    ck_assert_int_eq(lwq_recovery_on_timeout(&r, &v, r.timer), -1);
+    ck_assert_int_eq(x.lost, 9);
+    ck_assert_uint_eq(r.cc.bytes_in_flight, 0);
+    /* A late ACK of a lost packet is a spurious loss, reported once. */
+    lwq_range late = {3, 5};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_INITIAL, &late, 1, 0, 0, &v, 300 * LWQ_MS), 0);
+    ck_assert_uint_eq(r.spurious_losses, 2);
+    ck_assert_int_eq(x.acked, 3);
+    /* Never-sent packet numbers are a protocol violation. */
+    lwq_range bogus = {5, 11};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_INITIAL, &bogus, 1, 0, 0, &v, 300 * LWQ_MS), LWQ_ERR_PROTO);
+    lwq_recovery_free(&r);
+}
+END_TEST
+
+START_TEST(test_pto_backoff_and_app_space)
+{
+    lwq_recovery r;
+    struct seen x = {0};
+    lwq_recovery_visitor v = {on_acked, on_lost, &x};
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 1, LWQ_CC_NEWRENO, 1200, 1000, 0), 0);
+    ck_assert_uint_eq(r.timer, 0); /* server, nothing in flight */
+    send_one(&r, LWQ_SPACE_HANDSHAKE, 10 * LWQ_MS, 1);
+    lwq_tstamp pto = lwq_recovery_pto(&r, LWQ_SPACE_HANDSHAKE);
+    ck_assert_uint_eq(pto, 333 * LWQ_MS + 4 * 166500 * 1000);
+    ck_assert_uint_eq(r.timer, 10 * LWQ_MS + pto);
+    ck_assert_int_eq(lwq_recovery_on_timeout(&r, &v, r.timer), LWQ_SPACE_HANDSHAKE);
+    ck_assert_uint_eq(r.pto_count, 1);
+    ck_assert_uint_eq(r.timer, 10 * LWQ_MS + 2 * pto); /* exponential backoff */
+    ck_assert_int_eq(x.lost, 0);                         /* a PTO declares nothing lost */
+    /* Application data has no PTO until the handshake is confirmed. */
+    send_one(&r, LWQ_SPACE_APP, 20 * LWQ_MS, 2);
+    ck_assert_uint_eq(r.timer, 10 * LWQ_MS + 2 * pto);
+    lwq_recovery_discard(&r, LWQ_SPACE_HANDSHAKE, 30 * LWQ_MS);
+    ck_assert_uint_eq(r.pto_count, 0);
+    ck_assert_uint_eq(r.cc.bytes_in_flight, 1200);
+    ck_assert_uint_eq(r.timer, 0);
+    r.handshake_confirmed = 1;
+    lwq_recovery_update_timer(&r, 30 * LWQ_MS);
+    ck_assert_uint_eq(r.timer, 20 * LWQ_MS + pto + 25 * LWQ_MS); /* + max_ack_delay */
+    lwq_recovery_free(&r);
+}
+END_TEST
+
+START_TEST(test_client_anti_deadlock)
+{
+    lwq_recovery r;
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 0, LWQ_CC_NEWRENO, 1200, 1000, 0), 0);
+    lwq_recovery_update_timer(&r, 50 * LWQ_MS);
+    lwq_tstamp pto = lwq_rtt_pto_base(&r.rtt);
+    ck_assert_uint_eq(r.timer, 50 * LWQ_MS + pto); /* nothing in flight, address not validated */
+    ck_assert_int_eq(lwq_recovery_on_timeout(&r, NULL, r.timer), LWQ_SPACE_INITIAL);
+    r.has_handshake_keys = 1;
+    ck_assert_int_eq(lwq_recovery_on_timeout(&r, NULL, r.timer), LWQ_SPACE_HANDSHAKE);
+    r.peer_validated_address = 1;
+    lwq_recovery_update_timer(&r, 60 * LWQ_MS);
+    ck_assert_uint_eq(r.timer, 0);
+    lwq_recovery_free(&r);
+}
+END_TEST
+
+START_TEST(test_persistent_congestion)
+{
+    lwq_recovery r;
+    struct seen x = {0};
+    lwq_recovery_visitor v = {on_acked, on_lost, &x};
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 1, LWQ_CC_NEWRENO, 1200, 1000, 0), 0);
+    r.handshake_confirmed = 1;
+    send_one(&r, LWQ_SPACE_APP, 0, 0);
+    lwq_range a0 = {0, 1};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &a0, 1, 0, 0, &v, 50 * LWQ_MS), 0); /* RTT 50 ms */
+    /* Duration: (50 + 4*25 + 25) * 3 = 525 ms. Losses spanning 600 ms with nothing acked between. */
+    for (int i = 0; i < 7; i++)
+        send_one(&r, LWQ_SPACE_APP, (100 + (lwq_tstamp)i * 100) * LWQ_MS, 1);
+    send_one(&r, LWQ_SPACE_APP, 800 * LWQ_MS, 2);
+    lwq_range a8 = {8, 9};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &a8, 1, 0, 0, &v, 850 * LWQ_MS), 0);
+    ck_assert_int_eq(x.lost, 7);
+    ck_assert_uint_eq(r.cc.cwnd, 2400); /* minimum window */
+    lwq_recovery_free(&r);
+}
+END_TEST
+
+START_TEST(test_no_persistent_congestion_when_acked_between)
+{
+    lwq_recovery r;
+    struct seen x = {0};
+    lwq_recovery_visitor v = {on_acked, on_lost, &x};
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 1, LWQ_CC_NEWRENO, 1200, 1000, 0), 0);
+    send_one(&r, LWQ_SPACE_APP, 0, 0);
+    lwq_range a0 = {0, 1};
+    lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &a0, 1, 0, 0, &v, 50 * LWQ_MS);
+    for (int i = 0; i < 7; i++)
+        send_one(&r, LWQ_SPACE_APP, (100 + (lwq_tstamp)i * 100) * LWQ_MS, 1);
+    send_one(&r, LWQ_SPACE_APP, 800 * LWQ_MS, 2);
+    lwq_range acks[2] = {{4, 5}, {8, 9}}; /* pn 4 (sent at 400 ms) got through */
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, acks, 2, 0, 0, &v, 850 * LWQ_MS), 0);
+    ck_assert_int_eq(x.lost, 6);
+    ck_assert_uint_gt(r.cc.cwnd, 2400);
+    lwq_recovery_free(&r);
+}
+END_TEST
+
+Suite *suite_recovery(void)
+{
+    Suite *s = suite_create("recovery");
+    TCase *tc = lwq_test_tcase("recovery");
+    tcase_add_test(tc, test_sentmap_frames_growth_and_trim);
+    tcase_add_test(tc, test_sentmap_limit);
+    tcase_add_test(tc, test_packet_and_time_threshold);
+    tcase_add_test(tc, test_pto_backoff_and_app_space);
+    tcase_add_test(tc, test_client_anti_deadlock);
+    tcase_add_test(tc, test_persistent_congestion);
+    tcase_add_test(tc, test_no_persistent_congestion_when_acked_between);
+    suite_add_tcase(s, tc);
+    return s;
+}
