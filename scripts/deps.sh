@@ -2,7 +2,11 @@
 # Installs the Debian packages lwquic's build and tests need, only those missing.
 # Not root: prints the exact apt-get line to run instead.
 set -e
+# `deps.sh interop` adds the independent peers the interop tests run against.
 PKGS="build-essential pkg-config libmbedtls-dev libsodium-dev check clang libclang-rt-14-dev openssl"
+if [ "${1:-}" = interop ]; then
+    PKGS="$PKGS golang-go golang-github-lucas-clemente-quic-go-dev ngtcp2-client ngtcp2-server tshark"
+fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

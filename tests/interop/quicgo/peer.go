@@ -1,0 +1,261 @@
+// A small quic-go 0.29 peer for lwquic's interop tests: an hq-interop / h3 file
+// server and a client that fetches URLs into a directory. Built offline from
+// Debian's golang-github-lucas-clemente-quic-go-dev (GOPATH=/usr/share/gocode).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lucas-clemente/quic-go"
+	"github.com/lucas-clemente/quic-go/http3"
+)
+
+func fail(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, "quicgo-peer: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func keylog() io.Writer {
+	if f := os.Getenv("SSLKEYLOGFILE"); f != "" {
+		w, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0644)
+		if err == nil {
+			return w
+		}
+	}
+	return nil
+}
+
+func quicConfig() *quic.Config {
+	return &quic.Config{MaxIdleTimeout: 30 * time.Second, HandshakeIdleTimeout: 10 * time.Second}
+}
+
+// safePath maps a request path under root, refusing to escape it.
+func safePath(root, p string) (string, bool) {
+	clean := path.Clean("/" + p)
+	full := filepath.Join(root, filepath.FromSlash(clean))
+	if !strings.HasPrefix(full, filepath.Clean(root)+string(os.PathSeparator)) {
+		return "", false
+	}
+	return full, true
+}
+
+func serveHQ(ln quic.Listener, root string) {
+	for {
+		conn, err := ln.Accept(context.Background())
+		if err != nil {
+			return
+		}
+		go func(c quic.Connection) {
+			for {
+				s, err := c.AcceptStream(context.Background())
+				if err != nil {
+					return
+				}
+				go func(s quic.Stream) {
+					defer s.Close()
+					line, err := bufio.NewReader(io.LimitReader(s, 4096)).ReadString('\n')
+					if err != nil || !strings.HasPrefix(line, "GET ") {
+						s.CancelWrite(0x10c)
+						return
+					}
+					p := strings.TrimSpace(strings.TrimPrefix(line, "GET "))
+					full, ok := safePath(root, p)
+					if !ok {
+						s.CancelWrite(0x10c)
+						return
+					}
+					f, err := os.Open(full)
+					if err != nil {
+						s.CancelWrite(0x10c)
+						return
+					}
+					defer f.Close()
+					io.Copy(s, f)
+				}(s)
+			}
+		}(conn)
+	}
+}
+
+func runServer(args []string) {
+	fs := flag.NewFlagSet("server", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:4433", "address")
+	root := fs.String("root", ".", "directory to serve")
+	cert := fs.String("cert", "", "certificate chain (PEM)")
+	key := fs.String("key", "", "private key (PEM)")
+	alpn := fs.String("alpn", "hq-interop", "hq-interop or h3")
+	fs.Parse(args)
+	pair, err := tls.LoadX509KeyPair(*cert, *key)
+	if err != nil {
+		fail("loading certificate: %v", err)
+	}
+	tconf := &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{*alpn}, KeyLogWriter: keylog()}
+	if *alpn == "h3" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
+			io.Copy(w, r.Body)
+		})
+		mux.Handle("/", http.FileServer(http.Dir(*root)))
+		srv := http3.Server{Addr: *listen, Handler: mux, TLSConfig: tconf, QuicConfig: quicConfig()}
+		fmt.Fprintf(os.Stderr, "quicgo-peer: h3 server on %s\n", *listen)
+		if err := srv.ListenAndServe(); err != nil {
+			fail("h3 server: %v", err)
+		}
+		return
+	}
+	ln, err := quic.ListenAddr(*listen, tconf, quicConfig())
+	if err != nil {
+		fail("listen: %v", err)
+	}
+	fmt.Fprintf(os.Stderr, "quicgo-peer: hq-interop server on %s\n", *listen)
+	serveHQ(ln, *root)
+}
+
+func tlsClient(cafile, alpn string) *tls.Config {
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(cafile)
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		fail("reading CA file %s", cafile)
+	}
+	return &tls.Config{RootCAs: pool, NextProtos: []string{alpn}, KeyLogWriter: keylog()}
+}
+
+func save(dir, p string, r io.Reader) error {
+	name := path.Base(p)
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, r)
+	return err
+}
+
+func runClient(args []string) {
+	fs := flag.NewFlagSet("client", flag.ExitOnError)
+	cafile := fs.String("cafile", "", "CA certificate (PEM)")
+	out := fs.String("o", ".", "output directory")
+	alpn := fs.String("alpn", "hq-interop", "hq-interop or h3")
+	post := fs.String("post", "", "POST this file's bytes to each URL instead of GET (h3)")
+	fs.Parse(args)
+	urls := fs.Args()
+	if len(urls) == 0 {
+		fail("no URL given")
+	}
+	tconf := tlsClient(*cafile, *alpn)
+	var mu sync.Mutex
+	var errs []string
+	var wg sync.WaitGroup
+	if *alpn == "h3" {
+		rt := &http3.RoundTripper{TLSClientConfig: tconf, QuicConfig: quicConfig()}
+		defer rt.Close()
+		client := &http.Client{Transport: rt}
+		for _, u := range urls {
+			wg.Add(1)
+			go func(u string) {
+				defer wg.Done()
+				var resp *http.Response
+				var err error
+				if *post != "" {
+					body, rerr := os.ReadFile(*post)
+					if rerr != nil {
+						err = rerr
+					} else {
+						resp, err = client.Post(u, "application/octet-stream", bytes.NewReader(body))
+					}
+				} else {
+					resp, err = client.Get(u)
+				}
+				if err == nil {
+					defer resp.Body.Close()
+					if resp.StatusCode/100 != 2 {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					} else {
+						pu, _ := url.Parse(u)
+						err = save(*out, pu.Path, resp.Body)
+					}
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, u+": "+err.Error())
+					mu.Unlock()
+				}
+			}(u)
+		}
+		wg.Wait()
+	} else {
+		first, err := url.Parse(urls[0])
+		if err != nil {
+			fail("bad URL %s", urls[0])
+		}
+		tconf.ServerName = first.Hostname()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		conn, err := quic.DialAddrContext(ctx, first.Host, tconf, quicConfig())
+		if err != nil {
+			fail("connecting to %s: %v", first.Host, err)
+		}
+		for _, u := range urls {
+			wg.Add(1)
+			go func(u string) {
+				defer wg.Done()
+				pu, _ := url.Parse(u)
+				err := func() error {
+					s, err := conn.OpenStreamSync(ctx)
+					if err != nil {
+						return err
+					}
+					if _, err := s.Write([]byte("GET " + pu.Path + "\r\n")); err != nil {
+						return err
+					}
+					s.Close()
+					return save(*out, pu.Path, s)
+				}()
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, u+": "+err.Error())
+					mu.Unlock()
+				}
+			}(u)
+		}
+		wg.Wait()
+		conn.CloseWithError(0, "")
+	}
+	if len(errs) > 0 {
+		fail("%d failed: %s", len(errs), strings.Join(errs, "; "))
+	}
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: quicgo-peer server|client [flags]")
+	}
+	switch os.Args[1] {
+	case "server":
+		runServer(os.Args[2:])
+	case "client":
+		runClient(os.Args[2:])
+	default:
+		fail("%v", errors.New("unknown mode "+os.Args[1]))
+	}
+}
