@@ -67,10 +67,13 @@ $(BUILD)/lib/liblwquic.so: $(OBJ)
 	@mkdir -p $(@D)
 	$(CC) -shared $(SANFLAGS) -Wl,-soname,liblwquic.so.0 -o $@ $^ $(LDLIBS)
 
-.SECONDEXPANSION:
-$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/%/*.c)) $(BUILD)/lib/liblwquic.a
-	@mkdir -p $(@D)
-	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+# One binary per tools/<name>/ directory.
+define TOOL_RULE
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(BUILD)/lib/liblwquic.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(SANFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call TOOL_RULE,$(t))))
 
 # The test runner registers every `Suite *suite_NAME(void)` it finds.
 $(BUILD)/gen/suites.h: $(TEST_SRC) | $(DEPS_STAMP)
