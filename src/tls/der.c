@@ -238,16 +238,17 @@ int lwq_read_file(const char *path, size_t max, uint8_t **out, size_t *len, cons
     FILE *f = fopen(path, "rb");
     if (!f)
         return LWQ_ERR_IO;
-    size_t cap = 4096, n = 0;
+    /* one byte beyond max tells a file of exactly max bytes from a longer one */
+    size_t lim = max + 1, cap = lim < 4096 ? lim : 4096, n = 0;
     uint8_t *buf = lwq_malloc(a, cap);
     int rc = buf ? 0 : LWQ_ERR_NOMEM;
     while (rc == 0) {
         if (n == cap) {
-            if (cap >= max) {
+            if (cap == lim) {
                 rc = LWQ_ERR_LIMIT;
                 break;
             }
-            size_t ncap = cap * 2 > max ? max : cap * 2;
+            size_t ncap = cap > lim / 2 ? lim : cap * 2;
             uint8_t *nb = lwq_realloc(a, buf, ncap);
             if (!nb) {
                 rc = LWQ_ERR_NOMEM;
@@ -265,6 +266,8 @@ int lwq_read_file(const char *path, size_t max, uint8_t **out, size_t *len, cons
         n += r;
     }
     fclose(f);
+    if (rc == 0 && n > max)
+        rc = LWQ_ERR_LIMIT;
     if (rc < 0) {
         lwq_free(a, buf);
         return rc;
