@@ -96,6 +96,12 @@ int lwq_qpack_encoder_set_peer_settings(lwq_qpack_encoder *e, uint64_t max_table
 int lwq_qpack_encoder_encode(lwq_qpack_encoder *e, uint64_t stream_id, const lwq_qpack_field *fields,
                              size_t count, lwq_qpack_buf *enc_stream, lwq_qpack_buf *section);
 
+/* Inserts f into the dynamic table ahead of use (RFC 9204 §2.1: an encoder may insert any
+ * entry), appending the instruction to enc_stream. 0; LWQ_ERR_LIMIT when it does not fit
+ * without evicting entries still referenced or unacknowledged; LWQ_ERR_STATE without a
+ * dynamic table; LWQ_ERR_INVAL for a NEVER_INDEX field; LWQ_ERR_NOMEM. */
+int lwq_qpack_encoder_insert(lwq_qpack_encoder *e, const lwq_qpack_field *f, lwq_qpack_buf *enc_stream);
+
 /* Reads decoder-stream bytes (any split). Returns n, LWQ_ERR_PROTO (decoder stream error) or
  * LWQ_ERR_NOMEM (nothing consumed). */
 ssize_t lwq_qpack_encoder_read_decoder(lwq_qpack_encoder *e, const uint8_t *p, size_t n);

@@ -8,6 +8,7 @@
 #define DEFAULT_MAX_UNACKED 1024
 #define MAX_NAME_LEN ((size_t)1 << 16)
 #define MAX_VALUE_LEN ((size_t)1 << 24)
+#define HISTORY 256
 
 /* A field section with dynamic references the decoder has not acknowledged yet (§2.1.1). */
 typedef struct sect {
@@ -27,6 +28,8 @@ struct lwq_qpack_encoder {
     size_t part_len;
     uint64_t wire_error;
     lwq_qpack_buf body; /* field lines before the prefix is known */
+    uint32_t seen[HISTORY]; /* hashes of fields recently left literal */
+    size_t seen_next;
 };
 
 int lwq_qpack_encoder_new(lwq_qpack_encoder **out, const lwq_allocator *a, const lwq_qpack_encoder_config *cfg)
@@ -144,18 +147,27 @@ static int is_sensitive(const lwq_qpack_field *f)
     return f->name_len == 6 && memcmp(f->name, "cookie", 6) == 0 && f->value_len < 20;
 }
 
-/* Values that rarely repeat are not worth a table entry. */
-static int worth_inserting(const lwq_qpack_encoder *e, const lwq_qpack_field *f)
+/* A field is inserted the second time it is seen: values that never repeat would only cost
+ * encoder-stream bytes and evict useful entries. */
+static int worth_inserting(lwq_qpack_encoder *e, const lwq_qpack_field *f, uint32_t hash)
 {
     size_t sz = f->name_len + f->value_len + 32;
-    return sz <= e->t.capacity * 3 / 4;
+    if (sz > e->t.capacity * 3 / 4)
+        return 0;
+    for (size_t i = 0; i < HISTORY; i++)
+        if (e->seen[i] == hash)
+            return 1;
+    e->seen[e->seen_next++ % HISTORY] = hash;
+    return 0;
 }
 
 /* Newest entry matching name and value (*exact) or, failing that, the name, at or above `lowest`. */
-static uint64_t find_dynamic(const lwq_qpack_encoder *e, const lwq_qpack_field *f, uint64_t lowest, int *exact)
+static uint64_t find_dynamic(const lwq_qpack_encoder *e, const lwq_qpack_field *f, uint64_t lowest, int *exact,
+                             uint32_t *hash)
 {
     uint32_t nh = lwq_qpack_hash(LWQ_QPACK_HASH_INIT, f->name, f->name_len);
     uint32_t h = lwq_qpack_hash(nh ^ 0xff, f->value, f->value_len);
+    *hash = h | 1; /* never 0, the empty history slot */
     uint64_t name_match = UINT64_MAX;
     *exact = 0;
     if (lowest < e->t.dropped)
@@ -275,7 +287,8 @@ static int encode_field(lwq_qpack_encoder *e, enc_state *st, const lwq_qpack_fie
     uint64_t dyn_name = UINT64_MAX;
     if (e->t.capacity && e->nsect < e->max_unacked) {
         int exact;
-        dyn_name = find_dynamic(e, f, 0, &exact);
+        uint32_t hash;
+        dyn_name = find_dynamic(e, f, 0, &exact, &hash);
         if (exact && !never && referenceable(e, st, dyn_name)) {
             if (dyn_name < st->drain) {
                 /* §2.1.1.1: refresh an entry close to eviction with a Duplicate. */
@@ -288,7 +301,7 @@ static int encode_field(lwq_qpack_encoder *e, enc_state *st, const lwq_qpack_fie
             }
             return put_indexed(&e->body, st, dyn_name);
         }
-        if (!exact && !never && worth_inserting(e, f)) {
+        if (!exact && !never && worth_inserting(e, f, hash)) {
             int err = 0;
             uint64_t ins = try_insert(e, st, f, UINT64_MAX, sname, dyn_name, es, &err);
             if (err < 0)
@@ -351,6 +364,35 @@ int lwq_qpack_encoder_encode(lwq_qpack_encoder *e, uint64_t stream_id, const lwq
     if (st.ric)
         e->sects[e->nsect++] = (sect){stream_id, st.ric, st.min_ref};
     return 0;
+}
+
+int lwq_qpack_encoder_insert(lwq_qpack_encoder *e, const lwq_qpack_field *f, lwq_qpack_buf *enc_stream)
+{
+    if (e->dead)
+        return LWQ_ERR_PROTO;
+    if (f->flags & LWQ_QPACK_NEVER_INDEX)
+        return LWQ_ERR_INVAL;
+    if (f->name_len > MAX_NAME_LEN || f->value_len > MAX_VALUE_LEN)
+        return LWQ_ERR_INVAL;
+    if (e->t.capacity == 0)
+        return LWQ_ERR_STATE;
+    int rv, exact, sname;
+    uint32_t hash;
+    if (e->cap_pending) {
+        if ((rv = put_int(enc_stream, e->t.capacity, 5, 0x20)) < 0)
+            return rv;
+        e->cap_pending = 0;
+    }
+    enc_state st = {0, e->t.inserted, 0, UINT64_MAX, 0, e->krc, 0};
+    for (size_t i = 0; i < e->nsect; i++)
+        if (e->sects[i].min_ref < st.evict_bound)
+            st.evict_bound = e->sects[i].min_ref;
+    lwq_qpack_static_find(f->name, f->name_len, f->value, f->value_len, &sname);
+    uint64_t dyn = find_dynamic(e, f, 0, &exact, &hash);
+    rv = 0;
+    uint64_t ins = try_insert(e, &st, f, exact ? dyn : UINT64_MAX, sname, sname >= 0 || exact ? UINT64_MAX : dyn,
+                              enc_stream, &rv);
+    return rv < 0 ? rv : ins == UINT64_MAX ? LWQ_ERR_LIMIT : 0;
 }
 
 static int dec_fail(lwq_qpack_encoder *e)

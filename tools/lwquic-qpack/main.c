@@ -12,11 +12,12 @@ static const char *prog = "lwquic-qpack";
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: %s encode [-t TABLE_SIZE] [-s MAX_BLOCKED] [-a ACK_MODE] IN.qif OUT\n"
-            "       %s decode [-t TABLE_SIZE] [-s MAX_BLOCKED] IN OUT.qif\n"
+            "usage: %s encode [-t TABLE_SIZE] [-s MAX_BLOCKED] [-a ACK_MODE] [-v] IN.qif OUT\n"
+            "       %s decode [-t TABLE_SIZE] [-s MAX_BLOCKED] [-v] IN OUT.qif\n"
             "  -t  dynamic table capacity in bytes (default 0: static table only)\n"
             "  -s  blocked streams allowed (default 0)\n"
             "  -a  1: every field section is acknowledged at once, 0: never (default 0)\n"
+            "  -v  print sizes to stderr\n"
             "Encoded files hold records: 8-byte big-endian stream id, 4-byte big-endian length,\n"
             "bytes; stream 0 carries encoder instructions. Decoded blocks are sorted by stream.\n",
             prog, prog);
@@ -102,9 +103,10 @@ int main(int argc, char **argv)
     }
     lwq_qpack_offline_opts o = {0, 0, 0};
     size_t ack = 0;
-    int c;
+    int c, verbose = 0;
     optind = 2;
-    while ((c = getopt(argc, argv, "t:s:a:")) != -1) {
+    while ((c = getopt(argc, argv, "t:s:a:v")) != -1) {
+        verbose |= c == 'v';
         if ((c == 't' && parse_num("-t", optarg, (size_t)1 << 30, &o.table_size) < 0) ||
             (c == 's' && parse_num("-s", optarg, 65536, &o.max_blocked) < 0) ||
             (c == 'a' && parse_num("-a", optarg, 1, &ack) < 0))
@@ -154,6 +156,9 @@ int main(int argc, char **argv)
                     res.wire_error ? ", " : "", res.wire_error ? wire_name(res.wire_error) : "");
     }
     free(data);
+    if (rv == 0 && verbose)
+        fprintf(stderr, "%s: %zu field sections: %zu section bytes, %zu encoder-stream bytes, %zu blocked\n", in,
+                res.sections, res.section_bytes, res.encoder_bytes, res.blocked);
     if (rv == 0)
         rv = write_all(outp, out.data ? out.data : (const uint8_t *)"", out.len);
     lwq_qpack_buf_free(&out);
