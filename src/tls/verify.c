@@ -62,13 +62,19 @@ static int build_path(const lwq_trust *t, lwq_x509 *xs, size_t count, size_t max
                       size_t *plen, const lwq_allocator *a)
 {
     uint8_t used[VERIFY_MAX_CERTS] = {1};
-    const lwq_x509 *cur = &xs[0];
-    size_t n = 0;
+    const lwq_x509 *cur = &xs[0], *an;
+    size_t n = 0, pos = 0;
     path[n++] = cur;
+    /* a leaf that is itself an anchor (a pinned self-signed certificate) needs no issuer */
+    while ((an = lwq_trust_find(t, cur->subject, cur->subject_len, &pos)) != NULL) {
+        if (an->der_len == cur->der_len && memcmp(an->der, cur->der, cur->der_len) == 0) {
+            *plen = n;
+            return 0;
+        }
+    }
     for (;;) {
         int err = LWQ_ERR_CERT_UNKNOWN_CA, rc;
-        size_t pos = 0;
-        const lwq_x509 *an;
+        pos = 0;
         while ((an = lwq_trust_find(t, cur->issuer, cur->issuer_len, &pos)) != NULL) {
             if ((rc = check_issued(cur, an, a)) == 0)
                 break;

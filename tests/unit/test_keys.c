@@ -172,6 +172,40 @@ START_TEST(test_ed25519_known_answer)
 }
 END_TEST
 
+/* Signatures made by the openssl CLI (mkcerts.sh) verify; a flipped bit or the wrong scheme does not. */
+START_TEST(test_openssl_signatures)
+{
+    static const struct {
+        const char *sig, *cert;
+        lwq_sigalg alg, wrong;
+    } cases[] = {
+        {"sig-ecdsa-p256.bin", "server-ecdsa.pem", LWQ_SIG_ECDSA_SECP256R1_SHA256, LWQ_SIG_ECDSA_SECP384R1_SHA384},
+        {"sig-ecdsa-p384.bin", "server-p384.pem", LWQ_SIG_ECDSA_SECP384R1_SHA384, LWQ_SIG_ECDSA_SECP256R1_SHA256},
+        {"sig-rsa-pss256.bin", "server-rsa.pem", LWQ_SIG_RSA_PSS_RSAE_SHA256, LWQ_SIG_RSA_PSS_RSAE_SHA384},
+        {"sig-rsa-pss384.bin", "server-rsa.pem", LWQ_SIG_RSA_PSS_RSAE_SHA384, LWQ_SIG_RSA_PSS_RSAE_SHA256},
+        {"sig-rsa-pkcs1-256.bin", "server-rsa.pem", LWQ_SIG_RSA_PKCS1_SHA256, LWQ_SIG_RSA_PSS_RSAE_SHA256},
+        {"sig-ed25519.bin", "server-ed25519.pem", LWQ_SIG_ED25519, LWQ_SIG_ECDSA_SECP256R1_SHA256},
+    };
+    size_t mlen, slen;
+    uint8_t *msg = lwq_test_read_file(cpath("msg.bin"), &mlen);
+    ck_assert_ptr_nonnull(msg);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t *sig = lwq_test_read_file(cpath(cases[i].sig), &slen);
+        lwq_pubkey *pk = load_cert_key(cases[i].cert);
+        ck_assert_ptr_nonnull(sig);
+        ck_assert_msg(lwq_verify(pk, cases[i].alg, msg, mlen, sig, slen) == 0, "%s", cases[i].sig);
+        int rc = lwq_verify(pk, cases[i].wrong, msg, mlen, sig, slen);
+        ck_assert(rc == LWQ_ERR_CERT_BAD_SIGNATURE || rc == LWQ_ERR_CERT_UNSUPPORTED_ALG);
+        ck_assert_int_eq(lwq_verify(pk, cases[i].alg, msg, mlen - 1, sig, slen), LWQ_ERR_CERT_BAD_SIGNATURE);
+        sig[slen - 5] ^= 0x10;
+        ck_assert_int_eq(lwq_verify(pk, cases[i].alg, msg, mlen, sig, slen), LWQ_ERR_CERT_BAD_SIGNATURE);
+        lwq_pubkey_del(pk, lwq_test_alloc);
+        free(sig);
+    }
+    free(msg);
+}
+END_TEST
+
 START_TEST(test_scheme_and_key_checks)
 {
     lwq_privkey *p256 = load_key("server-ecdsa.key"), *p384 = load_key("server-p384.key");
@@ -284,6 +318,7 @@ Suite *suite_keys(void)
     tcase_add_test(tc, test_sign_verify_each_scheme);
     tcase_add_test(tc, test_signature_sizes);
     tcase_add_test(tc, test_ed25519_known_answer);
+    tcase_add_test(tc, test_openssl_signatures);
     tcase_add_test(tc, test_scheme_and_key_checks);
     tcase_add_test(tc, test_unsupported_and_malformed_keys);
     tcase_add_test(tc, test_key_truncation);

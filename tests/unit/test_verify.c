@@ -122,6 +122,10 @@ START_TEST(test_each_failure_has_its_code)
     CK_VERIFY(LWQ_ERR_CERT_UNSUPPORTED_ALG, verify("critext.pem", "ca.pem", "server"));
     CK_VERIFY(LWQ_ERR_CERT_NOT_CA, verify("notca-chain.pem", "ca.pem", "server"));
     CK_VERIFY(LWQ_ERR_CERT_CHAIN_TOO_LONG, verify("pathlen-chain.pem", "ca.pem", "server"));
+    /* a pinned leaf is its own anchor, whatever its basicConstraints say */
+    CK_VERIFY(0, verify("server-ecdsa.pem", "server-ecdsa.pem", "server"));
+    CK_VERIFY(LWQ_ERR_CERT_UNKNOWN_CA, verify("server-rsa.pem", "server-ecdsa.pem", "server"));
+    CK_VERIFY(LWQ_ERR_CERT_EXPIRED, verify("expired.pem", "expired.pem", "server"));
     /* a leaf signed by the RSA root does not chain to the ECDSA root, nor the reverse */
     CK_VERIFY(LWQ_ERR_CERT_UNKNOWN_CA, verify("server-rsaca.pem", "ca.pem", "server"));
     CK_VERIFY(LWQ_ERR_CERT_UNKNOWN_CA, verify("server-ecdsa.pem", "rsa-ca.pem", "server"));
@@ -214,33 +218,67 @@ START_TEST(test_chain_loading)
 }
 END_TEST
 
+/* Every truncation of every certificate of these chains: LWQ_ERR_CERT_MALFORMED, no key, no leak. */
 START_TEST(test_malformed_chains)
 {
-    lwq_trust *t = trust_of("ca.pem");
+    static const struct {
+        const char *chain, *anchor;
+    } chains[] = {{"server-ecdsa-chain.pem", "ca.pem"},   {"server-rsa-chain.pem", "ca.pem"},
+                  {"server-ed25519-chain.pem", "ca.pem"}, {"server-pss.pem", "rsa-ca.pem"},
+                  {"server-edca.pem", "ed-ca.pem"},       {"chain9.pem", "chain9-root.pem"}};
     lwq_verify_params p = {"server", NOW, 0};
     lwq_cert_chain empty = {0, NULL, NULL};
-    ck_assert_int_eq(lwq_cert_verify(t, &empty, &p, NULL, lwq_test_alloc), LWQ_ERR_CERT_MALFORMED);
-    lwq_cert_chain c;
-    ck_assert_int_eq(lwq_cert_chain_load_file(&c, cpath("server-ecdsa-chain.pem"), lwq_test_alloc), 0);
-    size_t len0 = c.len[0], len1 = c.len[1], base = lwq_test_alloc_live();
-    /* every truncation of the leaf, then of the CA copy */
-    for (size_t n = 0; n < len0; n++) {
-        c.len[0] = n;
-        lwq_pubkey *k = NULL;
-        ck_assert_int_eq(lwq_cert_verify(t, &c, &p, &k, lwq_test_alloc), LWQ_ERR_CERT_MALFORMED);
-        ck_assert_ptr_null(k);
-        ck_assert_uint_eq(lwq_test_alloc_live(), base);
+    size_t runs = 0;
+    for (size_t f = 0; f < sizeof(chains) / sizeof(chains[0]); f++) {
+        lwq_trust *t = trust_of(chains[f].anchor);
+        lwq_cert_chain c;
+        ck_assert_int_eq(lwq_cert_verify(t, &empty, &p, NULL, lwq_test_alloc), LWQ_ERR_CERT_MALFORMED);
+        ck_assert_int_eq(lwq_cert_chain_load_file(&c, cpath(chains[f].chain), lwq_test_alloc), 0);
+        size_t base = lwq_test_alloc_live();
+        for (size_t i = 0; i < c.count; i++) {
+            size_t full = c.len[i];
+            for (size_t n = 0; n < full; n++) {
+                lwq_pubkey *k = NULL;
+                c.len[i] = n;
+                ck_assert_int_eq(lwq_cert_verify(t, &c, &p, &k, lwq_test_alloc), LWQ_ERR_CERT_MALFORMED);
+                ck_assert_ptr_null(k);
+                ck_assert_uint_eq(lwq_test_alloc_live(), base);
+                runs++;
+            }
+            c.len[i] = full;
+        }
+        ck_assert_int_eq(lwq_cert_verify(t, &c, &p, NULL, lwq_test_alloc), 0);
+        c.der[0][c.len[0] - 1] ^= 0x80; /* still DER: the signature's last byte */
+        ck_assert_int_eq(lwq_cert_verify(t, &c, &p, NULL, lwq_test_alloc), LWQ_ERR_CERT_BAD_SIGNATURE);
+        lwq_cert_chain_free(&c, lwq_test_alloc);
+        lwq_trust_del(t);
     }
-    c.len[0] = len0;
-    for (size_t n = 0; n < len1; n++) {
-        c.len[1] = n;
-        ck_assert_int_eq(lwq_cert_verify(t, &c, &p, NULL, lwq_test_alloc), LWQ_ERR_CERT_MALFORMED);
+    ck_assert_uint_gt(runs, 5000);
+}
+END_TEST
+
+/* Every prefix of a PEM bundle loads the whole certificates before the cut, or fails, without leaking. */
+START_TEST(test_pem_chain_prefixes)
+{
+    size_t len;
+    uint8_t *pem = lwq_test_read_file(cpath("chain9.pem"), &len);
+    ck_assert_ptr_nonnull(pem);
+    size_t last = 0;
+    for (size_t n = 0; n <= len; n++) {
+        lwq_cert_chain c;
+        int rc = lwq_cert_chain_load(&c, pem, n, lwq_test_alloc);
+        if (rc == 0) {
+            ck_assert_uint_ge(c.count, last);
+            last = c.count;
+            lwq_cert_chain_free(&c, lwq_test_alloc);
+        } else {
+            ck_assert_int_lt(rc, 0);
+            ck_assert_uint_eq(c.count, 0);
+        }
+        ck_assert_uint_eq(lwq_test_alloc_live(), 0);
     }
-    c.len[1] = len1;
-    c.der[0][c.len[0] - 1] ^= 0x80; /* still DER: the signature's last byte */
-    ck_assert_int_eq(lwq_cert_verify(t, &c, &p, NULL, lwq_test_alloc), LWQ_ERR_CERT_BAD_SIGNATURE);
-    lwq_cert_chain_free(&c, lwq_test_alloc);
-    lwq_trust_del(t);
+    ck_assert_uint_eq(last, 8);
+    free(pem);
 }
 END_TEST
 
@@ -304,6 +342,7 @@ Suite *suite_verify(void)
     tcase_add_test(tc, test_trust_store);
     tcase_add_test(tc, test_chain_loading);
     tcase_add_test(tc, test_malformed_chains);
+    tcase_add_test(tc, test_pem_chain_prefixes);
     tcase_add_test(tc, test_verify_alloc_failures);
     suite_add_tcase(s, tc);
     return s;

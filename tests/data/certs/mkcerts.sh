@@ -149,3 +149,14 @@ p256 pl0-int2; sign pl0-int2 "lwquic Below PathLen0" pl0-int inter
 sign neg server pl0-int2 leaf; cat neg.pem pl0-int2.pem pl0-int.pem > pathlen-chain.pem
 rm -f neg.key neg.pem notca-int.key notca-int.pem pl0-int*.key pl0-int*.pem other-ca.key
 openssl dsaparam -genkey -out dsa.key 2048 2>/dev/null
+
+# Signatures made by openssl over msg.bin, for the known-answer checks of lwq_verify.
+printf 'lwquic signature fixture: 64 bytes of 0x20 then a context string\n' > msg.bin
+openssl dgst -sha256 -sign server-ecdsa.key -out sig-ecdsa-p256.bin msg.bin
+openssl dgst -sha384 -sign server-p384.key -out sig-ecdsa-p384.bin msg.bin
+openssl dgst -sha256 -sign server-rsa.key -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \
+    -sigopt rsa_mgf1_md:sha256 -out sig-rsa-pss256.bin msg.bin
+openssl dgst -sha384 -sign server-rsa.key -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:48 \
+    -sigopt rsa_mgf1_md:sha384 -out sig-rsa-pss384.bin msg.bin
+openssl dgst -sha256 -sign server-rsa.key -out sig-rsa-pkcs1-256.bin msg.bin
+openssl pkeyutl -sign -rawin -inkey server-ed25519.key -in msg.bin -out sig-ed25519.bin
