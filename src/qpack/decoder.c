@@ -57,11 +57,13 @@ int lwq_qpack_decoder_new(lwq_qpack_decoder **out, const lwq_allocator *a, const
     /* Any valid instruction fits: a string of n bytes never takes more than 30n/8 + 1 encoded. */
     d->part_max = 4 * d->max_capacity + 64;
     lwq_qpack_buf_init(&d->out, a);
-    if (d->max_blocked) {
-        if (d->max_blocked > 65536 || !(d->blk = lwq_calloc(a, d->max_blocked, sizeof(*d->blk)))) {
-            lwq_free(a, d);
-            return d->max_blocked > 65536 ? LWQ_ERR_INVAL : LWQ_ERR_NOMEM;
-        }
+    if (d->max_blocked > 65536) {
+        lwq_free(a, d);
+        return LWQ_ERR_INVAL;
+    }
+    if (d->max_blocked && !(d->blk = lwq_calloc(a, d->max_blocked, sizeof(*d->blk)))) {
+        lwq_free(a, d);
+        return LWQ_ERR_NOMEM;
     }
     *out = d;
     return 0;
