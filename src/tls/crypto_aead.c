@@ -47,9 +47,10 @@ static int init_mbedtls_gcm(lwq_aead *ctx, const uint8_t *key, unsigned bits)
 {
     mbedtls_gcm_context *g = (mbedtls_gcm_context *)ctx->state;
     mbedtls_gcm_init(g);
-    if (mbedtls_gcm_setkey(g, MBEDTLS_CIPHER_ID_AES, key, bits) != 0) {
+    int rc = mbedtls_gcm_setkey(g, MBEDTLS_CIPHER_ID_AES, key, bits);
+    if (rc != 0) {
         mbedtls_gcm_free(g);
-        return LWQ_ERR_CRYPTO;
+        return rc == MBEDTLS_ERR_CIPHER_ALLOC_FAILED ? LWQ_ERR_NOMEM : LWQ_ERR_CRYPTO;
     }
     ctx->backend = BACKEND_MBEDTLS_GCM;
     return 0;

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/ecdh.h>
+#include <mbedtls/bignum.h>
 #include "base/mem.h"
 #include "tls/crypto.h"
 
@@ -11,6 +12,14 @@
 #define P256_POINT_LEN 65
 
 _Static_assert(crypto_scalarmult_curve25519_BYTES == 32, "x25519 sizes");
+
+/* mbedTLS allocates bignums with its own calloc; report its failures as such. */
+static int mbed_err(int rc)
+{
+    if (rc == MBEDTLS_ERR_MPI_ALLOC_FAILED || rc == MBEDTLS_ERR_ECP_ALLOC_FAILED)
+        return LWQ_ERR_NOMEM;
+    return LWQ_ERR_CRYPTO;
+}
 
 static int rng_adapter(void *ud, unsigned char *out, size_t n)
 {
@@ -34,18 +43,21 @@ static int p256_public(lwq_kex *kex, const lwq_rng *rng)
     mbedtls_mpi d;
     mbedtls_ecp_point q;
     size_t olen = 0;
-    int rc = LWQ_ERR_CRYPTO;
+    int rc = LWQ_ERR_CRYPTO, m;
 
     mbedtls_ecp_group_init(&grp);
     mbedtls_mpi_init(&d);
     mbedtls_ecp_point_init(&q);
-    if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0 ||
-        mbedtls_mpi_read_binary(&d, kex->priv, P256_LEN) != 0 || mbedtls_ecp_check_privkey(&grp, &d) != 0)
+    if ((m = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1)) != 0 ||
+        (m = mbedtls_mpi_read_binary(&d, kex->priv, P256_LEN)) != 0 ||
+        (m = mbedtls_ecp_check_privkey(&grp, &d)) != 0 ||
+        (m = mbedtls_ecp_mul(&grp, &q, &d, &grp.G, rng ? rng_adapter : NULL, (void *)rng)) != 0 ||
+        (m = mbedtls_ecp_point_write_binary(&grp, &q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, kex->pub,
+                                            sizeof(kex->pub))) != 0) {
+        rc = mbed_err(m);
         goto out;
-    if (mbedtls_ecp_mul(&grp, &q, &d, &grp.G, rng ? rng_adapter : NULL, (void *)rng) != 0 ||
-        mbedtls_ecp_point_write_binary(&grp, &q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, kex->pub, sizeof(kex->pub)) !=
-            0 ||
-        olen != P256_POINT_LEN)
+    }
+    if (olen != P256_POINT_LEN)
         goto out;
     kex->publen = olen;
     rc = 0;
@@ -86,7 +98,7 @@ int lwq_kex_from_private(lwq_kex *kex, lwq_group group, const uint8_t *priv, siz
     int rc;
     memset(kex, 0, sizeof(*kex));
     kex->group = group;
-    if ((group != LWQ_GROUP_X25519 && group != LWQ_GROUP_SECP256R1))
+    if (group != LWQ_GROUP_X25519 && group != LWQ_GROUP_SECP256R1)
         return LWQ_ERR_UNSUPPORTED;
     if (len != 32)
         return LWQ_ERR_INVAL;
@@ -102,7 +114,7 @@ static int p256_derive(const lwq_kex *kex, const uint8_t *peer, size_t peerlen, 
     mbedtls_ecp_group grp;
     mbedtls_mpi d, z;
     mbedtls_ecp_point q;
-    int rc = LWQ_ERR_CRYPTO;
+    int rc = LWQ_ERR_CRYPTO, m;
 
     /* RFC 9846 §4.2.8.2: only the uncompressed form; this also rules out the point at infinity. */
     if (peerlen != P256_POINT_LEN || peer[0] != 0x04)
@@ -111,13 +123,16 @@ static int p256_derive(const lwq_kex *kex, const uint8_t *peer, size_t peerlen, 
     mbedtls_mpi_init(&d);
     mbedtls_mpi_init(&z);
     mbedtls_ecp_point_init(&q);
-    if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0 ||
-        mbedtls_ecp_point_read_binary(&grp, &q, peer, peerlen) != 0 || mbedtls_ecp_check_pubkey(&grp, &q) != 0 ||
-        mbedtls_mpi_read_binary(&d, kex->priv, P256_LEN) != 0)
-        goto out;
     /* No rng argument here: mbedTLS blinds with its internal deterministic generator. */
-    if (mbedtls_ecdh_compute_shared(&grp, &z, &q, &d, NULL, NULL) != 0 || mbedtls_mpi_cmp_int(&z, 0) == 0 ||
-        mbedtls_mpi_write_binary(&z, shared, P256_LEN) != 0)
+    if ((m = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1)) != 0 ||
+        (m = mbedtls_ecp_point_read_binary(&grp, &q, peer, peerlen)) != 0 ||
+        (m = mbedtls_ecp_check_pubkey(&grp, &q)) != 0 || (m = mbedtls_mpi_read_binary(&d, kex->priv, P256_LEN)) != 0 ||
+        (m = mbedtls_ecdh_compute_shared(&grp, &z, &q, &d, NULL, NULL)) != 0 ||
+        (m = mbedtls_mpi_write_binary(&z, shared, P256_LEN)) != 0) {
+        rc = mbed_err(m);
+        goto out;
+    }
+    if (mbedtls_mpi_cmp_int(&z, 0) == 0)
         goto out;
     rc = 0;
 out:

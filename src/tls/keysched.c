@@ -127,6 +127,7 @@ void lwq_resumption_psk(lwq_hash_alg alg, const uint8_t *res_master, const uint8
                         uint8_t *out)
 {
     size_t hl = lwq_hash_len(alg);
+    /* ticket_nonce<0..255> (RFC 9846 §4.6.1): the message parser already refuses longer ones. */
     if (noncelen > 255)
         noncelen = 255;
     lwq_hkdf_expand_label(alg, res_master, hl, "resumption", nonce, noncelen, out, hl);
