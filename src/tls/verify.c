@@ -6,6 +6,8 @@
 
 #define VERIFY_MAX_CERTS 32
 #define DEFAULT_MAX_DEPTH 10
+/* Signature checks one verification may spend on candidates sharing an issuer name. */
+#define MAX_SIGNATURE_CHECKS 48
 
 int64_t lwq_wallclock_unix(void) { return (int64_t)time(NULL); }
 
@@ -17,9 +19,12 @@ static int cert_error(int rc)
 }
 
 /* 0 when issuer's key made cert's signature. */
-static int check_issued(const lwq_x509 *cert, const lwq_x509 *issuer, const lwq_allocator *a)
+static int check_issued(const lwq_x509 *cert, const lwq_x509 *issuer, size_t *budget, const lwq_allocator *a)
 {
     lwq_pubkey *k;
+    if (*budget == 0)
+        return LWQ_ERR_CERT_CHAIN_TOO_LONG;
+    (*budget)--;
     int rc = lwq_pubkey_from_spki(&k, issuer->spki, issuer->spki_len, a);
     if (rc < 0)
         return cert_error(rc);
@@ -63,7 +68,7 @@ static int build_path(const lwq_trust *t, lwq_x509 *xs, size_t count, size_t max
 {
     uint8_t used[VERIFY_MAX_CERTS] = {1};
     const lwq_x509 *cur = &xs[0], *an;
-    size_t n = 0, pos = 0;
+    size_t n = 0, pos = 0, budget = MAX_SIGNATURE_CHECKS;
     path[n++] = cur;
     /* a leaf that is itself an anchor (a pinned self-signed certificate) needs no issuer */
     while ((an = lwq_trust_find(t, cur->subject, cur->subject_len, &pos)) != NULL) {
@@ -76,9 +81,9 @@ static int build_path(const lwq_trust *t, lwq_x509 *xs, size_t count, size_t max
         int err = LWQ_ERR_CERT_UNKNOWN_CA, rc;
         pos = 0;
         while ((an = lwq_trust_find(t, cur->issuer, cur->issuer_len, &pos)) != NULL) {
-            if ((rc = check_issued(cur, an, a)) == 0)
+            if ((rc = check_issued(cur, an, &budget, a)) == 0)
                 break;
-            if (rc == LWQ_ERR_NOMEM)
+            if (rc == LWQ_ERR_NOMEM || rc == LWQ_ERR_CERT_CHAIN_TOO_LONG)
                 return rc;
             if (err == LWQ_ERR_CERT_UNKNOWN_CA)
                 err = rc;
@@ -97,10 +102,10 @@ static int build_path(const lwq_trust *t, lwq_x509 *xs, size_t count, size_t max
         for (j = 1; j < count && !next; j++) {
             if (used[j] || !same_name(xs[j].subject, xs[j].subject_len, cur->issuer, cur->issuer_len))
                 continue;
-            if ((rc = check_issued(cur, &xs[j], a)) == 0) {
+            if ((rc = check_issued(cur, &xs[j], &budget, a)) == 0) {
                 next = &xs[j];
                 used[j] = 1;
-            } else if (rc == LWQ_ERR_NOMEM) {
+            } else if (rc == LWQ_ERR_NOMEM || rc == LWQ_ERR_CERT_CHAIN_TOO_LONG) {
                 return rc;
             } else if (err == LWQ_ERR_CERT_UNKNOWN_CA) {
                 err = rc;
@@ -121,7 +126,9 @@ static int build_path(const lwq_trust *t, lwq_x509 *xs, size_t count, size_t max
 int lwq_cert_verify(const lwq_trust *t, const lwq_cert_chain *chain, const lwq_verify_params *p,
                     lwq_pubkey **leaf_key, const lwq_allocator *a)
 {
-    if (!t || !chain || !p || chain->count == 0)
+    if (!t || !chain || !p)
+        return LWQ_ERR_INVAL;
+    if (chain->count == 0)
         return LWQ_ERR_CERT_MALFORMED;
     if (chain->count > VERIFY_MAX_CERTS)
         return LWQ_ERR_CERT_CHAIN_TOO_LONG;

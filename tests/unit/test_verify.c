@@ -330,6 +330,33 @@ START_TEST(test_verify_alloc_failures)
 }
 END_TEST
 
+/* Many candidates with the issuer's name but the wrong key: bounded work, the signature error wins. */
+START_TEST(test_many_candidates)
+{
+    lwq_trust *t = trust_of("ca.pem");
+    lwq_cert_chain leaf, ca;
+    ck_assert_int_eq(lwq_cert_chain_load_file(&leaf, cpath("badsig.pem"), lwq_test_alloc), 0);
+    ck_assert_int_eq(lwq_cert_chain_load_file(&ca, cpath("ca.pem"), lwq_test_alloc), 0);
+    uint8_t *der[33];
+    size_t len[33];
+    der[0] = leaf.der[0];
+    len[0] = leaf.len[0];
+    for (size_t i = 1; i < 33; i++) {
+        der[i] = ca.der[0];
+        len[i] = ca.len[0];
+    }
+    lwq_verify_params p = {"server", NOW, 0};
+    lwq_cert_chain c = {32, der, len};
+    ck_assert_int_eq(lwq_cert_verify(t, &c, &p, NULL, lwq_test_alloc), LWQ_ERR_CERT_BAD_SIGNATURE);
+    c.count = 33;
+    ck_assert_int_eq(lwq_cert_verify(t, &c, &p, NULL, lwq_test_alloc), LWQ_ERR_CERT_CHAIN_TOO_LONG);
+    ck_assert_int_eq(lwq_cert_verify(NULL, &c, &p, NULL, lwq_test_alloc), LWQ_ERR_INVAL);
+    lwq_cert_chain_free(&leaf, lwq_test_alloc);
+    lwq_cert_chain_free(&ca, lwq_test_alloc);
+    lwq_trust_del(t);
+}
+END_TEST
+
 Suite *suite_verify(void)
 {
     Suite *s = suite_create("verify");
@@ -343,6 +370,7 @@ Suite *suite_verify(void)
     tcase_add_test(tc, test_chain_loading);
     tcase_add_test(tc, test_malformed_chains);
     tcase_add_test(tc, test_pem_chain_prefixes);
+    tcase_add_test(tc, test_many_candidates);
     tcase_add_test(tc, test_verify_alloc_failures);
     suite_add_tcase(s, tc);
     return s;
