@@ -520,6 +520,11 @@ START_TEST(test_p256_round_trip_and_invalid_points)
     ck_assert_int_eq(lwq_kex_from_private(&c, LWQ_GROUP_SECP256R1, ff, 32), LWQ_ERR_CRYPTO);
     ck_assert_int_eq(lwq_kex_from_private(&c, LWQ_GROUP_SECP256R1, a.priv, 31), LWQ_ERR_INVAL);
     ck_assert_int_eq(lwq_kex_from_private(&c, (lwq_group)0x99, a.priv, 32), LWQ_ERR_UNSUPPORTED);
+    ck_assert_int_eq(lwq_kex_keygen(&c, (lwq_group)0x99, rng), LWQ_ERR_UNSUPPORTED);
+    ck_assert_int_eq(lwq_kex_derive(&c, b.pub, 65, s1, &l1), LWQ_ERR_UNSUPPORTED);
+    /* An X25519 key refuses a P-256 share by its length. */
+    ck_assert_int_eq(lwq_kex_keygen(&c, LWQ_GROUP_X25519, rng), 0);
+    ck_assert_int_eq(lwq_kex_derive(&c, b.pub, 65, s1, &l1), LWQ_ERR_CRYPTO);
     lwq_kex_clear(&a);
     lwq_kex_clear(&b);
     lwq_kex_clear(&c);
