@@ -119,6 +119,13 @@ ssize_t lwq_pkt_hdr_decode(lwq_pkt_hdr *h, const uint8_t *p, size_t n, size_t sh
     return (ssize_t)h->pkt_len;
 }
 
+static uint8_t *put_bytes(uint8_t *w, const uint8_t *p, size_t n)
+{
+    if (n)
+        memcpy(w, p, n);
+    return w + n;
+}
+
 static size_t length_field_len(uint64_t length) { return length < 16384 ? 2 : 4; }
 
 size_t lwq_pkt_hdr_encoded_len(const lwq_pkt_hdr_out *h)
@@ -154,22 +161,17 @@ ssize_t lwq_pkt_hdr_encode(uint8_t *out, size_t cap, const lwq_pkt_hdr_out *h)
     if (h->type == LWQ_PKT_1RTT) {
         /* RFC 9000 §17.3.1 */
         *w++ = (uint8_t)(0x40 | (h->spin ? 0x20 : 0) | (h->key_phase ? 0x04 : 0) | (h->pn_len - 1));
-        memcpy(w, h->dcid, h->dcid_len);
-        w += h->dcid_len;
+        w = put_bytes(w, h->dcid, h->dcid_len);
     } else {
         *w++ = (uint8_t)(0xc0 | type_bits(h->version, h->type) << 4 | (h->pn_len - 1));
         w = lwq_put32(w, h->version);
         *w++ = (uint8_t)h->dcid_len;
-        memcpy(w, h->dcid, h->dcid_len);
-        w += h->dcid_len;
+        w = put_bytes(w, h->dcid, h->dcid_len);
         *w++ = (uint8_t)h->scid_len;
-        memcpy(w, h->scid, h->scid_len);
-        w += h->scid_len;
+        w = put_bytes(w, h->scid, h->scid_len);
         if (h->type == LWQ_PKT_INITIAL) {
             w += lwq_varint_encode(w, (size_t)(out + cap - w), h->token_len);
-            if (h->token_len)
-                memcpy(w, h->token, h->token_len);
-            w += h->token_len;
+            w = put_bytes(w, h->token, h->token_len);
         }
         uint64_t length = (uint64_t)h->pn_len + h->payload_len + h->tag_len;
         w += lwq_varint_encode_fixed(w, (size_t)(out + cap - w), length, length_field_len(length));
@@ -222,13 +224,9 @@ ssize_t lwq_vn_encode(uint8_t *out, size_t cap, const uint8_t *dcid, size_t dcid
     *w++ = (uint8_t)(0xc0 | (unused & 0x3f));
     w = lwq_put32(w, 0);
     *w++ = (uint8_t)dcid_len;
-    if (dcid_len)
-        memcpy(w, dcid, dcid_len);
-    w += dcid_len;
+    w = put_bytes(w, dcid, dcid_len);
     *w++ = (uint8_t)scid_len;
-    if (scid_len)
-        memcpy(w, scid, scid_len);
-    w += scid_len;
+    w = put_bytes(w, scid, scid_len);
     for (size_t i = 0; i < n_versions; i++)
         w = lwq_put32(w, versions[i]);
     return (ssize_t)len;
@@ -253,15 +251,10 @@ ssize_t lwq_retry_encode(uint8_t *out, size_t cap, uint32_t version, const uint8
     *w++ = (uint8_t)(0xc0 | type_bits(version, LWQ_PKT_RETRY) << 4 | (unused & 0x0f));
     w = lwq_put32(w, version);
     *w++ = (uint8_t)dcid_len;
-    if (dcid_len)
-        memcpy(w, dcid, dcid_len);
-    w += dcid_len;
+    w = put_bytes(w, dcid, dcid_len);
     *w++ = (uint8_t)scid_len;
-    if (scid_len)
-        memcpy(w, scid, scid_len);
-    w += scid_len;
-    memcpy(w, token, token_len);
-    w += token_len;
+    w = put_bytes(w, scid, scid_len);
+    w = put_bytes(w, token, token_len);
     /* RFC 9001 §5.8 */
     int r = lwq_quic_retry_tag(version, odcid, odcid_len, out, (size_t)(w - out), w);
     if (r < 0)

@@ -87,7 +87,8 @@ static void assert_tp_eq(const lwq_tparams *a, const lwq_tparams *b)
         ck_assert_uint_eq(a->available_versions[i], b->available_versions[i]);
 }
 
-static void write_seed(const char *name, const uint8_t *p, size_t n)
+/* With LWQ_WRITE_CORPUS=dir, fuzz seeds: a byte saying who sent them (1: server), then the body. */
+static void write_seed(const char *name, int from_server, const uint8_t *p, size_t n)
 {
     const char *dir = getenv("LWQ_WRITE_CORPUS");
     if (!dir)
@@ -96,6 +97,7 @@ static void write_seed(const char *name, const uint8_t *p, size_t n)
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *fp = fopen(path, "wb");
     ck_assert_ptr_nonnull(fp);
+    fputc(from_server, fp);
     fwrite(p, 1, n, fp);
     fclose(fp);
 }
@@ -110,7 +112,7 @@ START_TEST(test_tparams_round_trip)
     ck_assert_int_eq(lwq_tparams_encode(buf, sizeof(buf), &tp, 1), (ssize_t)len);
     for (size_t cap = 0; cap < len; cap++)
         ck_assert_int_eq(lwq_tparams_encode(buf, cap, &tp, 1), LWQ_ERR_NOBUF);
-    write_seed("server_all", buf, len);
+    write_seed("server_all", 1, buf, len);
     uint8_t *exact = lwq_memdup(lwq_test_alloc, buf, len);
     ck_assert_int_eq(lwq_tparams_decode(&got, exact, len, 1), (ssize_t)len);
     assert_tp_eq(&tp, &got);
@@ -131,7 +133,7 @@ START_TEST(test_tparams_round_trip)
     tp.chosen_version = LWQ_QUIC_V1;
     ssize_t n = lwq_tparams_encode(buf, sizeof(buf), &tp, 0);
     ck_assert_int_gt(n, 0);
-    write_seed("client", buf, (size_t)n);
+    write_seed("client", 0, buf, (size_t)n);
     ck_assert_int_eq(lwq_tparams_decode(&got, buf, (size_t)n, 0), n);
     assert_tp_eq(&tp, &got);
 
@@ -244,7 +246,7 @@ START_TEST(test_tparams_validation_failures)
         lwq_free(lwq_test_alloc, exact);
         char name[32];
         snprintf(name, sizeof(name), "bad_%02zu", i);
-        write_seed(name, b, n);
+        write_seed(name, bad[i].from_server, b, n);
     }
 }
 END_TEST

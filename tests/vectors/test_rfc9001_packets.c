@@ -1,6 +1,7 @@
 /* RFC 9001 Appendix A and RFC 9369 Appendix A: every value is parsed from the RFC texts in
  * ../shared/specs, none is retyped here. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -83,6 +84,20 @@ static size_t value_after(const char *from, const char *key, uint8_t *out, size_
         if (n)
             return n;
     }
+}
+
+/* With LWQ_WRITE_CORPUS=dir, the protected packets become fuzz seeds. */
+static void write_seed(const char *name, uint32_t version, const uint8_t *p, size_t n)
+{
+    const char *dir = getenv("LWQ_WRITE_CORPUS");
+    if (!dir)
+        return;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/rfc_%s_%08x", dir, name, version);
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    fwrite(p, 1, n, fp);
+    fclose(fp);
 }
 
 typedef struct vectors {
@@ -171,6 +186,7 @@ static void run_initials(const vectors *v)
     size_t hl = block_after(client, "and a packet number of 2:", hdr, sizeof(hdr));
     size_t wl = block_after(client, "The resulting protected packet is:", want, sizeof(want));
     ck_assert_uint_eq(wl, 1200);
+    write_seed("client_initial", v->version, want, wl);
     check_initial(&ck, hdr, hl, frames, fl, want, wl, client, v->version, dcid, sizeof(dcid));
     /* the CRYPTO frame is one ClientHello at offset 0 */
     lwq_frame f;
@@ -184,6 +200,7 @@ static void run_initials(const vectors *v)
     fl = block_after(server, "and no PADDING frames:", frames, sizeof(frames));
     hl = block_after(server, "for a packet number of 1:", hdr, sizeof(hdr));
     wl = block_after(server, "The final protected packet is then:", want, sizeof(want));
+    write_seed("server_initial", v->version, want, wl);
     check_initial(&sk, hdr, hl, frames, fl, want, wl, server, v->version, NULL, 0);
     /* ACK of packet 0, then CRYPTO with the ServerHello */
     lwq_ack_range r[2];
@@ -200,6 +217,7 @@ static void run_initials(const vectors *v)
     /* Retry: rebuilt from its fields, with the tag computed over the client's DCID */
     const char *retry = find(app, "## Retry");
     wl = block_after(retry, "included in the final Retry packet:", want, sizeof(want));
+    write_seed("retry", v->version, want, wl);
     lwq_pkt_hdr h;
     ck_assert_int_eq(lwq_pkt_hdr_decode(&h, want, wl, 0), (ssize_t)wl);
     ck_assert_int_eq(h.type, LWQ_PKT_RETRY);
@@ -228,6 +246,7 @@ static void run_chacha(const vectors *v)
     size_t wl = value_after(sec, "packet = ", want, sizeof(want));
     ck_assert_uint_eq(value_after(sec, "sample", sample, sizeof(sample)), 16);
     ck_assert_uint_eq(wl, 21);
+    write_seed("chacha_short", v->version, want, wl);
     /* the packet number, in decimal in the text */
     const char *pnp = find(sec, "pn                 = ");
     uint64_t pn = strtoull(pnp, NULL, 10);
