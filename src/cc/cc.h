@@ -6,7 +6,7 @@
 #include "lwquic/common.h"
 #include "cc/rtt.h"
 
-typedef enum { LWQ_CC_NEWRENO = 0 } lwq_cc_algo;
+typedef enum { LWQ_CC_NEWRENO = 0, LWQ_CC_CUBIC = 1 } lwq_cc_algo;
 
 typedef struct lwq_cc lwq_cc;
 
@@ -24,7 +24,29 @@ typedef struct lwq_cc_ops {
     void (*on_persistent_congestion)(lwq_cc *cc, lwq_tstamp now);
     /* Path changed or reset: back to the initial window (RFC 9000 §9.4). */
     void (*reset)(lwq_cc *cc, lwq_tstamp now);
+    /* A packet declared lost was acknowledged after all (RFC 9438 §4.9); may be NULL. */
+    void (*on_spurious_loss)(lwq_cc *cc, lwq_tstamp now);
 } lwq_cc_ops;
+
+/* HyStart++ (RFC 9406): leaves slow start before the queue overflows. */
+typedef struct lwq_hystart {
+    lwq_tstamp last_sent;   /* send time of the newest packet */
+    lwq_tstamp round_end;   /* a round ends when a packet sent after this is acknowledged */
+    lwq_tstamp cur_min, last_min, css_baseline;
+    unsigned samples, css_rounds;
+    int in_css, exits;
+} lwq_hystart;
+
+/* Cubic state (RFC 9438 §4), in bytes and seconds. */
+typedef struct lwq_cubic {
+    double w_max, k, w_est, cwnd_epoch, cwnd_prior, alpha;
+    lwq_tstamp t_epoch; /* 0: congestion avoidance has not started an epoch */
+    struct {
+        double cwnd, cwnd_prior, ssthresh, w_max, k, w_est;
+        lwq_tstamp t_epoch;
+        int valid;
+    } undo;
+} lwq_cubic;
 
 struct lwq_cc {
     const lwq_cc_ops *ops;
@@ -36,6 +58,9 @@ struct lwq_cc {
     int in_recovery;
     uint64_t acked_in_ca; /* NewReno: bytes acked toward the next cwnd increase */
     uint64_t congestion_events;
+    int hystart_enabled;  /* Cubic: HyStart++ in slow start (on by default) */
+    lwq_hystart hs;
+    lwq_cubic cubic;
 };
 
 /* RFC 9002 §7.2: min(10 * mds, max(14720, 2 * mds)). */
@@ -54,5 +79,14 @@ void lwq_cc_discard(lwq_cc *cc, size_t bytes);
 void lwq_cc_on_lost(lwq_cc *cc, size_t bytes);
 
 extern const lwq_cc_ops lwq_cc_newreno;
+extern const lwq_cc_ops lwq_cc_cubic;
+
+/* HyStart++ hooks (hystart.c), used by controllers in slow start. */
+void lwq_hystart_reset(lwq_hystart *hs);
+void lwq_hystart_on_sent(lwq_hystart *hs, lwq_tstamp now);
+/* Feeds one acknowledgement in slow start; returns the bytes the window may grow by, and sets
+ * *exit_ss when slow start must end (ssthresh = cwnd). */
+uint64_t lwq_hystart_on_acked(lwq_hystart *hs, uint64_t bytes, lwq_tstamp sent_time, const lwq_rtt *rtt,
+                              int *exit_ss);
 
 #endif

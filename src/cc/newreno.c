@@ -1,4 +1,5 @@
 /* NewReno as specified by RFC 9002 §7 and Appendix B. */
+#include <string.h>
 #include "cc/cc.h"
 
 uint64_t lwq_cc_initial_window(size_t mds)
@@ -11,9 +12,13 @@ int lwq_cc_init(lwq_cc *cc, lwq_cc_algo algo, size_t max_datagram_size, lwq_tsta
 {
     if (max_datagram_size < 1200)
         return LWQ_ERR_INVAL;
+    memset(cc, 0, sizeof(*cc));
     switch (algo) {
     case LWQ_CC_NEWRENO:
         cc->ops = &lwq_cc_newreno;
+        break;
+    case LWQ_CC_CUBIC:
+        cc->ops = &lwq_cc_cubic;
         break;
     default:
         return LWQ_ERR_UNSUPPORTED;
@@ -21,6 +26,7 @@ int lwq_cc_init(lwq_cc *cc, lwq_cc_algo algo, size_t max_datagram_size, lwq_tsta
     cc->max_datagram_size = max_datagram_size;
     cc->bytes_in_flight = 0;
     cc->congestion_events = 0;
+    cc->hystart_enabled = 1;
     cc->ops->reset(cc, now);
     return 0;
 }
@@ -98,5 +104,5 @@ static void reno_on_persistent_congestion(lwq_cc *cc, lwq_tstamp now)
 }
 
 const lwq_cc_ops lwq_cc_newreno = {
-    "newreno", reno_on_sent, reno_on_acked, reno_on_congestion, reno_on_persistent_congestion, reno_reset,
+    "newreno", reno_on_sent, reno_on_acked, reno_on_congestion, reno_on_persistent_congestion, reno_reset, NULL,
 };

@@ -130,6 +130,8 @@ int lwq_recovery_on_ack(lwq_recovery *r, lwq_space space, const lwq_range *range
             if (p->flags & LWQ_SENT_LOST) {
                 r->spurious_losses++; /* declared lost too early (RFC 9002 §6.1) */
                 p->flags |= LWQ_SENT_ACKED;
+                if (r->cc.ops->on_spurious_loss)
+                    r->cc.ops->on_spurious_loss(&r->cc, now);
                 if (v && v->acked)
                     v->acked(v->ud, space, m, p);
                 continue;
