@@ -260,6 +260,25 @@ static int check_extension_limit(lwq_tls *t, const uint8_t *msg, size_t len)
     return 0;
 }
 
+/* Message types valid in the current state (RFC 9846 §A.1, §A.2); KeyUpdate,
+ * EndOfEarlyData and legacy types never are in QUIC (RFC 9001 §6, §8.3). */
+static int expects(const lwq_tls *t, uint8_t type)
+{
+    switch (t->state) {
+    case LWQ_TLS_ST_WAIT_CH:
+    case LWQ_TLS_ST_WAIT_CH2: return type == LWQ_TLS_HS_CLIENT_HELLO;
+    case LWQ_TLS_ST_WAIT_SH: return type == LWQ_TLS_HS_SERVER_HELLO;
+    case LWQ_TLS_ST_WAIT_EE: return type == LWQ_TLS_HS_ENCRYPTED_EXTENSIONS;
+    case LWQ_TLS_ST_WAIT_CERT_CR:
+        return type == LWQ_TLS_HS_CERTIFICATE || type == LWQ_TLS_HS_CERTIFICATE_REQUEST;
+    case LWQ_TLS_ST_WAIT_CERT: return type == LWQ_TLS_HS_CERTIFICATE;
+    case LWQ_TLS_ST_WAIT_CV: return type == LWQ_TLS_HS_CERTIFICATE_VERIFY;
+    case LWQ_TLS_ST_WAIT_FINISHED: return type == LWQ_TLS_HS_FINISHED;
+    case LWQ_TLS_ST_CONNECTED: return !t->cfg.is_server && type == LWQ_TLS_HS_NEW_SESSION_TICKET;
+    default: return 0;
+    }
+}
+
 int lwq_tls_recv(lwq_tls *t, lwq_tls_epoch epoch, const uint8_t *data, size_t len)
 {
     if (t->state == LWQ_TLS_ST_FAILED)
@@ -276,6 +295,9 @@ int lwq_tls_recv(lwq_tls *t, lwq_tls_epoch epoch, const uint8_t *data, size_t le
         return lwq_tls_fail(t, LWQ_TLS_ALERT_UNEXPECTED_MESSAGE, "handshake data at an unexpected encryption level");
     while (len) {
         int done;
+        /* refuse a message by its type before buffering its body */
+        if (!lwq_tls_reasm_partial(&t->reasm) && !expects(t, data[0]))
+            return lwq_tls_fail(t, LWQ_TLS_ALERT_UNEXPECTED_MESSAGE, "unexpected handshake message");
         ssize_t used = lwq_tls_reasm_feed(&t->reasm, data, len, &done);
         if (used < 0)
             return lwq_tls_fail_err(t, (int)used, "handshake message too large");
