@@ -5,7 +5,7 @@
 #include "tls/x509.h"
 
 /* X.509 parser, SAN walk and name matching, SPKI decoding and a self-signature check;
- * the same bytes also go through the PEM/DER chain loader. */
+ * the same bytes also go through the PEM/DER chain loader and chain verification. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *hosts[] = {"localhost", "a.example.test", "127.0.0.1", "::1", "server"};
@@ -29,9 +29,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     lwq_cert_chain c;
+    lwq_trust *t;
     if (lwq_cert_chain_load(&c, data, size, a) == 0) {
-        for (size_t i = 0; i < c.count; i++)
-            lwq_x509_parse(&x, c.der[i], c.len[i]);
+        /* path building with the last certificate of the input as the only anchor */
+        if (lwq_trust_new(&t, a) == 0) {
+            lwq_trust_add(t, c.der[c.count - 1], c.len[c.count - 1]);
+            lwq_verify_params p = {"server", 1748736000, 0};
+            lwq_pubkey *leaf = NULL;
+            if (lwq_cert_verify(t, &c, &p, &leaf, a) == 0)
+                lwq_pubkey_del(leaf, a);
+            lwq_trust_del(t);
+        }
         lwq_cert_chain_free(&c, a);
     }
     return 0;

@@ -10,7 +10,12 @@ for f in ca rsa-ca ed-ca server-ecdsa server-p384 server-rsa server-ed25519 serv
          server-pss server-edca runner chain9-root expired notyet wrongname cnonly critext sha1 badsig p521; do
     openssl x509 -in $f.pem -outform DER -out "$X/$f.der"
 done
-cp server-ecdsa-chain.pem chain9.pem notca-chain.pem "$X/"
+cp server-ecdsa-chain.pem chain9.pem notca-chain.pem pathlen-chain.pem "$X/"
+cat chain9.pem chain9-root.pem > "$X/chain9-full.pem"
+cat server-pss.pem rsa-ca.pem > "$X/pss-chain.pem"
+cat server-rsaca384.pem rsa-ca.pem > "$X/rsaca384-chain.pem"
+cat server-edca.pem ed-ca.pem > "$X/edca-chain.pem"
+cat expired.pem ca.pem > "$X/expired-chain.pem"
 python3 - "$X" <<'PY'
 import sys, os
 d = sys.argv[1]
