@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     seen.odcid = tp.original_dcid;
     seen.retry_scid = tp.retry_scid;
     seen.retried = tp.has_retry_scid;
-    if (tp.has_initial_scid && (!from_server || tp.has_original_dcid) && lwq_tparams_check_cids(&tp, from_server, &seen) != 0)
+    if (tp.has_initial_scid && (!from_server || tp.has_original_dcid) &&
+        lwq_tparams_check_cids(&tp, from_server, &seen) != 0)
         __builtin_trap();
     size_t len = lwq_tparams_encoded_len(&tp, from_server);
     ssize_t w = lwq_tparams_encode(out, sizeof(out), &tp, from_server);

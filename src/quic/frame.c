@@ -241,7 +241,10 @@ static uint8_t *put_varint(uint8_t *w, uint64_t v)
     return w + len;
 }
 
-static size_t vlen(uint64_t v) { return lwq_varint_len(v); }
+static size_t vlen(uint64_t v)
+{
+    return lwq_varint_len(v);
+}
 
 /* Sum of varint lengths, 0 if any is out of range. */
 static size_t vlens(const uint64_t *v, size_t n)
@@ -385,8 +388,8 @@ size_t lwq_frame_encoded_len(const lwq_frame *f)
     }
     int ok;
     size_t l = body_len(f, &ok);
-    if (!ok || (l == 0 && f->type != LWQ_FRAME_PING && f->type != LWQ_FRAME_HANDSHAKE_DONE &&
-                f->type != LWQ_FRAME_DATAGRAM))
+    if (!ok ||
+        (l == 0 && f->type != LWQ_FRAME_PING && f->type != LWQ_FRAME_HANDSHAKE_DONE && f->type != LWQ_FRAME_DATAGRAM))
         return 0;
     return 1 + l;
 }

@@ -42,7 +42,10 @@ typedef enum lwq_frame_type {
 #define LWQ_STREAM_BIT_OFF 0x04
 
 /* 1 for STREAM frame types 0x08..0x0f. */
-static inline int lwq_frame_is_stream(uint64_t type) { return (type & ~(uint64_t)7) == LWQ_FRAME_STREAM; }
+static inline int lwq_frame_is_stream(uint64_t type)
+{
+    return (type & ~(uint64_t)7) == LWQ_FRAME_STREAM;
+}
 
 /* One acknowledged range, both ends included; ranges[0] is the one ending at Largest Acknowledged. */
 typedef struct lwq_ack_range {
@@ -51,7 +54,7 @@ typedef struct lwq_ack_range {
 
 typedef struct lwq_frame_ack {
     uint64_t largest;
-    uint64_t ack_delay; /* as on the wire, before the exponent */
+    uint64_t ack_delay;    /* as on the wire, before the exponent */
     lwq_ack_range *ranges; /* decode: f->ack_ranges; encode: set by the caller, highest first */
     size_t range_count;
     uint64_t ect0, ect1, ce; /* ACK_ECN (type 0x03) only */
@@ -92,8 +95,8 @@ typedef struct lwq_frame_close {
 typedef struct lwq_frame {
     uint64_t type; /* the frame type as on the wire (STREAM with its flag bits) */
     union {
-        size_t padding_len;       /* PADDING: a run of padding bytes decodes as one frame */
-        lwq_frame_ack ack;        /* ACK, ACK_ECN */
+        size_t padding_len; /* PADDING: a run of padding bytes decodes as one frame */
+        lwq_frame_ack ack;  /* ACK, ACK_ECN */
         struct {
             uint64_t stream_id, app_error, final_size;
         } reset_stream;
@@ -103,11 +106,11 @@ typedef struct lwq_frame {
         lwq_frame_crypto crypto;
         lwq_frame_bytes new_token;
         lwq_frame_stream stream;
-        uint64_t max_data;        /* MAX_DATA, DATA_BLOCKED */
+        uint64_t max_data; /* MAX_DATA, DATA_BLOCKED */
         struct {
             uint64_t stream_id, max;
-        } max_stream_data;        /* MAX_STREAM_DATA, STREAM_DATA_BLOCKED */
-        uint64_t max_streams;     /* MAX_STREAMS_*, STREAMS_BLOCKED_* */
+        } max_stream_data;    /* MAX_STREAM_DATA, STREAM_DATA_BLOCKED */
+        uint64_t max_streams; /* MAX_STREAMS_*, STREAMS_BLOCKED_* */
         lwq_frame_new_cid new_cid;
         uint64_t retire_seq;      /* RETIRE_CONNECTION_ID */
         uint8_t path_data[8];     /* PATH_CHALLENGE, PATH_RESPONSE */
@@ -145,12 +148,12 @@ size_t lwq_frame_stream_fit(const lwq_frame *f, size_t cap, size_t want, size_t 
 /* The frame table (RFC 9000 §12.4 Table 3, RFC 9221 §4), frame_table.c. */
 typedef struct lwq_frame_info {
     const char *name;
-    uint8_t pkt_mask;      /* bit (1 << lwq_pkt_type) for each packet type that may carry it */
-    uint8_t ack_eliciting; /* not "N" */
-    uint8_t probing;       /* "P" */
-    uint8_t in_flight;     /* counts toward bytes in flight: not "C" */
+    uint8_t pkt_mask;        /* bit (1 << lwq_pkt_type) for each packet type that may carry it */
+    uint8_t ack_eliciting;   /* not "N" */
+    uint8_t probing;         /* "P" */
+    uint8_t in_flight;       /* counts toward bytes in flight: not "C" */
     uint8_t flow_controlled; /* "F" */
-    uint8_t server_only;   /* only a server sends it (NEW_TOKEN §19.7, HANDSHAKE_DONE §19.20) */
+    uint8_t server_only;     /* only a server sends it (NEW_TOKEN §19.7, HANDSHAKE_DONE §19.20) */
 } lwq_frame_info;
 
 /* NULL for an unknown frame type. */

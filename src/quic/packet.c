@@ -18,10 +18,16 @@ int lwq_cid_eq(const lwq_cid *c, const uint8_t *id, size_t len)
     return c->len == len && (len == 0 || memcmp(c->id, id, len) == 0);
 }
 
-int lwq_version_supported(uint32_t version) { return version == LWQ_QUIC_V1 || version == LWQ_QUIC_V2; }
+int lwq_version_supported(uint32_t version)
+{
+    return version == LWQ_QUIC_V1 || version == LWQ_QUIC_V2;
+}
 
 /* RFC 9000 §15 */
-int lwq_version_is_grease(uint32_t version) { return (version & 0x0f0f0f0fu) == 0x0a0a0a0au; }
+int lwq_version_is_grease(uint32_t version)
+{
+    return (version & 0x0f0f0f0fu) == 0x0a0a0a0au;
+}
 
 /* RFC 9000 §17.2 and RFC 9369 §3.2 */
 static unsigned type_bits(uint32_t version, lwq_pkt_type t)
@@ -126,7 +132,10 @@ static uint8_t *put_bytes(uint8_t *w, const uint8_t *p, size_t n)
     return w + n;
 }
 
-static size_t length_field_len(uint64_t length) { return length < 16384 ? 2 : 4; }
+static size_t length_field_len(uint64_t length)
+{
+    return length < 16384 ? 2 : 4;
+}
 
 size_t lwq_pkt_hdr_encoded_len(const lwq_pkt_hdr_out *h)
 {
@@ -276,8 +285,7 @@ int lwq_retry_verify(const lwq_pkt_hdr *h, const uint8_t *p, const uint8_t *odci
     return lwq_ct_equal(tag, p + h->pkt_len - LWQ_RETRY_TAG_LEN, LWQ_RETRY_TAG_LEN) ? 0 : LWQ_ERR_DECRYPT;
 }
 
-ssize_t lwq_stateless_reset_encode(uint8_t *out, size_t cap, size_t len, const uint8_t *token,
-                                   const lwq_rng *rng)
+ssize_t lwq_stateless_reset_encode(uint8_t *out, size_t cap, size_t len, const uint8_t *token, const lwq_rng *rng)
 {
     if (len < LWQ_STATELESS_RESET_MIN)
         return LWQ_ERR_INVAL;

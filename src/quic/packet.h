@@ -41,15 +41,15 @@ int lwq_version_is_grease(uint32_t version);
 /* One parsed packet header. Pointers point into the decoded buffer. */
 typedef struct lwq_pkt_hdr {
     lwq_pkt_type type;
-    uint8_t first;        /* byte 0 as on the wire (still header-protected) */
-    uint32_t version;     /* 0 for short headers and Version Negotiation */
+    uint8_t first;    /* byte 0 as on the wire (still header-protected) */
+    uint32_t version; /* 0 for short headers and Version Negotiation */
     const uint8_t *dcid, *scid;
     size_t dcid_len, scid_len; /* up to 255 for versions we do not know (RFC 8999 §5.1) */
-    const uint8_t *token; /* Initial token or Retry token */
+    const uint8_t *token;      /* Initial token or Retry token */
     size_t token_len;
-    uint64_t length;      /* Length field: packet number + payload (Initial, 0-RTT, Handshake) */
-    size_t pn_offset;     /* where the Packet Number field starts (protected packets) */
-    size_t pkt_len;       /* bytes of this packet; the next coalesced packet starts there */
+    uint64_t length;         /* Length field: packet number + payload (Initial, 0-RTT, Handshake) */
+    size_t pn_offset;        /* where the Packet Number field starts (protected packets) */
+    size_t pkt_len;          /* bytes of this packet; the next coalesced packet starts there */
     const uint8_t *versions; /* Version Negotiation: the list, 4 bytes each */
     size_t n_versions;
     const uint8_t *retry_tag; /* Retry: the 16-byte integrity tag */
@@ -72,10 +72,10 @@ typedef struct lwq_pkt_hdr_out {
     const uint8_t *token; /* Initial only */
     size_t token_len;
     uint64_t pn;
-    size_t pn_len;         /* 1..4 */
-    size_t payload_len;    /* frames after the packet number, without the AEAD tag */
-    size_t tag_len;        /* AEAD expansion counted in Length (16) */
-    int spin, key_phase;   /* short header bits */
+    size_t pn_len;       /* 1..4 */
+    size_t payload_len;  /* frames after the packet number, without the AEAD tag */
+    size_t tag_len;      /* AEAD expansion counted in Length (16) */
+    int spin, key_phase; /* short header bits */
 } lwq_pkt_hdr_out;
 
 /* Writes the header including the (unprotected) truncated packet number. The Length field takes
@@ -107,8 +107,7 @@ int lwq_retry_verify(const lwq_pkt_hdr *h, const uint8_t *p, const uint8_t *odci
 
 /* Stateless reset (RFC 9000 §10.3) of len bytes (>= LWQ_STATELESS_RESET_MIN): short-header form,
  * random bits from rng, token last. */
-ssize_t lwq_stateless_reset_encode(uint8_t *out, size_t cap, size_t len, const uint8_t *token,
-                                   const lwq_rng *rng);
+ssize_t lwq_stateless_reset_encode(uint8_t *out, size_t cap, size_t len, const uint8_t *token, const lwq_rng *rng);
 /* RFC 9000 §10.3.1: index of the token equal to the datagram's last 16 bytes, or -1. Every token is
  * compared in constant time, all of them, whatever matches. */
 int lwq_stateless_reset_detect(const uint8_t *dgram, size_t n, const uint8_t (*tokens)[LWQ_RESET_TOKEN_LEN],

@@ -3,10 +3,13 @@
 #include "base/mem.h"
 
 /* RFC 9001 §5.4.1: 4 bits of a long header's byte 0, 5 of a short header's */
-static uint8_t first_mask(uint8_t first) { return (first & 0x80) ? 0x0f : 0x1f; }
+static uint8_t first_mask(uint8_t first)
+{
+    return (first & 0x80) ? 0x0f : 0x1f;
+}
 
-ssize_t lwq_packet_protect(const lwq_quic_keys *k, uint64_t pn, uint8_t *pkt, size_t hdr_len,
-                           size_t payload_len, size_t cap)
+ssize_t lwq_packet_protect(const lwq_quic_keys *k, uint64_t pn, uint8_t *pkt, size_t hdr_len, size_t payload_len,
+                           size_t cap)
 {
     size_t pn_len = (size_t)(pkt[0] & 0x03) + 1;
     if (hdr_len < 1 + pn_len || pn_len + payload_len < 4)
@@ -74,8 +77,8 @@ int lwq_payload_decrypt(const lwq_quic_keys *k, uint8_t *pkt, size_t pkt_len, lw
     return 0;
 }
 
-int lwq_packet_unprotect(const lwq_quic_keys *k, uint8_t *pkt, size_t pkt_len, size_t pn_offset,
-                         uint64_t largest_pn, lwq_unprotected *u)
+int lwq_packet_unprotect(const lwq_quic_keys *k, uint8_t *pkt, size_t pkt_len, size_t pn_offset, uint64_t largest_pn,
+                         lwq_unprotected *u)
 {
     int err = lwq_hp_remove(&k->hp, pkt, pkt_len, pn_offset, largest_pn, u);
     if (err < 0)

@@ -13,12 +13,12 @@
  * frames; cap >= hdr_len + payload_len + 16. pn is the full packet number. The header protection
  * sample needs pn_len + payload_len >= 4 (RFC 9001 §5.4.2): LWQ_ERR_INVAL otherwise (pad first).
  * Returns the protected packet length. */
-ssize_t lwq_packet_protect(const lwq_quic_keys *k, uint64_t pn, uint8_t *pkt, size_t hdr_len,
-                           size_t payload_len, size_t cap);
+ssize_t lwq_packet_protect(const lwq_quic_keys *k, uint64_t pn, uint8_t *pkt, size_t hdr_len, size_t payload_len,
+                           size_t cap);
 
 /* What unprotection learned about a packet. */
 typedef struct lwq_unprotected {
-    uint8_t first;      /* byte 0 with header protection removed */
+    uint8_t first; /* byte 0 with header protection removed */
     size_t pn_len;
     uint64_t pn;        /* full packet number (RFC 9000 §A.3) */
     int key_phase;      /* short header only */
@@ -37,7 +37,7 @@ int lwq_hp_remove(const lwq_hp *hp, uint8_t *pkt, size_t pkt_len, size_t pn_offs
  * PROTOCOL_VIOLATION (RFC 9000 §17.2, §17.3.1). */
 int lwq_payload_decrypt(const lwq_quic_keys *k, uint8_t *pkt, size_t pkt_len, lwq_unprotected *u);
 /* Both steps with one set of keys. */
-int lwq_packet_unprotect(const lwq_quic_keys *k, uint8_t *pkt, size_t pkt_len, size_t pn_offset,
-                         uint64_t largest_pn, lwq_unprotected *u);
+int lwq_packet_unprotect(const lwq_quic_keys *k, uint8_t *pkt, size_t pkt_len, size_t pn_offset, uint64_t largest_pn,
+                         lwq_unprotected *u);
 
 #endif

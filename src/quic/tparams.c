@@ -18,19 +18,32 @@ void lwq_tparams_init(lwq_tparams *tp)
 static uint64_t *int_param(lwq_tparams *tp, uint64_t id)
 {
     switch (id) {
-    case LWQ_TP_MAX_IDLE_TIMEOUT: return &tp->max_idle_timeout;
-    case LWQ_TP_MAX_UDP_PAYLOAD_SIZE: return &tp->max_udp_payload_size;
-    case LWQ_TP_INITIAL_MAX_DATA: return &tp->initial_max_data;
-    case LWQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL: return &tp->initial_max_stream_data_bidi_local;
-    case LWQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE: return &tp->initial_max_stream_data_bidi_remote;
-    case LWQ_TP_INITIAL_MAX_STREAM_DATA_UNI: return &tp->initial_max_stream_data_uni;
-    case LWQ_TP_INITIAL_MAX_STREAMS_BIDI: return &tp->initial_max_streams_bidi;
-    case LWQ_TP_INITIAL_MAX_STREAMS_UNI: return &tp->initial_max_streams_uni;
-    case LWQ_TP_ACK_DELAY_EXPONENT: return &tp->ack_delay_exponent;
-    case LWQ_TP_MAX_ACK_DELAY: return &tp->max_ack_delay;
-    case LWQ_TP_ACTIVE_CONNECTION_ID_LIMIT: return &tp->active_connection_id_limit;
-    case LWQ_TP_MAX_DATAGRAM_FRAME_SIZE: return &tp->max_datagram_frame_size;
-    default: return NULL;
+    case LWQ_TP_MAX_IDLE_TIMEOUT:
+        return &tp->max_idle_timeout;
+    case LWQ_TP_MAX_UDP_PAYLOAD_SIZE:
+        return &tp->max_udp_payload_size;
+    case LWQ_TP_INITIAL_MAX_DATA:
+        return &tp->initial_max_data;
+    case LWQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL:
+        return &tp->initial_max_stream_data_bidi_local;
+    case LWQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE:
+        return &tp->initial_max_stream_data_bidi_remote;
+    case LWQ_TP_INITIAL_MAX_STREAM_DATA_UNI:
+        return &tp->initial_max_stream_data_uni;
+    case LWQ_TP_INITIAL_MAX_STREAMS_BIDI:
+        return &tp->initial_max_streams_bidi;
+    case LWQ_TP_INITIAL_MAX_STREAMS_UNI:
+        return &tp->initial_max_streams_uni;
+    case LWQ_TP_ACK_DELAY_EXPONENT:
+        return &tp->ack_delay_exponent;
+    case LWQ_TP_MAX_ACK_DELAY:
+        return &tp->max_ack_delay;
+    case LWQ_TP_ACTIVE_CONNECTION_ID_LIMIT:
+        return &tp->active_connection_id_limit;
+    case LWQ_TP_MAX_DATAGRAM_FRAME_SIZE:
+        return &tp->max_datagram_frame_size;
+    default:
+        return NULL;
     }
 }
 
@@ -115,8 +128,7 @@ static int write_all(writer *w, const lwq_tparams *tp, int is_server)
     if (check_ranges(tp) >= 0 || tp->n_available_versions > LWQ_TP_VERSIONS_MAX)
         return LWQ_ERR_INVAL;
     /* RFC 9000 §18.2: server-only parameters */
-    if (!is_server &&
-        (tp->has_original_dcid || tp->has_retry_scid || tp->has_reset_token || tp->has_preferred_address))
+    if (!is_server && (tp->has_original_dcid || tp->has_retry_scid || tp->has_reset_token || tp->has_preferred_address))
         return LWQ_ERR_INVAL;
     for (size_t i = 0; i < sizeof(int_ids); i++) {
         uint64_t v = *int_param((lwq_tparams *)tp, int_ids[i]);
@@ -196,7 +208,10 @@ static ssize_t fail(lwq_tparams *tp, uint64_t id)
     return LWQ_ERR_PROTO;
 }
 
-static int decode_cid(lwq_cid *c, const uint8_t *d, size_t len) { return lwq_cid_set(c, d, len); }
+static int decode_cid(lwq_cid *c, const uint8_t *d, size_t len)
+{
+    return lwq_cid_set(c, d, len);
+}
 
 /* RFC 9000 §18.2 */
 static int decode_preferred_address(lwq_preferred_address *pa, const uint8_t *d, size_t len)
@@ -322,7 +337,10 @@ ssize_t lwq_tparams_decode(lwq_tparams *tp, const uint8_t *p, size_t n, int from
     return (ssize_t)n;
 }
 
-static int cid_matches(const lwq_cid *a, const lwq_cid *b) { return lwq_cid_eq(a, b->id, b->len); }
+static int cid_matches(const lwq_cid *a, const lwq_cid *b)
+{
+    return lwq_cid_eq(a, b->id, b->len);
+}
 
 int lwq_tparams_check_cids(lwq_tparams *tp, int from_server, const lwq_tp_cids *seen)
 {
@@ -333,8 +351,7 @@ int lwq_tparams_check_cids(lwq_tparams *tp, int from_server, const lwq_tp_cids *
         return 0;
     if (!tp->has_original_dcid || !cid_matches(&tp->original_dcid, &seen->odcid))
         return (int)fail(tp, LWQ_TP_ORIGINAL_DCID);
-    if (seen->retried ? !tp->has_retry_scid || !cid_matches(&tp->retry_scid, &seen->retry_scid)
-                      : tp->has_retry_scid)
+    if (seen->retried ? !tp->has_retry_scid || !cid_matches(&tp->retry_scid, &seen->retry_scid) : tp->has_retry_scid)
         return (int)fail(tp, LWQ_TP_RETRY_SCID);
     return 0;
 }

@@ -24,9 +24,9 @@ enum {
     LWQ_TP_ACTIVE_CONNECTION_ID_LIMIT = 0x0e,
     LWQ_TP_INITIAL_SCID = 0x0f,
     LWQ_TP_RETRY_SCID = 0x10,
-    LWQ_TP_VERSION_INFORMATION = 0x11,   /* RFC 9368 */
+    LWQ_TP_VERSION_INFORMATION = 0x11,     /* RFC 9368 */
     LWQ_TP_MAX_DATAGRAM_FRAME_SIZE = 0x20, /* RFC 9221 */
-    LWQ_TP_GREASE_QUIC_BIT = 0x2ab2,     /* RFC 9287 */
+    LWQ_TP_GREASE_QUIC_BIT = 0x2ab2,       /* RFC 9287 */
 };
 
 /* Defaults (RFC 9000 §18.2). */
@@ -91,10 +91,10 @@ ssize_t lwq_tparams_decode(lwq_tparams *tp, const uint8_t *p, size_t n, int from
 
 /* The connection IDs an endpoint saw during the handshake (RFC 9000 §7.3). */
 typedef struct lwq_tp_cids {
-    lwq_cid peer_scid; /* Source Connection ID of the peer's Initial packets */
-    lwq_cid odcid;     /* client: Destination Connection ID of its first Initial */
+    lwq_cid peer_scid;  /* Source Connection ID of the peer's Initial packets */
+    lwq_cid odcid;      /* client: Destination Connection ID of its first Initial */
     lwq_cid retry_scid; /* client: Source Connection ID of the Retry it processed */
-    int retried;       /* client: a Retry was processed */
+    int retried;        /* client: a Retry was processed */
 } lwq_tp_cids;
 
 /* RFC 9000 §7.3: checks the peer's decoded parameters against what was seen. 0, or LWQ_ERR_PROTO with

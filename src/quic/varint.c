@@ -19,11 +19,20 @@ ssize_t lwq_varint_encode_fixed(uint8_t *out, size_t cap, uint64_t v, size_t len
 {
     uint8_t prefix;
     switch (len) {
-    case 1: prefix = 0x00; break;
-    case 2: prefix = 0x40; break;
-    case 4: prefix = 0x80; break;
-    case 8: prefix = 0xc0; break;
-    default: return LWQ_ERR_INVAL;
+    case 1:
+        prefix = 0x00;
+        break;
+    case 2:
+        prefix = 0x40;
+        break;
+    case 4:
+        prefix = 0x80;
+        break;
+    case 8:
+        prefix = 0xc0;
+        break;
+    default:
+        return LWQ_ERR_INVAL;
     }
     if (lwq_varint_len(v) == 0 || lwq_varint_len(v) > len)
         return LWQ_ERR_INVAL;

@@ -33,8 +33,8 @@ static size_t sample_frames(lwq_frame *fs)
     ADD(LWQ_FRAME_ACK);
     f->u.ack = (lwq_frame_ack){.largest = 100, .ack_delay = 25, .ranges = ack3, .range_count = 3};
     ADD(LWQ_FRAME_ACK_ECN);
-    f->u.ack = (lwq_frame_ack){.largest = VMAX, .ack_delay = VMAX, .ranges = ack_edge, .range_count = 2,
-                               .ect0 = VMAX, .ect1 = 0, .ce = 16384};
+    f->u.ack = (lwq_frame_ack){
+        .largest = VMAX, .ack_delay = VMAX, .ranges = ack_edge, .range_count = 2, .ect0 = VMAX, .ect1 = 0, .ce = 16384};
     ADD(LWQ_FRAME_ACK);
     f->u.ack = (lwq_frame_ack){.largest = 0, .ack_delay = 0, .ranges = ack_single, .range_count = 1};
     ADD(LWQ_FRAME_RESET_STREAM);
@@ -264,8 +264,7 @@ START_TEST(test_frame_truncation_every_byte)
             d.ack_ranges_cap = 8;
             ssize_t r = lwq_frame_decode(&d, exact, k);
             if (r >= 0) {
-                ck_assert_msg(runs_to_end(fs[i].type) && k > 0, "sample %zu decoded from %zu of %zd bytes", i, k,
-                              len);
+                ck_assert_msg(runs_to_end(fs[i].type) && k > 0, "sample %zu decoded from %zu of %zd bytes", i, k, len);
                 ck_assert_int_eq(r, (ssize_t)k);
             } else {
                 ck_assert_int_eq(r, LWQ_ERR_TRUNCATED);

@@ -279,8 +279,8 @@ START_TEST(test_retry_build_verify)
     static const uint32_t versions[] = {LWQ_QUIC_V1, LWQ_QUIC_V2};
     for (size_t v = 0; v < 2; v++) {
         uint8_t b[128];
-        ssize_t n = lwq_retry_encode(b, sizeof(b), versions[v], scid5, 5, dcid8 + 1, 7, token, sizeof(token),
-                                     dcid8, 8, 0x0a);
+        ssize_t n =
+            lwq_retry_encode(b, sizeof(b), versions[v], scid5, 5, dcid8 + 1, 7, token, sizeof(token), dcid8, 8, 0x0a);
         ck_assert_int_eq(n, 7 + 5 + 7 + (ssize_t)sizeof(token) + 16);
         write_seed(v ? "retry_v2" : "retry_v1", b, (size_t)n);
         lwq_pkt_hdr h;

@@ -192,25 +192,25 @@ static const struct {
     int from_server;
     uint64_t param;
 } bad[] = {
-    {"01 01 05 01 01 06", 1, 0x01},                     /* duplicate */
-    {"0f 00 0f 00", 0, 0x0f},                           /* duplicate CID */
-    {"03 02 44af", 1, 0x03},                            /* max_udp_payload_size 1199 */
+    {"01 01 05 01 01 06", 1, 0x01}, /* duplicate */
+    {"0f 00 0f 00", 0, 0x0f},       /* duplicate CID */
+    {"03 02 44af", 1, 0x03},        /* max_udp_payload_size 1199 */
     {"03 01 00", 0, 0x03},
-    {"0a 01 15", 1, 0x0a},                              /* ack_delay_exponent 21 */
-    {"0b 04 80004000", 1, 0x0b},                        /* max_ack_delay 2^14 */
-    {"0e 01 01", 1, 0x0e},                              /* active_connection_id_limit 1 */
+    {"0a 01 15", 1, 0x0a},       /* ack_delay_exponent 21 */
+    {"0b 04 80004000", 1, 0x0b}, /* max_ack_delay 2^14 */
+    {"0e 01 01", 1, 0x0e},       /* active_connection_id_limit 1 */
     {"0e 01 00", 0, 0x0e},
-    {"08 08 d000000000000001", 1, 0x08},                /* initial_max_streams_bidi 2^60 + 1 */
+    {"08 08 d000000000000001", 1, 0x08}, /* initial_max_streams_bidi 2^60 + 1 */
     {"09 08 d000000000000001", 0, 0x09},
-    {"01 02 05 00", 1, 0x01},                           /* length longer than the integer */
-    {"01 01 40", 1, 0x01},                              /* integer longer than the length */
+    {"01 02 05 00", 1, 0x01}, /* length longer than the integer */
+    {"01 01 40", 1, 0x01},    /* integer longer than the length */
     {"01 00", 1, 0x01},
-    {"00 00", 0, 0x00},                                 /* server-only parameters from a client */
+    {"00 00", 0, 0x00}, /* server-only parameters from a client */
     {"02 10 00112233445566778899aabbccddeeff", 0, 0x02},
     {"10 01 aa", 0, 0x10},
     {"0d 2a 00000000 0000 00000000000000000000000000000000 0000 01 aa 00112233445566778899aabbccddeeff", 0, 0x0d},
-    {"02 0f 00112233445566778899aabbccddee", 1, 0x02},  /* reset token length */
-    {"0c 01 00", 1, 0x0c},                              /* disable_active_migration with a value */
+    {"02 0f 00112233445566778899aabbccddee", 1, 0x02}, /* reset token length */
+    {"0c 01 00", 1, 0x0c},                             /* disable_active_migration with a value */
     {"0d 29 00000000 0000 00000000000000000000000000000000 0000 00 00112233445566778899aabbccddeeff", 1,
      0x0d}, /* preferred_address with an empty CID */
     {"0d 2a 00000000 0000 00000000000000000000000000000000 0000 02 aa 00112233445566778899aabbccddeeff", 1,
@@ -218,17 +218,17 @@ static const struct {
     {"0d 18 00000000 0000 00000000000000000000000000000000 0000", 1, 0x0d},
     {"0f 15 000102030405060708090a0b0c0d0e0f1011121314", 1, 0x0f}, /* 21-byte CID */
     {"00 15 000102030405060708090a0b0c0d0e0f1011121314", 1, 0x00},
-    {"11 03 000001", 1, 0x11},                          /* version_information length */
+    {"11 03 000001", 1, 0x11}, /* version_information length */
     {"11 06 00000001 0000", 1, 0x11},
-    {"11 04 00000000", 1, 0x11},                        /* chosen version 0 */
-    {"11 08 00000001 00000000", 0, 0x11},               /* available version 0 */
+    {"11 04 00000000", 1, 0x11},          /* chosen version 0 */
+    {"11 08 00000001 00000000", 0, 0x11}, /* available version 0 */
     {"11 00", 0, 0x11},
-    {"6ab2 01 00", 1, 0x2ab2},                          /* grease_quic_bit with a value */
+    {"6ab2 01 00", 1, 0x2ab2}, /* grease_quic_bit with a value */
     {"6ab2 00 6ab2 00", 0, 0x2ab2},
-    {"20 02 40", 1, 0x20},                              /* max_datagram_frame_size truncated */
-    {"01", 1, 0x01},                                    /* no length */
-    {"40", 1, UINT64_MAX},                              /* no whole id */
-    {"01 05 00", 1, 0x01},                              /* length past the end */
+    {"20 02 40", 1, 0x20}, /* max_datagram_frame_size truncated */
+    {"01", 1, 0x01},       /* no length */
+    {"40", 1, UINT64_MAX}, /* no whole id */
+    {"01 05 00", 1, 0x01}, /* length past the end */
     {"1b 05 00", 1, 0x1b},
 };
 
@@ -241,8 +241,7 @@ START_TEST(test_tparams_validation_failures)
         lwq_tparams got;
         ck_assert_msg(lwq_tparams_decode(&got, exact, n, bad[i].from_server) == LWQ_ERR_PROTO, "case %zu", i);
         ck_assert_uint_eq(got.wire_error, LWQ_QUIC_ERR_TRANSPORT_PARAMETER_ERROR);
-        ck_assert_msg(got.error_param == bad[i].param, "case %zu: param %llx", i,
-                      (unsigned long long)got.error_param);
+        ck_assert_msg(got.error_param == bad[i].param, "case %zu: param %llx", i, (unsigned long long)got.error_param);
         lwq_free(lwq_test_alloc, exact);
         char name[32];
         snprintf(name, sizeof(name), "bad_%02zu", i);

@@ -10,6 +10,7 @@
 #include "quic/packet.h"
 #include "quic/protect.h"
 #include "quic/frame.h"
+#include "quic/tparams.h"
 #include "lwquic/quic_errors.h"
 
 #define CAPS "vectors/illustrated-quic/captures/caps/"
@@ -116,7 +117,10 @@ static void teardown_keys(ctx *c)
             lwq_quic_keys_free(&c->keys[dir][ep]);
 }
 
-static int epoch_of(lwq_pkt_type t) { return t == LWQ_PKT_INITIAL ? 0 : t == LWQ_PKT_HANDSHAKE ? 1 : 2; }
+static int epoch_of(lwq_pkt_type t)
+{
+    return t == LWQ_PKT_INITIAL ? 0 : t == LWQ_PKT_HANDSHAKE ? 1 : 2;
+}
 
 typedef struct seen {
     size_t frames, crypto_bytes[2][3];
@@ -299,12 +303,72 @@ START_TEST(test_illustrated_crypto_offsets)
 }
 END_TEST
 
+/* The quic_transport_parameters extension (0x39) of a ClientHello (type 1) or EncryptedExtensions (8). */
+static const uint8_t *tp_extension(const file *m, size_t *len)
+{
+    const uint8_t *p = m->p + 4, *end = m->p + m->n;
+    if (m->p[0] == 1) {
+        p += 2 + 32;           /* legacy_version, random */
+        p += 1 + p[0];         /* legacy_session_id */
+        p += 2 + lwq_get16(p); /* cipher_suites */
+        p += 1 + p[0];         /* legacy_compression_methods */
+    }
+    p += 2;
+    while (p + 4 <= end) {
+        uint16_t type = lwq_get16(p), elen = lwq_get16(p + 2);
+        p += 4;
+        ck_assert(elen <= (size_t)(end - p));
+        if (type == 0x39) {
+            *len = elen;
+            return p;
+        }
+        p += elen;
+    }
+    ck_abort_msg("no quic_transport_parameters");
+    return NULL;
+}
+
+/* Both sides' transport parameters, and the connection ID authentication of RFC 9000 §7.3. */
+START_TEST(test_illustrated_transport_parameters)
+{
+    file ch = load(CAPS "crypto_clienthello"), ee = load(CAPS "crypto_extensions");
+    size_t n;
+    const uint8_t *p = tp_extension(&ch, &n);
+    lwq_tparams tp;
+    ck_assert_int_eq(lwq_tparams_decode(&tp, p, n, 0), (ssize_t)n);
+    ck_assert(tp.has_initial_scid && lwq_cid_eq(&tp.initial_scid, (const uint8_t *)"c_cid", 5));
+    ck_assert_uint_eq(tp.max_udp_payload_size, 65527);
+    ck_assert_uint_eq(tp.initial_max_streams_bidi, 10);
+    ck_assert_uint_eq(tp.max_ack_delay, 25);
+    lwq_tp_cids cids;
+    memset(&cids, 0, sizeof(cids));
+    lwq_cid_set(&cids.peer_scid, (const uint8_t *)"c_cid", 5);
+    ck_assert_int_eq(lwq_tparams_check_cids(&tp, 0, &cids), 0);
+
+    p = tp_extension(&ee, &n);
+    ck_assert_int_eq(lwq_tparams_decode(&tp, p, n, 1), (ssize_t)n);
+    ck_assert_uint_eq(tp.max_idle_timeout, 120000);
+    ck_assert_uint_eq(tp.initial_max_streams_bidi, 2);
+    lwq_cid_set(&cids.peer_scid, (const uint8_t *)"s_cid", 5);
+    lwq_cid_set(&cids.odcid, (const uint8_t *)"\x00\x01\x02\x03\x04\x05\x06\x07", 8);
+    ck_assert_int_eq(lwq_tparams_check_cids(&tp, 1, &cids), 0);
+    cids.retried = 1;
+    ck_assert_int_eq(lwq_tparams_check_cids(&tp, 1, &cids), LWQ_ERR_PROTO);
+    /* the server's set is not acceptable from a client */
+    ck_assert_int_eq(lwq_tparams_decode(&tp, p, n, 0), LWQ_ERR_PROTO);
+    ck_assert_uint_eq(tp.error_param, LWQ_TP_ORIGINAL_DCID);
+    free(ch.p);
+    free(ee.p);
+}
+END_TEST
+
 Suite *suite_illustrated_packets(void)
 {
     Suite *s = suite_create("illustrated_packets");
     TCase *tc = lwq_test_tcase("illustrated_packets");
     tcase_add_test(tc, test_illustrated_capture);
     tcase_add_test(tc, test_illustrated_crypto_offsets);
+    tcase_add_test(tc, test_illustrated_transport_parameters);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -223,8 +223,8 @@ static void run_initials(const vectors *v)
     ck_assert_int_eq(h.type, LWQ_PKT_RETRY);
     ck_assert_int_eq(lwq_retry_verify(&h, want, dcid, sizeof(dcid)), 0);
     uint8_t built[128];
-    ck_assert_int_eq(lwq_retry_encode(built, sizeof(built), v->version, h.dcid, h.dcid_len, h.scid, h.scid_len,
-                                      h.token, h.token_len, dcid, sizeof(dcid), want[0] & 0x0f),
+    ck_assert_int_eq(lwq_retry_encode(built, sizeof(built), v->version, h.dcid, h.dcid_len, h.scid, h.scid_len, h.token,
+                                      h.token_len, dcid, sizeof(dcid), want[0] & 0x0f),
                      (ssize_t)wl);
     ck_assert_mem_eq(built, want, wl);
     ck_assert_int_eq(lwq_retry_verify(&h, want, dcid, 7), LWQ_ERR_DECRYPT);
@@ -283,16 +283,28 @@ static void run_chacha(const vectors *v)
 static const vectors rfc9001 = {"specs/rfc9001.md", LWQ_QUIC_V1, "# Sample Packet Protection {#test-vectors}"};
 static const vectors rfc9369 = {"specs/rfc9369.md", LWQ_QUIC_V2, "# Sample Packet Protection {#test-vectors}"};
 
-START_TEST(test_rfc9001_initials_and_retry) { run_initials(&rfc9001); }
+START_TEST(test_rfc9001_initials_and_retry)
+{
+    run_initials(&rfc9001);
+}
 END_TEST
 
-START_TEST(test_rfc9001_chacha_short_header) { run_chacha(&rfc9001); }
+START_TEST(test_rfc9001_chacha_short_header)
+{
+    run_chacha(&rfc9001);
+}
 END_TEST
 
-START_TEST(test_rfc9369_initials_and_retry) { run_initials(&rfc9369); }
+START_TEST(test_rfc9369_initials_and_retry)
+{
+    run_initials(&rfc9369);
+}
 END_TEST
 
-START_TEST(test_rfc9369_chacha_short_header) { run_chacha(&rfc9369); }
+START_TEST(test_rfc9369_chacha_short_header)
+{
+    run_chacha(&rfc9369);
+}
 END_TEST
 
 Suite *suite_rfc9001_packets(void)
