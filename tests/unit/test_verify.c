@@ -121,6 +121,8 @@ START_TEST(test_each_failure_has_its_code)
     CK_VERIFY(LWQ_ERR_CERT_UNSUPPORTED_ALG, verify("sha1.pem", "ca.pem", "server"));
     CK_VERIFY(LWQ_ERR_CERT_UNSUPPORTED_ALG, verify("critext.pem", "ca.pem", "server"));
     CK_VERIFY(LWQ_ERR_CERT_NOT_CA, verify("notca-chain.pem", "ca.pem", "server"));
+    CK_VERIFY(LWQ_ERR_CERT_MALFORMED, verify("san129.pem", "ca.pem", "server"));
+    CK_VERIFY(0, verify("san128.pem", "ca.pem", "server"));
     CK_VERIFY(LWQ_ERR_CERT_CHAIN_TOO_LONG, verify("pathlen-chain.pem", "ca.pem", "server"));
     /* a pinned leaf is its own anchor, whatever its basicConstraints say */
     CK_VERIFY(0, verify("server-ecdsa.pem", "server-ecdsa.pem", "server"));

@@ -160,3 +160,12 @@ openssl dgst -sha384 -sign server-rsa.key -sigopt rsa_padding_mode:pss -sigopt r
     -sigopt rsa_mgf1_md:sha384 -out sig-rsa-pss384.bin msg.bin
 openssl dgst -sha256 -sign server-rsa.key -out sig-rsa-pkcs1-256.bin msg.bin
 openssl pkeyutl -sign -rawin -inkey server-ed25519.key -in msg.bin -out sig-ed25519.bin
+
+# Parser limits: 128 SAN entries parse, 129 do not.
+for n in 128 129; do
+    printf '[san%s]\nsubjectAltName = ' $n > "$W/san.cnf"
+    i=1; while [ $i -lt $n ]; do printf 'DNS:h%s.test, ' $i >> "$W/san.cnf"; i=$((i + 1)); done
+    printf 'DNS:server\n' >> "$W/san.cnf"
+    cat "$W/san.cnf" >> "$W/ext.cnf"
+    p256 neg; sign neg server ca san$n; mv neg.pem san$n.pem; rm -f neg.key
+done
