@@ -448,3 +448,18 @@ lwq_sim_link *lwq_sim_link_get(lwq_sim *sim, int link)
 {
     return link >= 0 && link < sim->nlinks ? &sim->links[link] : NULL;
 }
+
+void lwq_sim_print_stats(const lwq_sim *sim, FILE *f)
+{
+    for (int i = 0; i < sim->nlinks; i++) {
+        const lwq_sim_link_stats *st = &sim->links[i].stats;
+        fprintf(f, "link %d (node %d > %d): offered %llu delivered %llu", i, sim->link_from[i], sim->link_to[i],
+                (unsigned long long)st->offered, (unsigned long long)st->delivered);
+        for (int c = 0; c < LWQ_SIM_DROP_COUNT; c++)
+            if (st->dropped[c])
+                fprintf(f, " %s %llu", lwq_sim_drop_name((lwq_sim_drop)c), (unsigned long long)st->dropped[c]);
+        fprintf(f, " dup %llu reorder %llu corrupt %llu ce %llu queue-peak %zu\n", (unsigned long long)st->duplicated,
+                (unsigned long long)st->reordered, (unsigned long long)st->corrupted,
+                (unsigned long long)st->ce_marked, st->max_queue_packets);
+    }
+}

@@ -65,6 +65,8 @@ const lwq_sim_stats *lwq_sim_stats_get(const lwq_sim *sim);
 lwq_sim_link *lwq_sim_link_get(lwq_sim *sim, int link);
 /* The last failure report, "" when none. */
 const char *lwq_sim_report(const lwq_sim *sim);
+/* One line per link direction: offered, delivered, drops by cause, queue peak. */
+void lwq_sim_print_stats(const lwq_sim *sim, FILE *f);
 /* The address node `node` is currently seen at by others. */
 lwq_sim_addr lwq_sim_node_addr(const lwq_sim *sim, int node);
 

@@ -241,6 +241,19 @@ START_TEST(test_back_to_back_serialized)
         ck_assert_uint_eq(p.b.log[k].t, k * 15 * LWQ_MS + 15 * LWQ_MS);
     ck_assert_uint_eq(p.ab->stats.max_queue_packets, 1);
     pair_free(&p);
+
+    /* Infinite rate: a burst arrives all at once, still first in, first out. */
+    lwq_sim_link_config fast = {.delay = 5 * LWQ_MS};
+    pair_setup(&p, 1, &fast, 64);
+    p.a.count = 50;
+    p.a.len = 10;
+    ck_assert_int_eq(lwq_sim_run(p.sim, LWQ_TSTAMP_INF, NULL, NULL), 0);
+    ck_assert_uint_eq(p.b.nlog, 50);
+    for (size_t k = 0; k < 50; k++) {
+        ck_assert_uint_eq(p.b.log[k].id, k);
+        ck_assert_uint_eq(p.b.log[k].t, 5 * LWQ_MS);
+    }
+    pair_free(&p);
 }
 END_TEST
 
@@ -529,7 +542,7 @@ START_TEST(test_ecn)
         p.a.ecn = cp;
         ck_assert_int_eq(lwq_sim_run(p.sim, LWQ_TSTAMP_INF, NULL, NULL), 0);
         for (size_t k = 0; k < 10; k++)
-            ck_assert_uint_eq(p.b.log[k].ecn, cp != LWQ_SIM_NOT_ECT && k >= 3 ? LWQ_SIM_CE : cp);
+            ck_assert_uint_eq(p.b.log[k].ecn, (cp != LWQ_SIM_NOT_ECT && k >= 3) ? LWQ_SIM_CE : cp);
         ck_assert_uint_eq(p.ab->stats.ce_marked, cp == LWQ_SIM_NOT_ECT ? 0 : 7);
         pair_free(&p);
     }
@@ -1010,6 +1023,9 @@ START_TEST(test_trace_file)
     tnode_init(&b, B, A, 4);
     a.count = 2;
     a.len = 10;
+    b.count = 1; /* b's send timer and a's datagram both fall at 1 ms: the arrival goes first */
+    b.len = 10;
+    b.start = LWQ_MS;
     ck_assert_int_eq(lwq_sim_add_node(sim, A, &tnode_ops, &a), 0);
     ck_assert_int_eq(lwq_sim_add_node(sim, B, &tnode_ops, &b), 1);
     ck_assert_int_eq(lwq_sim_add_link(sim, 0, 1, &lc), 0);
@@ -1018,7 +1034,13 @@ START_TEST(test_trace_file)
     ck_assert_str_eq(mem, "0.000000000s link 0 send 10.0.0.1:1000 > 10.0.0.2:443 len 10 ecn 0\n"
                           "0.000000000s link 0 send 10.0.0.1:1000 > 10.0.0.2:443 len 10 ecn 0\n"
                           "0.000000000s link 0 mask\n"
-                          "0.001000000s link 0 deliver 10.0.0.1:1000 > 10.0.0.2:443 len 10 ecn 0\n");
+                          "0.001000000s link 0 deliver 10.0.0.1:1000 > 10.0.0.2:443 len 10 ecn 0\n"
+                          "0.001000000s node 1 unroutable 10.0.0.2:443 > 10.0.0.1:1000 len 10 ecn 0\n");
+    free(mem);
+    f = open_memstream(&mem, &memlen);
+    lwq_sim_print_stats(sim, f);
+    fclose(f);
+    ck_assert_str_eq(mem, "link 0 (node 0 > 1): offered 2 delivered 1 mask 1 dup 0 reorder 0 corrupt 0 ce 0 queue-peak 0\n");
     free(mem);
     lwq_sim_del(sim);
     tnode_free(&a);
