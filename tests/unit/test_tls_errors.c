@@ -201,7 +201,8 @@ static void pair_init(pair *p, const uint16_t *sgroups, size_t nsg)
     memcpy(p->sh, q, n);
     p->shlen = n;
     lwq_tls_output(p->s.tls, LWQ_TLS_EPOCH_HANDSHAKE, &q, &n);
-    memcpy(p->hs, q, n);
+    if (n)
+        memcpy(p->hs, q, n);
     p->hslen = n;
 }
 
