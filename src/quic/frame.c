@@ -288,14 +288,15 @@ static size_t ack_encoded_len(const lwq_frame *f)
     return len;
 }
 
+/* Type, Stream ID, Offset when non-zero, Length when has_len; 0 when a value cannot be encoded. */
 static size_t stream_hdr_len(const lwq_frame *f, size_t datalen)
 {
     const lwq_frame_stream *s = &f->u.stream;
-    uint64_t v[] = {s->stream_id, s->offset, datalen};
-    size_t a = vlen(v[0]), b = s->offset ? vlen(v[1]) : 1, c = s->has_len ? vlen(v[2]) : 1;
-    if (!a || !b || !c || datalen > LWQ_VARINT_MAX - s->offset)
+    size_t id = vlen(s->stream_id), off = s->offset ? vlen(s->offset) : 0, len = s->has_len ? vlen(datalen) : 0;
+    /* RFC 9000 §19.8: the stream's end must stay within 2^62 - 1 */
+    if (!id || (s->offset && !off) || (s->has_len && !len) || datalen > LWQ_VARINT_MAX - s->offset)
         return 0;
-    return 1 + a + (s->offset ? b : 0) + (s->has_len ? c : 0);
+    return 1 + id + off + len;
 }
 
 /* Length after the type byte; 0 for "cannot encode" except frames with an empty body (*ok). */
@@ -404,14 +405,15 @@ static uint8_t *put_bytes(uint8_t *w, const uint8_t *p, size_t n)
 ssize_t lwq_frame_encode(uint8_t *out, size_t cap, const lwq_frame *f)
 {
     size_t len = lwq_frame_encoded_len(f);
-    if (len == 0 && !(f->type == LWQ_FRAME_PADDING))
+    if (len == 0 && f->type != LWQ_FRAME_PADDING)
         return LWQ_ERR_INVAL;
     if (cap < len)
         return LWQ_ERR_NOBUF;
     uint8_t *w = out;
     const lwq_frame_ack *a = &f->u.ack;
     if (f->type == LWQ_FRAME_PADDING) {
-        memset(out, 0, len);
+        if (len)
+            memset(out, 0, len);
         return (ssize_t)len;
     }
     if (lwq_frame_is_stream(f->type)) {

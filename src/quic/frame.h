@@ -135,7 +135,9 @@ typedef struct lwq_frame {
 ssize_t lwq_frame_decode(lwq_frame *f, const uint8_t *p, size_t n);
 
 /* Encodes f; LWQ_ERR_NOBUF, or LWQ_ERR_INVAL for values the wire cannot carry (varint over 2^62-1,
- * CID length 0 or > 20, ACK ranges not descending, unknown type). PADDING writes padding_len bytes. */
+ * CID length 0 or > 20, ACK ranges not descending, unknown type). PADDING writes padding_len zero bytes.
+ * STREAM takes its flag bits from u.stream (OFF when offset > 0, LEN when has_len, FIN when fin), not
+ * from f->type. */
 ssize_t lwq_frame_encode(uint8_t *out, size_t cap, const lwq_frame *f);
 /* Exact length lwq_frame_encode writes; 0 when f cannot be encoded. */
 size_t lwq_frame_encoded_len(const lwq_frame *f);

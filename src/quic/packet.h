@@ -60,7 +60,7 @@ typedef struct lwq_pkt_hdr {
  * Errors: LWQ_ERR_TRUNCATED; LWQ_ERR_DECODE (fixed bit 0, CID too long for v1/v2, Length beyond the
  * datagram, bad VN list): discard the rest of the datagram. LWQ_ERR_UNSUPPORTED: a long header of an
  * unknown version, with version, dcid and scid filled (RFC 8999 §5.1) so a server can answer with
- * Version Negotiation. */
+ * Version Negotiation. LWQ_ERR_INVAL when short_dcid_len > LWQ_CID_MAX. */
 ssize_t lwq_pkt_hdr_decode(lwq_pkt_hdr *h, const uint8_t *p, size_t n, size_t short_dcid_len);
 
 /* Header of a packet to send. */
@@ -85,7 +85,8 @@ ssize_t lwq_pkt_hdr_encode(uint8_t *out, size_t cap, const lwq_pkt_hdr_out *h);
 size_t lwq_pkt_hdr_encoded_len(const lwq_pkt_hdr_out *h);
 
 /* RFC 9000 §A.2: bytes (1..4) needed to send full_pn when largest_acked (LWQ_PN_NONE: none) is the
- * largest packet number the peer acknowledged in that space. */
+ * largest packet number the peer acknowledged in that space. 4 also when even 4 bytes cannot cover
+ * 2^31 or more unacknowledged packets: the sender must not let the gap grow that far. */
 size_t lwq_pn_encode_len(uint64_t full_pn, uint64_t largest_acked);
 /* RFC 9000 §A.3: full packet number from the pn_len-byte truncated value and the largest packet
  * number received so far in the space (LWQ_PN_NONE: none). */
