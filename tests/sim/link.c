@@ -7,7 +7,10 @@
 #include "sim/link.h"
 #include "base/mem.h"
 
-int lwq_sim_addr_eq(lwq_sim_addr a, lwq_sim_addr b) { return a.host == b.host && a.port == b.port; }
+int lwq_sim_addr_eq(lwq_sim_addr a, lwq_sim_addr b)
+{
+    return a.host == b.host && a.port == b.port;
+}
 
 socklen_t lwq_sim_addr_to_sockaddr(lwq_sim_addr a, struct sockaddr_storage *ss)
 {
@@ -46,7 +49,10 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static void prng_fill(void *ud, uint8_t *out, size_t n)
 {
@@ -97,7 +103,10 @@ int lwq_sim_prng_chance(lwq_sim_prng *p, double fraction)
     return (double)(lwq_sim_prng_next(p) >> 11) * 0x1.0p-53 < fraction;
 }
 
-const lwq_rng *lwq_sim_prng_rng(lwq_sim_prng *p) { return &p->rng; }
+const lwq_rng *lwq_sim_prng_rng(lwq_sim_prng *p)
+{
+    return &p->rng;
+}
 
 const char *lwq_sim_drop_name(lwq_sim_drop cause)
 {
@@ -117,7 +126,10 @@ lwq_sim_pkt *lwq_sim_pkt_new(const lwq_allocator *a, const uint8_t *data, size_t
     return p;
 }
 
-static int fraction_ok(double f) { return f >= 0 && f <= 1; }
+static int fraction_ok(double f)
+{
+    return f >= 0 && f <= 1;
+}
 
 int lwq_sim_link_init(lwq_sim_link *l, const lwq_sim_link_config *cfg, uint64_t seed, uint64_t stream,
                       const lwq_allocator *a)

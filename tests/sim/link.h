@@ -61,9 +61,9 @@ const char *lwq_sim_drop_name(lwq_sim_drop cause);
 
 /* All zero = an ideal link: no delay, infinite rate, no loss. Fractions are in [0, 1]. */
 typedef struct lwq_sim_link_config {
-    lwq_tstamp delay;  /* one-way propagation delay */
-    lwq_tstamp jitter; /* extra delay uniform in [0, jitter]; clamped so it never reorders */
-    uint64_t rate;     /* bit/s; 0 = infinite. A datagram occupies the link for len*8/rate */
+    lwq_tstamp delay;     /* one-way propagation delay */
+    lwq_tstamp jitter;    /* extra delay uniform in [0, jitter]; clamped so it never reorders */
+    uint64_t rate;        /* bit/s; 0 = infinite. A datagram occupies the link for len*8/rate */
     size_t queue_packets; /* drop-tail limit on datagrams queued or in service; 0 = none */
     size_t queue_bytes;   /* same, in bytes; 0 = none */
     size_t mtu;           /* larger datagrams are dropped; 0 = none */
@@ -78,10 +78,10 @@ typedef struct lwq_sim_link_config {
         lwq_tstamp from, until; /* datagrams offered in [from, until) are dropped */
     } blackout[LWQ_SIM_MAX_BLACKOUTS];
     size_t blackouts;
-    double reorder;          /* this fraction is held back by reorder_delay, so later ones overtake */
+    double reorder; /* this fraction is held back by reorder_delay, so later ones overtake */
     lwq_tstamp reorder_delay;
-    double duplicate;        /* this fraction arrives twice */
-    double corrupt;          /* this fraction has exactly one random bit flipped */
+    double duplicate; /* this fraction arrives twice */
+    double corrupt;   /* this fraction has exactly one random bit flipped */
     lwq_sim_ecn_mode ecn;
     size_t ce_threshold;
 } lwq_sim_link_config;
@@ -118,7 +118,7 @@ typedef struct lwq_sim_link {
     struct lwq_sim_slot {
         lwq_tstamp end;
         size_t len;
-    } *queue; /* serialization end times of datagrams queued or in service, oldest first */
+    } * queue; /* serialization end times of datagrams queued or in service, oldest first */
     size_t q_head, q_len, q_cap, q_bytes;
     FILE *pcap;
     uint16_t ip_id;

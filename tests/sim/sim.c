@@ -154,7 +154,10 @@ static lwq_sim_addr current_addr(const lwq_sim *sim, int node, lwq_tstamp now)
     return a;
 }
 
-lwq_sim_addr lwq_sim_node_addr(const lwq_sim *sim, int node) { return current_addr(sim, node, sim->now); }
+lwq_sim_addr lwq_sim_node_addr(const lwq_sim *sim, int node)
+{
+    return current_addr(sim, node, sim->now);
+}
 
 /* The node `to` names now or named before a rebinding: -1 when none. */
 static int route(const lwq_sim *sim, lwq_sim_addr to)
@@ -227,7 +230,8 @@ static void record(lwq_sim *sim, const char *what, const char *unit, int id, con
     hash_bytes(sim, what, strlen(what));
     hash_bytes(sim, v, sizeof(v));
     if (pkt) {
-        uint64_t w[5] = {pkt->len, pkt->ecn, pkt->from.host, pkt->to.host, (uint64_t)pkt->from.port << 16 | pkt->to.port};
+        uint64_t w[5] = {pkt->len, pkt->ecn, pkt->from.host, pkt->to.host,
+                         (uint64_t)pkt->from.port << 16 | pkt->to.port};
         hash_bytes(sim, w, sizeof(w));
         hash_bytes(sim, pkt->data, pkt->len);
     }
@@ -237,8 +241,7 @@ static void record(lwq_sim *sim, const char *what, const char *unit, int id, con
     fmt_time(t, sizeof(t), sim->now);
     if (pkt)
         fprintf(sim->cfg.trace, "%s %s %d %s %s > %s len %zu ecn %u\n", t, unit, id, what,
-                lwq_sim_addr_str(pkt->from, a, sizeof(a)), lwq_sim_addr_str(pkt->to, b, sizeof(b)), pkt->len,
-                pkt->ecn);
+                lwq_sim_addr_str(pkt->from, a, sizeof(a)), lwq_sim_addr_str(pkt->to, b, sizeof(b)), pkt->len, pkt->ecn);
     else
         fprintf(sim->cfg.trace, "%s %s %d %s\n", t, unit, id, what);
 }
@@ -438,11 +441,26 @@ int lwq_sim_run(lwq_sim *sim, lwq_tstamp until, int (*done)(void *ud), void *ud)
     }
 }
 
-lwq_tstamp lwq_sim_now(const lwq_sim *sim) { return sim->now; }
-uint64_t lwq_sim_seed(const lwq_sim *sim) { return sim->cfg.seed; }
-uint64_t lwq_sim_trace_hash(const lwq_sim *sim) { return sim->hash; }
-const lwq_sim_stats *lwq_sim_stats_get(const lwq_sim *sim) { return &sim->stats; }
-const char *lwq_sim_report(const lwq_sim *sim) { return sim->report; }
+lwq_tstamp lwq_sim_now(const lwq_sim *sim)
+{
+    return sim->now;
+}
+uint64_t lwq_sim_seed(const lwq_sim *sim)
+{
+    return sim->cfg.seed;
+}
+uint64_t lwq_sim_trace_hash(const lwq_sim *sim)
+{
+    return sim->hash;
+}
+const lwq_sim_stats *lwq_sim_stats_get(const lwq_sim *sim)
+{
+    return &sim->stats;
+}
+const char *lwq_sim_report(const lwq_sim *sim)
+{
+    return sim->report;
+}
 
 lwq_sim_link *lwq_sim_link_get(lwq_sim *sim, int link)
 {
@@ -459,7 +477,7 @@ void lwq_sim_print_stats(const lwq_sim *sim, FILE *f)
             if (st->dropped[c])
                 fprintf(f, " %s %llu", lwq_sim_drop_name((lwq_sim_drop)c), (unsigned long long)st->dropped[c]);
         fprintf(f, " dup %llu reorder %llu corrupt %llu ce %llu queue-peak %zu\n", (unsigned long long)st->duplicated,
-                (unsigned long long)st->reordered, (unsigned long long)st->corrupted,
-                (unsigned long long)st->ce_marked, st->max_queue_packets);
+                (unsigned long long)st->reordered, (unsigned long long)st->corrupted, (unsigned long long)st->ce_marked,
+                st->max_queue_packets);
     }
 }

@@ -23,14 +23,14 @@ typedef struct lwq_sim_node_ops {
 } lwq_sim_node_ops;
 
 typedef struct lwq_sim_config {
-    uint64_t seed;            /* LWQ_SIM_SEED in the environment overrides it */
-    uint64_t max_steps;       /* 0 = 10,000,000 */
-    lwq_tstamp max_time;      /* virtual time limit; 0 = 1 hour */
-    unsigned max_sends;       /* per node per step before it counts as a runaway; 0 = 10,000 */
-    size_t max_datagram;      /* send buffer size; 0 = 65,507 */
-    const char *replay_args;  /* appended to the replay hint, e.g. "sim"; NULL = "sim" */
-    int quiet;                /* do not print the failure report to stderr */
-    FILE *trace;              /* one line per event, for reading a run; NULL = none */
+    uint64_t seed;           /* LWQ_SIM_SEED in the environment overrides it */
+    uint64_t max_steps;      /* 0 = 10,000,000 */
+    lwq_tstamp max_time;     /* virtual time limit; 0 = 1 hour */
+    unsigned max_sends;      /* per node per step before it counts as a runaway; 0 = 10,000 */
+    size_t max_datagram;     /* send buffer size; 0 = 65,507 */
+    const char *replay_args; /* appended to the replay hint, e.g. "sim"; NULL = "sim" */
+    int quiet;               /* do not print the failure report to stderr */
+    FILE *trace;             /* one line per event, for reading a run; NULL = none */
 } lwq_sim_config;
 
 typedef struct lwq_sim_stats {
@@ -43,7 +43,8 @@ typedef struct lwq_sim lwq_sim;
 lwq_sim *lwq_sim_new(const lwq_sim_config *cfg, const lwq_allocator *a);
 void lwq_sim_del(lwq_sim *sim);
 
-/* Returns the node index (0, 1, ...). The node keeps receiving at `addr` unless rebound. */
+/* Returns the node index (0, 1, ...; at most 16 nodes and 32 link directions). The node keeps
+ * receiving at `addr` unless rebound. */
 int lwq_sim_add_node(lwq_sim *sim, lwq_sim_addr addr, const lwq_sim_node_ops *ops, void *node);
 /* The direction from node `from` to node `to`; returns the link index. One link per ordered pair. */
 int lwq_sim_add_link(lwq_sim *sim, int from, int to, const lwq_sim_link_config *cfg);

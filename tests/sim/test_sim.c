@@ -49,7 +49,10 @@ static void fill_payload(uint8_t *buf, size_t len, uint32_t id)
         buf[j] = j < 4 ? idb[j] : (uint8_t)(id + j);
 }
 
-static uint32_t payload_id(const uint8_t *data, size_t len) { return len >= 4 ? lwq_get32(data) : UINT32_MAX; }
+static uint32_t payload_id(const uint8_t *data, size_t len)
+{
+    return len >= 4 ? lwq_get32(data) : UINT32_MAX;
+}
 
 static int tnode_recv(void *ud, lwq_sim_addr from, lwq_sim_addr to, const uint8_t *data, size_t len, uint8_t ecn,
                       lwq_tstamp now)
@@ -102,7 +105,10 @@ static void tnode_init(struct tnode *n, lwq_sim_addr self, lwq_sim_addr peer, si
     ck_assert_ptr_nonnull(n->log);
 }
 
-static void tnode_free(struct tnode *n) { lwq_free(lwq_test_alloc, n->log); }
+static void tnode_free(struct tnode *n)
+{
+    lwq_free(lwq_test_alloc, n->log);
+}
 
 /* Two scripted nodes a -> b over one link direction (and an ideal way back). */
 struct pair {
@@ -283,7 +289,7 @@ START_TEST(test_queue_drop_tail)
     ck_assert_uint_eq(p.b.nlog, 4);
     ck_assert_uint_eq(p.ab->stats.dropped[LWQ_SIM_DROP_QUEUE], 6);
     ck_assert_uint_eq(p.ab->stats.max_queue_bytes, 5000);
-    p.a.count = 11;
+    p.a.count = 11; /* one more, due now that the queue has drained */
     p.a.start = lwq_sim_now(p.sim) - 10 * p.a.interval;
     ck_assert_int_eq(lwq_sim_run(p.sim, LWQ_TSTAMP_INF, NULL, NULL), 0);
     ck_assert_uint_eq(p.b.nlog, 5);
@@ -292,7 +298,7 @@ START_TEST(test_queue_drop_tail)
 }
 END_TEST
 
-/* Offers n datagrams (id = ordinal - 1) at 1 ms spacing straight to a link; out[i] = arrivals. */
+/* Offers n datagrams (id = ordinal - 1) at 1 ms spacing straight to a link; each() sees every copy out. */
 struct offered {
     uint64_t delivered, copies2;
     uint8_t *dropped; /* per id */
@@ -462,11 +468,8 @@ START_TEST(test_duplicate_reorder_corrupt_rates)
 {
     for (uint64_t seed = 1; seed <= 3; seed++) {
         lwq_sim_link l;
-        lwq_sim_link_config lc = {.delay = 10 * LWQ_MS,
-                                  .duplicate = 0.05,
-                                  .reorder = 0.1,
-                                  .reorder_delay = 3 * LWQ_MS,
-                                  .corrupt = 0.02};
+        lwq_sim_link_config lc = {
+            .delay = 10 * LWQ_MS, .duplicate = 0.05, .reorder = 0.1, .reorder_delay = 3 * LWQ_MS, .corrupt = 0.02};
         struct fidelity f = {.len = 200, .delay = 10 * LWQ_MS};
         struct offered o;
         ck_assert_int_eq(lwq_sim_link_init(&l, &lc, seed, 1, lwq_test_alloc), 0);
@@ -590,11 +593,16 @@ START_TEST(test_unroutable_and_run_until)
     ck_assert_int_eq(lwq_sim_run(p.sim, 35 * LWQ_MS, NULL, NULL), 0);
     ck_assert_uint_eq(lwq_sim_now(p.sim), 35 * LWQ_MS);
     ck_assert_uint_eq(p.b.nlog, 2); /* arrived at 10 and 30 ms; the third is sent at 40 */
+    p.ab->cfg.loss = 1;             /* links can be reconfigured between runs */
+    p.a.count = 4;
+    ck_assert_int_eq(lwq_sim_run(p.sim, 45 * LWQ_MS, NULL, NULL), 0);
+    ck_assert_uint_eq(p.b.nlog, 2);
+    ck_assert_uint_eq(p.ab->stats.dropped[LWQ_SIM_DROP_RANDOM], 1);
     p.a.peer = (lwq_sim_addr){9, 9};
     ck_assert_int_eq(lwq_sim_run(p.sim, LWQ_TSTAMP_INF, NULL, NULL), 0);
     ck_assert_uint_eq(p.b.nlog, 2);
     ck_assert_uint_eq(lwq_sim_stats_get(p.sim)->unroutable, 1);
-    ck_assert_uint_eq(lwq_sim_stats_get(p.sim)->sent, 3);
+    ck_assert_uint_eq(lwq_sim_stats_get(p.sim)->sent, 4);
     ck_assert_uint_eq(lwq_sim_stats_get(p.sim)->delivered, 2);
     pair_free(&p);
 }
@@ -621,7 +629,7 @@ START_TEST(test_pcap)
     static const uint8_t hdr[] = {0x4d, 0x3c, 0xb2, 0xa1, 2, 0, 4, 0};
     ck_assert_mem_eq(m, hdr, sizeof(hdr));
     ck_assert_uint_eq(m[20], 101);
-    ck_assert_uint_eq(r[0] | r[1] << 8, 1);                          /* seconds */
+    ck_assert_uint_eq(r[0] | r[1] << 8, 1);                                               /* seconds */
     ck_assert_uint_eq((uint32_t)(r[4] | r[5] << 8 | r[6] << 16 | r[7] << 24), 500000007); /* ns */
     const uint8_t *ip = r + 16;
     uint32_t sum = 0;
@@ -748,7 +756,10 @@ static ssize_t gbn_send(void *ud, uint8_t *buf, size_t cap, lwq_sim_addr *from, 
     return (ssize_t)gbn_encode(buf, GBN_DATA, seq, g->src + (size_t)seq * GBN_CHUNK, chunk_len(g, seq));
 }
 
-static lwq_tstamp gbn_next_timeout(void *ud) { return ((struct gbn *)ud)->timer; }
+static lwq_tstamp gbn_next_timeout(void *ud)
+{
+    return ((struct gbn *)ud)->timer;
+}
 
 static int gbn_on_timeout(void *ud, lwq_tstamp now)
 {
@@ -881,7 +892,10 @@ static ssize_t bad_send(void *ud, uint8_t *buf, size_t cap, lwq_sim_addr *from, 
     return 1;
 }
 
-static lwq_tstamp bad_next_timeout(void *ud) { return ((struct bad *)ud)->timer; }
+static lwq_tstamp bad_next_timeout(void *ud)
+{
+    return ((struct bad *)ud)->timer;
+}
 
 static int bad_on_timeout(void *ud, lwq_tstamp now)
 {
@@ -912,7 +926,10 @@ static int bad_recv(void *ud, lwq_sim_addr from, lwq_sim_addr to, const uint8_t 
 
 static const lwq_sim_node_ops bad_ops = {bad_recv, bad_send, bad_next_timeout, bad_on_timeout, bad_check};
 
-static int never(void *ud) { return 0; }
+static int never(void *ud)
+{
+    return 0;
+}
 
 START_TEST(test_failures_report_seed)
 {
@@ -930,7 +947,11 @@ START_TEST(test_failures_report_seed)
     };
     char expect[64];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        lwq_sim_config cfg = {.seed = 4242, .quiet = 1, .max_steps = 1000, .max_time = 10 * LWQ_SEC, .max_sends = 100};
+        char *mem = NULL;
+        size_t memlen = 0;
+        FILE *trace = open_memstream(&mem, &memlen);
+        lwq_sim_config cfg = {
+            .seed = 4242, .quiet = 1, .max_steps = 1000, .max_time = 10 * LWQ_SEC, .max_sends = 100, .trace = trace};
         lwq_sim *sim = lwq_sim_new(&cfg, lwq_test_alloc);
         struct bad b = {cases[i].mode, cases[i].mode == BAD_IDLE ? LWQ_TSTAMP_INF : LWQ_MS, 0};
         ck_assert_int_eq(lwq_sim_add_node(sim, A, &bad_ops, &b), 0);
@@ -942,6 +963,10 @@ START_TEST(test_failures_report_seed)
         snprintf(expect, sizeof(expect), "LWQ_SIM_SEED=%llu ", (unsigned long long)lwq_sim_seed(sim));
         ck_assert_msg(strstr(rep, expect) && strstr(rep, "step=") && strstr(rep, "time="), "%s", rep);
         ck_assert_int_eq(lwq_sim_run(sim, LWQ_TSTAMP_INF, never, NULL), rc); /* stays failed */
+        fclose(trace);
+        ck_assert_uint_ge(memlen, strlen(rep));
+        ck_assert_str_eq(mem + memlen - strlen(rep), rep); /* the report is emitted, last */
+        free(mem);
         lwq_sim_del(sim);
     }
 }
@@ -976,8 +1001,8 @@ START_TEST(test_bad_config_and_allocation_failures)
 {
     lwq_sim_link l;
     static const uint64_t list[] = {3};
-    lwq_sim_link_config bad[] = {{.loss = 1.5}, {.reorder = 0.1}, {.duplicate = -0.1}, {.blackouts = 5},
-                                 {.drop_list_len = 2}};
+    lwq_sim_link_config bad[] = {
+        {.loss = 1.5}, {.reorder = 0.1}, {.duplicate = -0.1}, {.blackouts = 5}, {.drop_list_len = 2}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_int_eq(lwq_sim_link_init(&l, &bad[i], 1, 1, lwq_test_alloc), LWQ_ERR_INVAL);
 
@@ -995,8 +1020,8 @@ START_TEST(test_bad_config_and_allocation_failures)
         b.log = log;
         b.cap = 128;
         int rc = 0;
-        if ((rc = lwq_sim_add_node(sim, A, &tnode_ops, &a)) >= 0 && (rc = lwq_sim_add_node(sim, B, &tnode_ops, &b)) >= 0 &&
-            (rc = lwq_sim_add_link(sim, 0, 1, &lc)) >= 0)
+        if ((rc = lwq_sim_add_node(sim, A, &tnode_ops, &a)) >= 0 &&
+            (rc = lwq_sim_add_node(sim, B, &tnode_ops, &b)) >= 0 && (rc = lwq_sim_add_link(sim, 0, 1, &lc)) >= 0)
             rc = lwq_sim_run(sim, LWQ_TSTAMP_INF, NULL, NULL);
         ck_assert(rc >= 0 || rc == LWQ_ERR_NOMEM);
         completed = rc >= 0;
@@ -1040,7 +1065,8 @@ START_TEST(test_trace_file)
     f = open_memstream(&mem, &memlen);
     lwq_sim_print_stats(sim, f);
     fclose(f);
-    ck_assert_str_eq(mem, "link 0 (node 0 > 1): offered 2 delivered 1 mask 1 dup 0 reorder 0 corrupt 0 ce 0 queue-peak 0\n");
+    ck_assert_str_eq(mem,
+                     "link 0 (node 0 > 1): offered 2 delivered 1 mask 1 dup 0 reorder 0 corrupt 0 ce 0 queue-peak 0\n");
     free(mem);
     lwq_sim_del(sim);
     tnode_free(&a);
