@@ -538,6 +538,114 @@ START_TEST(test_limits_are_alerts)
 }
 END_TEST
 
+/* ---- fuzz corpus: real flights as [epoch][u16 length][message] records ----
+ * LWQ_TLS_GEN_CORPUS=fuzz/corpus build/tests/unit-tests writes them; the peers
+ * use the settings of fuzz/fuzz_tls_client.c (seed 1000) and fuzz_tls_server.c (seed 1001). */
+
+static void write_seeds(const char *dir, const char *name, const tlst_peer *p)
+{
+    rec_msg msgs[16];
+    size_t n = split(p, msgs, 16);
+    for (size_t upto = 1; upto <= n; upto++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s-%zu", dir, name, upto);
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        for (size_t i = 0; i < upto; i++) {
+            uint8_t hdr[3] = {(uint8_t)msgs[i].epoch, (uint8_t)(msgs[i].n >> 8), (uint8_t)msgs[i].n};
+            ck_assert_uint_le(msgs[i].n, 0xffff);
+            fwrite(hdr, 1, 3, f);
+            fwrite(msgs[i].p, 1, msgs[i].n, f);
+        }
+        fclose(f);
+    }
+}
+
+START_TEST(test_generate_fuzz_corpus)
+{
+    const char *root = getenv("LWQ_TLS_GEN_CORPUS");
+    static const uint16_t p256_only[] = {LWQ_GROUP_SECP256R1}, p256_first[] = {LWQ_GROUP_SECP256R1, LWQ_GROUP_X25519};
+    static const uint16_t chacha[] = {LWQ_SUITE_CHACHA20POLY1305_SHA256}, aes128[] = {LWQ_SUITE_AES128GCM_SHA256};
+    static const char *certs[][2] = {{"server-ed25519.pem", "server-ed25519.key"},
+                                     {"server-ecdsa.pem", "server-ecdsa.key"},
+                                     {"server-rsa.pem", "server-rsa.key"}};
+    char dir[400];
+    tlst_certs ed;
+    tlst_certs_load(&ed, certs[0][0], certs[0][1]);
+    /* the fuzzed client against server variants */
+    for (int v = 0; v < 7; v++) {
+        tlst_certs fx;
+        lwq_tls_config cc, sc;
+        tlst_peer c, s;
+        tlst_certs_load(&fx, certs[v < 3 ? v : 0][0], certs[v < 3 ? v : 0][1]);
+        tlst_config(&cc, 0, &fx);
+        tlst_config(&sc, 1, &fx);
+        if (v == 3)
+            sc.groups = p256_only, sc.group_count = 1;
+        if (v == 4)
+            sc.suites = chacha, sc.suite_count = 1;
+        if (v == 5)
+            sc.suites = aes128, sc.suite_count = 1;
+        if (v == 6)
+            sc.ticket_key = tlst_ticket_key, sc.early_data = 1;
+        tlst_peer_init(&c, &cc, 1000);
+        tlst_peer_init(&s, &sc, 2000 + (uint64_t)v);
+        c.record = 1;
+        ck_assert_int_eq(tlst_run(&c, &s), 0);
+        if (root) {
+            char name[32];
+            snprintf(dir, sizeof(dir), "%s/tls_client", root);
+            snprintf(name, sizeof(name), "flight%d", v);
+            write_seeds(dir, name, &c);
+        }
+        tlst_peer_free(&c);
+        tlst_peer_free(&s);
+        tlst_certs_free(&fx);
+    }
+    /* client variants against the fuzzed server */
+    uint8_t blob[4096];
+    size_t blob_len = 0;
+    for (int v = 0; v < 5; v++) {
+        lwq_tls_config cc, sc;
+        tlst_peer c, s;
+        tlst_config(&cc, 0, &ed);
+        tlst_config(&sc, 1, &ed);
+        sc.ticket_key = tlst_ticket_key;
+        sc.early_data = 1;
+        if (v == 1)
+            cc.groups = p256_first, cc.group_count = 2;
+        if (v == 2)
+            cc.suites = chacha, cc.suite_count = 1;
+        if (v == 3)
+            cc.suites = aes128, cc.suite_count = 1;
+        if (v == 4) {
+            cc.session = blob;
+            cc.session_len = blob_len;
+            cc.early_data = 1;
+        }
+        tlst_peer_init(&c, &cc, 3000 + (uint64_t)v);
+        tlst_peer_init(&s, &sc, 1001);
+        s.record = 1;
+        ck_assert_int_eq(tlst_run(&c, &s), 0);
+        ck_assert_int_eq(lwq_tls_resumed(s.tls), v == 4);
+        ck_assert_int_eq(lwq_tls_early_data_accepted(s.tls), v == 4);
+        if (v == 0) {
+            memcpy(blob, c.ticket, c.ticket_len);
+            blob_len = c.ticket_len;
+        }
+        if (root) {
+            char name[32];
+            snprintf(dir, sizeof(dir), "%s/tls_server", root);
+            snprintf(name, sizeof(name), "flight%d", v);
+            write_seeds(dir, name, &s);
+        }
+        tlst_peer_free(&c);
+        tlst_peer_free(&s);
+    }
+    tlst_certs_free(&ed);
+}
+END_TEST
+
 Suite *suite_tls_errors(void)
 {
     Suite *s = suite_create("tls_errors");
@@ -551,6 +659,7 @@ Suite *suite_tls_errors(void)
     tcase_add_test(tc, test_wrong_level_and_forbidden_messages);
     tcase_add_test(tc, test_client_refuses_bad_encrypted_extensions);
     tcase_add_test(tc, test_limits_are_alerts);
+    tcase_add_test(tc, test_generate_fuzz_corpus);
     suite_add_tcase(s, tc);
     return s;
 }
