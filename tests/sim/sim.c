@@ -122,7 +122,6 @@ int lwq_sim_add_link(lwq_sim *sim, int from, int to, const lwq_sim_link_config *
     int rc = lwq_sim_link_init(&sim->links[i], cfg, sim->cfg.seed, (uint64_t)i + 1, sim->alloc);
     if (rc < 0)
         return rc;
-    sim->links[i].pcap = NULL;
     sim->link_from[i] = from;
     sim->link_to[i] = to;
     return sim->nlinks++;
