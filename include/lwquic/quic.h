@@ -1,0 +1,230 @@
+/* lwquic: the QUIC transport API (RFC 9000, 9001, 9002; v2 RFC 9369), sans-IO.
+ *
+ * The caller owns sockets and clocks: it feeds each UDP datagram with
+ * lwq_conn_recv(), asks lwq_conn_send() for datagrams to send, and calls
+ * lwq_conn_handle_timeout() at lwq_conn_next_timeout(). Everything the
+ * application needs to know comes out of lwq_conn_next_event(). Functions
+ * return 0 or a negative LWQ_ERR_* (lwq_strerror names them). */
+#ifndef LWQUIC_QUIC_H
+#define LWQUIC_QUIC_H
+
+#include <sys/socket.h>
+#include "lwquic/common.h"
+#include "lwquic/quic_errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LWQ_VERSION_1 0x00000001u
+#define LWQ_VERSION_2 0x6b3343cfu
+
+typedef enum { LWQ_CC_ALGO_NEWRENO = 0, LWQ_CC_ALGO_CUBIC = 1 } lwq_cc_algorithm;
+
+/* Settings, plain data: lwq_config_init() fills defaults, the caller overrides fields, and
+ * lwq_context_new() validates and loads them once for many connections. */
+typedef struct lwq_config {
+    int is_server;
+
+    /* TLS. Client: ca_file (PEM bundle; NULL = the system bundle) unless insecure;
+     * server_name is sent as SNI and checked against the certificate. Server: cert_file (leaf first)
+     * and key_file. ALPN protocols in preference order. */
+    const char *cert_file, *key_file, *ca_file;
+    int insecure;
+    const char *server_name;
+    const char *const *alpn;
+    size_t alpn_count;
+    int chacha20_only; /* offer/accept only TLS_CHACHA20_POLY1305_SHA256 */
+    int (*verify)(void *ud, const uint8_t *const *der, const size_t *der_len, size_t count, int default_result);
+    void *verify_ud;
+    int enable_0rtt;           /* server: tickets allow 0-RTT; client: send it when resuming */
+    const uint8_t *ticket_key; /* server: 32 bytes shared by a cluster; NULL = random per context */
+
+    /* Versions: initial version of a client; accept_v2 lets a server negotiate v2 (RFC 9368). */
+    uint32_t version;
+    int accept_v2;
+
+    /* Transport parameters we send (RFC 9000 §18.2). */
+    lwq_tstamp idle_timeout;
+    uint64_t max_udp_payload_size;
+    uint64_t initial_max_data;
+    uint64_t initial_max_stream_data_bidi_local, initial_max_stream_data_bidi_remote;
+    uint64_t initial_max_stream_data_uni;
+    uint64_t initial_max_streams_bidi, initial_max_streams_uni;
+    uint64_t ack_delay_exponent;
+    lwq_tstamp max_ack_delay;
+    uint64_t active_connection_id_limit;
+    uint64_t max_datagram_frame_size; /* 0: DATAGRAM off */
+    int disable_active_migration;
+
+    /* Flow-control windows grow up to these as the application reads quickly. */
+    uint64_t max_window, max_stream_window;
+
+    /* Limits on what a peer can make us hold. */
+    size_t max_crypto_buffer;    /* out-of-order CRYPTO bytes per level */
+    size_t max_stream_gaps;      /* out-of-order ranges per stream */
+    size_t max_ack_ranges;       /* ranges tracked and accepted in ACK frames */
+    size_t max_sent_packets;     /* packets tracked per packet-number space */
+    size_t stream_send_buffer;   /* bytes an application write may queue per stream */
+    size_t max_datagram_queue;   /* received DATAGRAM frames held for the application */
+    size_t max_streams_open;     /* local cap on concurrently open streams */
+
+    /* Recovery. */
+    lwq_cc_algorithm cc;
+    lwq_tstamp initial_rtt;
+    lwq_tstamp handshake_timeout; /* 0 = none beyond the idle timeout */
+
+    /* Injected dependencies; NULL = the C library / OS randomness. */
+    const lwq_allocator *alloc;
+    const lwq_rng *rng;
+    int64_t (*now_unix)(void *ud); /* wall clock for certificates and tickets; NULL = time(2) */
+    void *now_ud;
+    /* Observability: NSS key log lines, qlog JSON-SEQ records, a human-readable trace. */
+    void (*keylog)(void *ud, const char *line);
+    void *keylog_ud;
+    void (*qlog)(void *ud, const char *record, size_t len);
+    void *qlog_ud;
+    void (*log)(void *ud, int level, const char *msg);
+    void *log_ud;
+} lwq_config;
+
+void lwq_config_init(lwq_config *cfg, int is_server);
+
+/* Loaded settings shared by connections: certificates, trust anchors, ticket keys. */
+typedef struct lwq_context lwq_context;
+/* LWQ_ERR_INVAL with *why set for a bad setting; LWQ_ERR_IO / LWQ_ERR_CERT_MALFORMED for files. */
+int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why);
+void lwq_context_del(lwq_context *ctx);
+
+/* A network path: our address and the peer's. */
+typedef struct lwq_path {
+    struct sockaddr_storage local, remote;
+    socklen_t local_len, remote_len;
+} lwq_path;
+
+typedef struct lwq_conn lwq_conn;
+
+/* Client connection to `path`. session: a blob from LWQ_EV_SESSION_TICKET to resume (may be NULL);
+ * token: from LWQ_EV_NEW_TOKEN for this server (may be NULL). */
+int lwq_conn_client_new(lwq_conn **out, lwq_context *ctx, const lwq_path *path, const uint8_t *session,
+                        size_t session_len, const uint8_t *token, size_t token_len, lwq_tstamp now);
+void lwq_conn_del(lwq_conn *c);
+
+/* One received UDP datagram (it may hold coalesced packets); ecn: its two ECN bits. Errors from the
+ * peer close the connection (see LWQ_EV_CLOSED) and return 0; a negative return is local
+ * (LWQ_ERR_NOMEM) or LWQ_ERR_CLOSED once the connection is gone. */
+int lwq_conn_recv(lwq_conn *c, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn,
+                  lwq_tstamp now);
+
+/* Writes datagrams to send into buf: up to max_segments datagrams of *segsize bytes each (the last may
+ * be shorter), all for the same path, ready for one GSO send. Returns the total bytes (0: nothing to
+ * send now), sets path, ecn. */
+ssize_t lwq_conn_send(lwq_conn *c, lwq_path *path, uint8_t *buf, size_t cap, size_t max_segments,
+                      size_t *segsize, uint8_t *ecn, lwq_tstamp now);
+
+/* LWQ_TSTAMP_INF when no timer is armed. */
+lwq_tstamp lwq_conn_next_timeout(const lwq_conn *c);
+int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now);
+
+typedef enum {
+    LWQ_EV_NONE = 0,
+    LWQ_EV_HANDSHAKE_DONE,    /* keys confirmed; alpn known */
+    LWQ_EV_STREAM_OPENED,     /* the peer opened stream_id */
+    LWQ_EV_STREAM_READABLE,   /* data or FIN to read on stream_id */
+    LWQ_EV_STREAM_WRITABLE,   /* room again after a short write */
+    LWQ_EV_STREAM_RESET,      /* RESET_STREAM: error_code, final size in offset */
+    LWQ_EV_STOP_SENDING,      /* the peer asks us to stop writing stream_id (error_code) */
+    LWQ_EV_STREAM_CLOSED,     /* both directions finished; the stream is freed after this */
+    LWQ_EV_DATAGRAM,          /* data/len valid until the next call on the connection */
+    LWQ_EV_PATH_CHANGED,      /* the peer migrated; path holds the new one */
+    LWQ_EV_NEW_TOKEN,         /* client: keep data/len to skip address validation next time */
+    LWQ_EV_SESSION_TICKET,    /* client: keep data/len to resume (session + transport parameters) */
+    LWQ_EV_EARLY_DATA,        /* client: accepted (1) or rejected (0): rejected 0-RTT streams are reset */
+    LWQ_EV_CLOSED,            /* the connection is closed: close info below */
+} lwq_event_type;
+
+typedef struct lwq_close_info {
+    int is_app;          /* application error (CONNECTION_CLOSE 0x1d) */
+    int by_peer;         /* the peer closed; else we did (or idle timeout / stateless reset) */
+    int idle_timeout;    /* silently closed after the idle timeout */
+    int stateless_reset; /* the peer reset the connection */
+    uint64_t code;       /* transport or application error code */
+    uint64_t frame_type; /* the frame that caused a transport error, 0 if none */
+    char reason[128];    /* NUL-terminated, printable-ASCII reason phrase */
+} lwq_close_info;
+
+typedef struct lwq_event {
+    lwq_event_type type;
+    int64_t stream_id;
+    uint64_t error_code;
+    uint64_t offset;
+    int accepted;
+    const uint8_t *data;
+    size_t len;
+    lwq_path path;
+    lwq_close_info close;
+} lwq_event;
+
+/* 1 with *ev filled, 0 when no event is pending. */
+int lwq_conn_next_event(lwq_conn *c, lwq_event *ev);
+
+/* Streams. Opens the next stream of our side; LWQ_ERR_LIMIT when the peer's MAX_STREAMS is reached
+ * (STREAMS_BLOCKED is sent). */
+int lwq_stream_open(lwq_conn *c, int bidi, int64_t *stream_id);
+/* Copies up to len bytes into the stream's buffer (bounded by stream_send_buffer); returns the count
+ * taken, 0 when full (LWQ_EV_STREAM_WRITABLE follows). fin ends the stream when all len bytes fit. */
+ssize_t lwq_stream_write(lwq_conn *c, int64_t stream_id, const uint8_t *data, size_t len, int fin);
+/* Reads in-order bytes; *fin set when the end was reached. LWQ_ERR_AGAIN when nothing is readable. */
+ssize_t lwq_stream_read(lwq_conn *c, int64_t stream_id, uint8_t *buf, size_t cap, int *fin);
+int lwq_stream_reset(lwq_conn *c, int64_t stream_id, uint64_t app_error);
+int lwq_stream_stop_sending(lwq_conn *c, int64_t stream_id, uint64_t app_error);
+/* RFC 9218 priorities: urgency 0 (highest) .. 7, incremental streams share bandwidth round-robin. */
+int lwq_stream_set_priority(lwq_conn *c, int64_t stream_id, uint8_t urgency, int incremental);
+
+/* RFC 9221: LWQ_ERR_UNSUPPORTED when the peer did not enable DATAGRAM, LWQ_ERR_LIMIT when too large
+ * or the queue is full. */
+int lwq_datagram_send(lwq_conn *c, const uint8_t *data, size_t len);
+
+/* Closes with an application error (CONNECTION_CLOSE 0x1d), then the closing period (RFC 9000 §10.2). */
+int lwq_conn_close(lwq_conn *c, uint64_t app_error, const char *reason);
+
+/* State for tools and traces. */
+int lwq_conn_is_established(const lwq_conn *c);
+int lwq_conn_is_closed(const lwq_conn *c); /* nothing more to send; free it */
+const char *lwq_conn_alpn(const lwq_conn *c);
+const char *lwq_conn_cipher(const lwq_conn *c);
+uint32_t lwq_conn_version(const lwq_conn *c);
+
+typedef struct lwq_conn_stats {
+    uint64_t packets_sent, packets_received, packets_lost, packets_dropped;
+    uint64_t bytes_sent, bytes_received, stream_bytes_sent, stream_bytes_received;
+    lwq_tstamp smoothed_rtt, min_rtt, latest_rtt, handshake_time;
+    uint64_t cwnd, bytes_in_flight;
+} lwq_conn_stats;
+void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st);
+
+/* The server side: classifies datagrams by connection ID, answers Version Negotiation, Retry and
+ * stateless resets, and creates connections. */
+typedef struct lwq_server lwq_server;
+typedef struct lwq_server_limits {
+    size_t max_connections;
+    size_t max_handshakes; /* connections not yet past the handshake */
+    int retry;             /* validate addresses with Retry before creating connections */
+} lwq_server_limits;
+
+int lwq_server_new(lwq_server **out, lwq_context *ctx, const lwq_server_limits *limits);
+void lwq_server_del(lwq_server *s);
+/* A datagram for the server. *conn gets the connection it belongs to (possibly new: *created = 1),
+ * or NULL when the server answered it itself (VN, Retry, stateless reset: take them with
+ * lwq_server_send) or dropped it. */
+int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn,
+                    lwq_tstamp now, lwq_conn **conn, int *created);
+/* Datagrams the server itself answers (VN, Retry, stateless reset). */
+ssize_t lwq_server_send(lwq_server *s, lwq_path *path, uint8_t *buf, size_t cap, lwq_tstamp now);
+/* Forgets a closed connection (its connection IDs stop routing to it) and frees it. */
+void lwq_server_remove(lwq_server *s, lwq_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

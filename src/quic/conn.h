@@ -1,0 +1,167 @@
+/* The connection object shared by conn.c (lifecycle, TLS glue, timers, close), conn_recv.c
+ * (datagrams to frames), conn_send.c (frames to datagrams), stream.c and cid.c. Internal. */
+#ifndef LWQ_QUIC_CONN_H
+#define LWQ_QUIC_CONN_H
+
+#include "lwquic/quic.h"
+#include "quic/cid.h"
+#include "quic/frame.h"
+#include "quic/packet.h"
+#include "quic/recovery.h"
+#include "quic/recvbuf.h"
+#include "quic/sendbuf.h"
+#include "quic/stream.h"
+#include "quic/tparams.h"
+#include "tls/cert.h"
+#include "tls/tls.h"
+
+#define LWQ_CONN_CID_LEN 8
+#define LWQ_MIN_INITIAL_DGRAM 1200 /* RFC 9000 §14.1 */
+#define LWQ_CONN_MDS 1200          /* datagram size until PMTU discovery exists */
+#define LWQ_ACK_FRAME_RANGES 32    /* ranges we put in one ACK frame */
+#define LWQ_ACK_ELICITING_THRESHOLD 2 /* RFC 9000 §13.2.2 */
+#define LWQ_AMPLIFICATION_FACTOR 3 /* RFC 9000 §8.1 */
+
+struct lwq_context {
+    lwq_config cfg;
+    const lwq_allocator *alloc;
+    const lwq_rng *rng;
+    lwq_cert_chain chain;
+    lwq_privkey *key;
+    lwq_trust *trust;
+    uint8_t ticket_key[32];
+    uint8_t token_key[32];
+    uint8_t reset_key[32]; /* stateless reset tokens are a keyed hash of the CID (RFC 9000 §10.3.2) */
+};
+
+typedef enum {
+    LWQ_CONN_HANDSHAKE = 0,
+    LWQ_CONN_ESTABLISHED,
+    LWQ_CONN_CLOSING,  /* RFC 9000 §10.2.1 */
+    LWQ_CONN_DRAINING, /* RFC 9000 §10.2.2 */
+    LWQ_CONN_CLOSED,
+} lwq_conn_state;
+
+/* One packet number space with the CRYPTO stream and keys of its encryption level. */
+typedef struct lwq_pn_space {
+    lwq_ranges recvd;           /* packet numbers received, to acknowledge */
+    uint64_t largest_rx;        /* LWQ_PN_NONE before the first */
+    lwq_tstamp largest_rx_time;
+    unsigned unacked_eliciting; /* ack-eliciting packets since our last ACK */
+    int ack_pending;            /* something new to acknowledge */
+    int ack_now;                /* acknowledge without delay (RFC 9000 §13.2.1) */
+    lwq_tstamp ack_deadline;    /* 0 = none */
+    uint64_t ack_floor;         /* the peer has our ACK of everything below (RFC 9000 §13.2.4) */
+    lwq_recvbuf crx;
+    lwq_sendbuf ctx;
+    lwq_quic_keys rk, wk;
+    int has_rk, has_wk, discarded;
+    unsigned probes;            /* ack-eliciting packets owed to a PTO */
+} lwq_pn_space;
+
+/* A packet being filled with frames; conn_send.c writes, stream.c and cid.c add frames. */
+typedef struct lwq_pktb {
+    uint8_t *p;
+    size_t len, cap;
+    lwq_space space;
+    lwq_sentmap *m;
+    int ack_eliciting, in_flight, nframes;
+} lwq_pktb;
+
+struct lwq_conn {
+    lwq_context *ctx;
+    const lwq_config *cfg;
+    const lwq_allocator *alloc;
+    const lwq_rng *rng;
+    lwq_server *server;
+    int is_server;
+    uint32_t version;
+    lwq_path path;
+    lwq_conn_state state;
+    lwq_tstamp now; /* of the current entry point */
+
+    lwq_tls *tls;
+    lwq_pn_space sp[LWQ_SPACE_COUNT];
+    lwq_recovery rec;
+    lwq_cids cids;
+    lwq_cid odcid;      /* client: DCID of its first Initial; server: the one it was reached at */
+    lwq_cid peer_scid;  /* SCID of the peer's first Initial / Handshake */
+    int got_peer_scid;
+    lwq_tparams local_tp, peer_tp;
+    int have_peer_tp;
+
+    int handshake_complete, handshake_confirmed, handshake_done_pending, address_validated;
+    int sent_handshake_pkt;
+    uint64_t bytes_rx, bytes_tx; /* before address validation: amplification limit (RFC 9000 §8.1) */
+
+    lwq_streams st;
+
+    lwq_event *evq;
+    size_t evhead, evcount, evcap;
+    uint8_t *ticket;
+    size_t ticket_len;
+
+    lwq_close_info close;
+    int close_set;        /* first error wins */
+    int close_pending;    /* a CONNECTION_CLOSE is owed */
+    int close_in_app;     /* the close was the application's (0x1d in 1-RTT, 0x1c APPLICATION_ERROR below) */
+    lwq_tstamp close_deadline, close_last_sent;
+
+    lwq_tstamp idle_timeout, last_rx, idle_start;
+    int sent_eliciting_since_rx;
+
+    uint8_t path_response[8];
+    int path_response_pending;
+
+    lwq_ack_range *ack_ranges; /* decoder storage, cfg->max_ack_ranges */
+    lwq_range *ack_conv;       /* the same ranges for recovery */
+    uint8_t *scratch;          /* a copy of the datagram being unprotected, and CRYPTO reads */
+    size_t scratch_cap;
+    char alpn[256];
+    lwq_conn_stats stats;
+    lwq_tstamp created;
+};
+
+/* conn.c */
+int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const lwq_path *path,
+                        const lwq_pkt_hdr *h, lwq_tstamp now);
+/* Closes with a transport error (first error wins): CONNECTION_CLOSE 0x1c with code, the offending
+ * frame type and reason, then the closing period. Returns LWQ_ERR_PROTO for the caller to unwind. */
+int lwq_conn_error(lwq_conn *c, uint64_t code, uint64_t frame_type, const char *reason);
+/* The peer closed (CONNECTION_CLOSE) or reset us: draining (RFC 9000 §10.2.2). */
+void lwq_conn_enter_draining(lwq_conn *c, const lwq_close_info *ci);
+/* Queues an event; LWQ_ERR_NOMEM. */
+int lwq_conn_push_event(lwq_conn *c, const lwq_event *ev);
+/* Hands in-order CRYPTO bytes of a space to TLS and applies what comes back. */
+int lwq_conn_crypto_progress(lwq_conn *c, lwq_space s);
+void lwq_conn_discard_space(lwq_conn *c, lwq_space s);
+void lwq_conn_confirm_handshake(lwq_conn *c);
+lwq_tstamp lwq_conn_pto(const lwq_conn *c);
+
+/* conn_recv.c */
+int lwq_conn_recv_datagram(lwq_conn *c, uint8_t *data, size_t len, lwq_tstamp now);
+
+/* conn_send.c */
+ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstamp now);
+void lwq_conn_recovery_visitor(lwq_conn *c, lwq_recovery_visitor *v);
+/* PTO: unacknowledged CRYPTO data of a space goes out again (RFC 9002 §6.2.4). */
+void lwq_conn_requeue_crypto(lwq_conn *c, lwq_space s);
+/* Encodes f into the packet and records rec (NULL: nothing to remember). LWQ_ERR_NOBUF: no room. */
+int lwq_pktb_add(lwq_pktb *b, const lwq_frame *f, const lwq_sent_frame *rec);
+/* Room left for a frame. */
+static inline size_t lwq_pktb_room(const lwq_pktb *b) { return b->cap - b->len; }
+/* 1 when new in-flight data may be sent (congestion window, RFC 9002 §7). */
+int lwq_conn_cwnd_open(const lwq_conn *c);
+
+static inline lwq_tls_epoch lwq_space_epoch(lwq_space s)
+{
+    return s == LWQ_SPACE_INITIAL ? LWQ_TLS_EPOCH_INITIAL : s == LWQ_SPACE_HANDSHAKE ? LWQ_TLS_EPOCH_HANDSHAKE
+                                                                                     : LWQ_TLS_EPOCH_1RTT;
+}
+
+/* server.c: routing of connection IDs the connection issues or retires. */
+int lwq_server_cid_add(lwq_server *s, const lwq_cid *cid, lwq_conn *c);
+void lwq_server_cid_remove(lwq_server *s, const lwq_cid *cid);
+void lwq_server_conn_established(lwq_server *s, lwq_conn *c);
+
+#endif

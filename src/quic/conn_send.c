@@ -1,0 +1,398 @@
+/* Send path: packets per space (ACK, CRYPTO, HANDSHAKE_DONE, control frames, STREAM frames by
+ * priority, PADDING), coalesced into datagrams, Initial datagrams padded to 1200 bytes, the 3x
+ * anti-amplification limit, the congestion window, and each packet's frames in the sent map. */
+#include <string.h>
+#include "base/mem.h"
+#include "quic/conn.h"
+#include "quic/protect.h"
+#include "quic/varint.h"
+
+#define MAX_PKTS_PER_DGRAM 3
+#define MIN_PKT_ROOM 64 /* a long header, a few frame bytes and the tag */
+
+int lwq_pktb_add(lwq_pktb *b, const lwq_frame *f, const lwq_sent_frame *rec)
+{
+    ssize_t n = lwq_frame_encode(b->p + b->len, b->cap - b->len, f);
+    if (n < 0)
+        return (int)n;
+    if (rec && b->m) {
+        int rv = lwq_sentmap_add_frame(b->m, rec);
+        if (rv)
+            return rv;
+    }
+    const lwq_frame_info *info = lwq_frame_info_get(f->type);
+    if (info && info->ack_eliciting)
+        b->ack_eliciting = 1;
+    if (info && info->in_flight)
+        b->in_flight = 1;
+    b->len += (size_t)n;
+    b->nframes++;
+    return 0;
+}
+
+int lwq_conn_cwnd_open(const lwq_conn *c) { return c->rec.cc.bytes_in_flight < c->rec.cc.cwnd; }
+
+static void on_acked(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
+{
+    lwq_conn *c = ud;
+    for (size_t i = 0; i < p->nframes; i++) {
+        const lwq_sent_frame *f = lwq_sentmap_frame(m, p, i);
+        switch (f->kind) {
+        case LWQ_FRAME_CRYPTO:
+            if (!c->sp[s].discarded && lwq_sendbuf_on_acked(&c->sp[s].ctx, f->off, f->len, 0))
+                lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, LWQ_FRAME_ACK, "ACK fragmentation");
+            break;
+        case LWQ_FRAME_ACK:
+            if (f->id + 1 > c->sp[s].ack_floor)
+                c->sp[s].ack_floor = f->id + 1;
+            break;
+        case LWQ_FRAME_NEW_CONNECTION_ID:
+        case LWQ_FRAME_RETIRE_CONNECTION_ID:
+        case LWQ_FRAME_HANDSHAKE_DONE:
+            break;
+        default:
+            lwq_streams_on_acked(c, f);
+        }
+    }
+}
+
+static void on_lost(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
+{
+    lwq_conn *c = ud;
+    for (size_t i = 0; i < p->nframes; i++) {
+        const lwq_sent_frame *f = lwq_sentmap_frame(m, p, i);
+        switch (f->kind) {
+        case LWQ_FRAME_CRYPTO:
+            if (!c->sp[s].discarded && lwq_sendbuf_on_lost(&c->sp[s].ctx, f->off, f->len, 0))
+                lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, LWQ_FRAME_ACK, "loss tracking limit");
+            break;
+        case LWQ_FRAME_ACK:
+            break;
+        case LWQ_FRAME_HANDSHAKE_DONE:
+            c->handshake_done_pending = 1;
+            break;
+        case LWQ_FRAME_NEW_CONNECTION_ID:
+        case LWQ_FRAME_RETIRE_CONNECTION_ID:
+            lwq_cids_on_lost(c, f);
+            break;
+        default:
+            lwq_streams_on_lost(c, f);
+        }
+    }
+}
+
+void lwq_conn_recovery_visitor(lwq_conn *c, lwq_recovery_visitor *v)
+{
+    v->acked = on_acked;
+    v->lost = on_lost;
+    v->ud = c;
+}
+
+void lwq_conn_requeue_crypto(lwq_conn *c, lwq_space s)
+{
+    lwq_sentmap *m = &c->rec.spaces[s];
+    for (size_t i = 0; i < m->count; i++) {
+        lwq_sent_pkt *p = lwq_sentmap_at(m, i);
+        if (p->flags & (LWQ_SENT_ACKED | LWQ_SENT_LOST))
+            continue;
+        for (size_t j = 0; j < p->nframes; j++) {
+            const lwq_sent_frame *f = lwq_sentmap_frame(m, p, j);
+            if (f->kind == LWQ_FRAME_CRYPTO)
+                (void)lwq_sendbuf_on_lost(&c->sp[s].ctx, f->off, f->len, 0);
+        }
+    }
+}
+
+static int write_ack(lwq_conn *c, lwq_space s, lwq_pktb *b)
+{
+    lwq_pn_space *sp = &c->sp[s];
+    lwq_ack_range ar[LWQ_ACK_FRAME_RANGES];
+    size_t n = 0;
+    for (size_t i = sp->recvd.count; i-- > 0 && n < LWQ_ACK_FRAME_RANGES;) {
+        const lwq_range *r = &sp->recvd.r[i];
+        if (r->end <= sp->ack_floor && n)
+            break;
+        ar[n].smallest = r->start;
+        ar[n].largest = r->end - 1;
+        n++;
+    }
+    if (!n)
+        return 0;
+    lwq_frame f;
+    memset(&f, 0, sizeof(f));
+    f.type = LWQ_FRAME_ACK;
+    f.u.ack.largest = ar[0].largest;
+    f.u.ack.ranges = ar;
+    if (s == LWQ_SPACE_APP && c->now > sp->largest_rx_time)
+        f.u.ack.ack_delay = ((c->now - sp->largest_rx_time) / 1000) >> c->cfg->ack_delay_exponent;
+    lwq_sent_frame rec = {.kind = LWQ_FRAME_ACK, .id = ar[0].largest};
+    int rv;
+    /* Fewer ranges when the packet is short of room. */
+    while ((f.u.ack.range_count = n) > 0 && (rv = lwq_pktb_add(b, &f, &rec)) == LWQ_ERR_NOBUF)
+        n--;
+    if (!n)
+        return 0;
+    if (rv)
+        return rv;
+    sp->ack_pending = sp->ack_now = 0;
+    sp->unacked_eliciting = 0;
+    sp->ack_deadline = 0;
+    return 0;
+}
+
+static int write_crypto(lwq_conn *c, lwq_space s, lwq_pktb *b)
+{
+    lwq_sendbuf *sb = &c->sp[s].ctx;
+    for (;;) {
+        uint64_t off;
+        size_t len;
+        int fin;
+        size_t room = lwq_pktb_room(b);
+        size_t over = 1 + 8 + 2;
+        if (room <= over + 1)
+            return 0;
+        if (!lwq_sendbuf_next(sb, UINT64_MAX, room - over, &off, &len, &fin) || !len)
+            return 0;
+        lwq_frame f;
+        f.type = LWQ_FRAME_CRYPTO;
+        f.u.crypto.offset = off;
+        f.u.crypto.len = len;
+        f.u.crypto.data = b->p + b->len + over; /* copied below, after the header is known */
+        uint8_t tmp[LWQ_CONN_MDS];
+        if (len > sizeof(tmp))
+            return 0;
+        lwq_sendbuf_copy(sb, off, tmp, len);
+        f.u.crypto.data = tmp;
+        lwq_sent_frame rec = {.kind = LWQ_FRAME_CRYPTO, .off = off, .len = (uint32_t)len};
+        int rv = lwq_pktb_add(b, &f, &rec);
+        if (rv == LWQ_ERR_NOBUF)
+            return 0;
+        if (rv)
+            return rv;
+        lwq_sendbuf_on_sent(sb, off, len, 0);
+    }
+}
+
+static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
+{
+    lwq_pn_space *sp = &c->sp[s];
+    int cwnd = lwq_conn_cwnd_open(c) || sp->probes;
+    int ack_due = sp->ack_pending && (s != LWQ_SPACE_APP || sp->ack_now || (sp->ack_deadline && c->now >= sp->ack_deadline));
+    int rv = 0;
+    if (ack_due && (rv = write_ack(c, s, b)))
+        return rv;
+    if (s == LWQ_SPACE_APP && c->path_response_pending) {
+        lwq_frame f = {.type = LWQ_FRAME_PATH_RESPONSE};
+        memcpy(f.u.path_data, c->path_response, 8);
+        if (lwq_pktb_add(b, &f, NULL) == 0)
+            c->path_response_pending = 0;
+    }
+    if (s == LWQ_SPACE_APP && c->handshake_done_pending) {
+        lwq_frame f = {.type = LWQ_FRAME_HANDSHAKE_DONE};
+        lwq_sent_frame rec = {.kind = LWQ_FRAME_HANDSHAKE_DONE};
+        if (lwq_pktb_add(b, &f, &rec) == 0)
+            c->handshake_done_pending = 0;
+    }
+    if (cwnd && (rv = write_crypto(c, s, b)))
+        return rv;
+    if (s == LWQ_SPACE_APP && c->handshake_complete) {
+        if ((rv = lwq_cids_write(c, b)))
+            return rv;
+        if ((rv = lwq_streams_write(c, b, cwnd)))
+            return rv;
+    }
+    if (sp->probes && !b->ack_eliciting) {
+        lwq_frame f = {.type = LWQ_FRAME_PING};
+        (void)lwq_pktb_add(b, &f, NULL);
+    }
+    if (sp->probes && b->ack_eliciting)
+        sp->probes--;
+    if (sp->ack_pending && b->nframes && !ack_due && (rv = write_ack(c, s, b)))
+        return rv;
+    return 0;
+}
+
+typedef struct pkt_plan {
+    size_t start, hdr_len, payload_len;
+    lwq_pkt_hdr_out ho;
+    lwq_space s;
+    int eliciting, in_flight, tracked;
+} pkt_plan;
+
+static lwq_pkt_type type_of(lwq_space s)
+{
+    return s == LWQ_SPACE_INITIAL ? LWQ_PKT_INITIAL : s == LWQ_SPACE_HANDSHAKE ? LWQ_PKT_HANDSHAKE : LWQ_PKT_1RTT;
+}
+
+static size_t plan_header(lwq_conn *c, lwq_space s, pkt_plan *pl, size_t room)
+{
+    lwq_sentmap *m = &c->rec.spaces[s];
+    lwq_pkt_hdr_out *ho = &pl->ho;
+    const lwq_cid *dcid = lwq_cids_dcid(c);
+    memset(ho, 0, sizeof(*ho));
+    ho->type = type_of(s);
+    ho->version = c->version;
+    ho->dcid = dcid->id;
+    ho->dcid_len = dcid->len;
+    ho->scid = c->cids.local[0].cid.id;
+    ho->scid_len = c->cids.local[0].cid.len;
+    ho->pn = m->next_pn;
+    ho->pn_len = lwq_pn_encode_len(m->next_pn, m->largest_acked == UINT64_MAX ? LWQ_PN_NONE : m->largest_acked);
+    ho->payload_len = room;
+    ho->tag_len = LWQ_AEAD_TAG_LEN;
+    pl->s = s;
+    return lwq_pkt_hdr_encoded_len(ho);
+}
+
+/* Writes headers, padding and protection of the planned packets; records them. */
+static ssize_t seal(lwq_conn *c, uint8_t *out, pkt_plan *pl, size_t np, size_t len, size_t pad_to)
+{
+    if (!np)
+        return 0;
+    if (len < pad_to) {
+        pkt_plan *last = &pl[np - 1];
+        size_t extra = pad_to - len;
+        memset(out + last->start + last->hdr_len + last->payload_len, 0, extra); /* PADDING */
+        last->payload_len += extra;
+        last->in_flight = 1;
+        len = pad_to;
+    }
+    for (size_t i = 0; i < np; i++) {
+        pkt_plan *p = &pl[i];
+        lwq_pn_space *sp = &c->sp[p->s];
+        p->ho.payload_len = p->payload_len;
+        ssize_t h = lwq_pkt_hdr_encode(out + p->start, p->hdr_len, &p->ho);
+        ssize_t n = h < 0 ? h
+                          : lwq_packet_protect(&sp->wk, p->ho.pn, out + p->start, p->hdr_len, p->payload_len,
+                                               p->hdr_len + p->payload_len + LWQ_AEAD_TAG_LEN);
+        if (n < 0) {
+            if (p->tracked)
+                lwq_sentmap_abort(&c->rec.spaces[p->s]);
+            return n;
+        }
+        int flags = (p->eliciting ? LWQ_SENT_ACK_ELICITING : 0) | (p->in_flight ? LWQ_SENT_IN_FLIGHT : 0);
+        if (p->tracked)
+            lwq_recovery_on_sent(&c->rec, p->s, (size_t)n, flags, c->now);
+        else
+            c->rec.spaces[p->s].next_pn++;
+        c->stats.packets_sent++;
+        if (p->eliciting && !c->sent_eliciting_since_rx) {
+            c->idle_start = c->now; /* RFC 9000 §10.1 */
+            c->sent_eliciting_since_rx = 1;
+        }
+        if (p->s == LWQ_SPACE_HANDSHAKE)
+            c->sent_handshake_pkt = 1;
+    }
+    c->bytes_tx += len;
+    c->stats.bytes_sent += len;
+    if (!c->is_server && c->sent_handshake_pkt)
+        lwq_conn_discard_space(c, LWQ_SPACE_INITIAL); /* RFC 9001 §4.9.1 */
+    return (ssize_t)len;
+}
+
+static size_t send_limit(const lwq_conn *c, size_t cap)
+{
+    size_t limit = cap < LWQ_CONN_MDS ? cap : LWQ_CONN_MDS;
+    if (c->is_server && !c->address_validated) {
+        uint64_t budget = LWQ_AMPLIFICATION_FACTOR * c->bytes_rx; /* RFC 9000 §8.1 */
+        budget = budget > c->bytes_tx ? budget - c->bytes_tx : 0;
+        if (budget < limit)
+            limit = (size_t)budget;
+    }
+    return limit;
+}
+
+static ssize_t build_close(lwq_conn *c, uint8_t *out, size_t cap)
+{
+    size_t limit = send_limit(c, cap), len = 0, np = 0, pad_to = 0;
+    pkt_plan pl[MAX_PKTS_PER_DGRAM];
+    for (int s = 0; s < LWQ_SPACE_COUNT; s++) {
+        lwq_pn_space *sp = &c->sp[s];
+        if (sp->discarded || !sp->has_wk || limit - len < MIN_PKT_ROOM)
+            continue;
+        pkt_plan *p = &pl[np];
+        p->hdr_len = plan_header(c, (lwq_space)s, p, limit - len);
+        lwq_pktb b = {.p = out + len + p->hdr_len, .cap = limit - len - p->hdr_len - LWQ_AEAD_TAG_LEN, .space = s};
+        lwq_frame f;
+        memset(&f, 0, sizeof(f));
+        if (c->close_in_app && s != LWQ_SPACE_APP) {
+            f.type = LWQ_FRAME_CONNECTION_CLOSE; /* RFC 9000 §10.2.3: no application details here */
+            f.u.close.error_code = LWQ_QUIC_ERR_APPLICATION_ERROR;
+        } else {
+            f.type = c->close.is_app ? LWQ_FRAME_CONNECTION_CLOSE_APP : LWQ_FRAME_CONNECTION_CLOSE;
+            f.u.close.error_code = c->close.code;
+            f.u.close.frame_type = c->close.frame_type;
+            f.u.close.reason = (const uint8_t *)c->close.reason;
+            f.u.close.reason_len = strlen(c->close.reason);
+        }
+        if (lwq_pktb_add(&b, &f, NULL))
+            continue;
+        while (b.len + p->ho.pn_len < 4)
+            b.p[b.len++] = 0;
+        p->start = len;
+        p->payload_len = b.len;
+        p->eliciting = p->in_flight = p->tracked = 0;
+        len += p->hdr_len + b.len + LWQ_AEAD_TAG_LEN;
+        if (s == LWQ_SPACE_INITIAL)
+            pad_to = limit < LWQ_MIN_INITIAL_DGRAM ? limit : LWQ_MIN_INITIAL_DGRAM;
+        np++;
+    }
+    c->close_pending = 0;
+    c->close_last_sent = c->now;
+    return seal(c, out, pl, np, len, pad_to);
+}
+
+ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstamp now)
+{
+    (void)now;
+    if (c->state >= LWQ_CONN_DRAINING)
+        return 0;
+    if (c->state == LWQ_CONN_CLOSING)
+        return c->close_pending ? build_close(c, out, cap) : 0;
+    size_t limit = send_limit(c, cap), len = 0, np = 0, pad_to = 0;
+    pkt_plan pl[MAX_PKTS_PER_DGRAM];
+    for (int s = 0; s < LWQ_SPACE_COUNT; s++) {
+        lwq_pn_space *sp = &c->sp[s];
+        if (sp->discarded || !sp->has_wk || limit - len < MIN_PKT_ROOM)
+            continue;
+        pkt_plan *p = &pl[np];
+        p->hdr_len = plan_header(c, (lwq_space)s, p, limit - len);
+        lwq_sentmap *m = &c->rec.spaces[s];
+        if (lwq_sentmap_begin(m, c->now))
+            continue; /* too many packets in flight in this space */
+        lwq_pktb b = {.p = out + len + p->hdr_len,
+                      .cap = limit - len - p->hdr_len - LWQ_AEAD_TAG_LEN,
+                      .space = s,
+                      .m = m};
+        int rv = fill_packet(c, (lwq_space)s, &b);
+        if (rv || !b.nframes) {
+            lwq_sentmap_abort(m);
+            if (rv == LWQ_ERR_NOMEM) {
+                lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, 0, "out of memory");
+                break;
+            }
+            if (c->state >= LWQ_CONN_CLOSING)
+                break;
+            continue;
+        }
+        while (b.len + p->ho.pn_len < 4)
+            b.p[b.len++] = 0; /* RFC 9001 §5.4.2: enough bytes for the sample */
+        p->start = len;
+        p->payload_len = b.len;
+        p->eliciting = b.ack_eliciting;
+        p->in_flight = b.in_flight || b.ack_eliciting;
+        p->tracked = 1;
+        len += p->hdr_len + b.len + LWQ_AEAD_TAG_LEN;
+        /* RFC 9000 §14.1: datagrams with Initial packets are at least 1200 bytes (a server pads
+         * ack-eliciting ones; it may not go beyond its amplification limit). */
+        if (s == LWQ_SPACE_INITIAL && (!c->is_server || b.ack_eliciting))
+            pad_to = limit < LWQ_MIN_INITIAL_DGRAM ? limit : LWQ_MIN_INITIAL_DGRAM;
+        np++;
+    }
+    if (c->state >= LWQ_CONN_CLOSING) {
+        for (size_t i = 0; i < np; i++)
+            lwq_sentmap_abort(&c->rec.spaces[pl[i].s]);
+        return c->close_pending ? build_close(c, out, cap) : 0;
+    }
+    return seal(c, out, pl, np, len, pad_to);
+}

@@ -1,0 +1,127 @@
+/* Configuration defaults and the context: certificates, trust anchors and keys loaded once. */
+#include <string.h>
+#include "base/mem.h"
+#include "quic/conn.h"
+
+void lwq_config_init(lwq_config *cfg, int is_server)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->is_server = is_server;
+    cfg->version = LWQ_VERSION_1;
+    cfg->idle_timeout = 30 * LWQ_SEC;
+    cfg->max_udp_payload_size = 1472;
+    cfg->initial_max_data = 1 << 20;
+    cfg->initial_max_stream_data_bidi_local = 256 << 10;
+    cfg->initial_max_stream_data_bidi_remote = 256 << 10;
+    cfg->initial_max_stream_data_uni = 256 << 10;
+    cfg->initial_max_streams_bidi = 100;
+    cfg->initial_max_streams_uni = 100;
+    cfg->ack_delay_exponent = LWQ_TP_DEFAULT_ACK_DELAY_EXPONENT;
+    cfg->max_ack_delay = 25 * LWQ_MS;
+    cfg->active_connection_id_limit = 4;
+    cfg->max_window = 16 << 20;
+    cfg->max_stream_window = 6 << 20;
+    cfg->max_crypto_buffer = 64 << 10;
+    cfg->max_stream_gaps = 64;
+    cfg->max_ack_ranges = 64;
+    cfg->max_sent_packets = 4096;
+    cfg->stream_send_buffer = 256 << 10;
+    cfg->max_datagram_queue = 64;
+    cfg->max_streams_open = 1000;
+    cfg->cc = LWQ_CC_ALGO_NEWRENO;
+    cfg->initial_rtt = 333 * LWQ_MS;
+}
+
+static const char *check_config(const lwq_config *cfg)
+{
+    if (cfg->is_server && (!cfg->cert_file || !cfg->key_file))
+        return "a server needs cert_file and key_file";
+    if (!cfg->alpn || cfg->alpn_count == 0)
+        return "at least one ALPN protocol is required (RFC 9001 §8.1)";
+    for (size_t i = 0; i < cfg->alpn_count; i++)
+        if (!cfg->alpn[i] || !cfg->alpn[i][0] || strlen(cfg->alpn[i]) > 255)
+            return "ALPN protocol names are 1..255 bytes";
+    if (cfg->version != LWQ_VERSION_1)
+        return "only QUIC version 1 is implemented";
+    if (cfg->ack_delay_exponent > 20)
+        return "ack_delay_exponent above 20 (RFC 9000 §18.2)";
+    if (cfg->max_ack_delay >= ((lwq_tstamp)1 << 14) * LWQ_MS)
+        return "max_ack_delay of 2^14 ms or more (RFC 9000 §18.2)";
+    if (cfg->active_connection_id_limit < 2)
+        return "active_connection_id_limit below 2 (RFC 9000 §18.2)";
+    if (cfg->max_udp_payload_size < 1200)
+        return "max_udp_payload_size below 1200";
+    if (cfg->initial_max_streams_bidi > ((uint64_t)1 << 60) || cfg->initial_max_streams_uni > ((uint64_t)1 << 60))
+        return "stream limits above 2^60";
+    if (cfg->max_ack_ranges < 2 || cfg->max_sent_packets < 16 || cfg->max_crypto_buffer < 4096 ||
+        cfg->stream_send_buffer == 0 || cfg->max_streams_open == 0)
+        return "a limit is too small";
+    if (cfg->cc != LWQ_CC_ALGO_NEWRENO)
+        return "only NewReno is implemented";
+    return NULL;
+}
+
+int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why)
+{
+    const char *bad = check_config(cfg);
+    *out = NULL;
+    if (why)
+        *why = bad;
+    if (bad)
+        return LWQ_ERR_INVAL;
+    const lwq_allocator *a = cfg->alloc ? cfg->alloc : lwq_default_allocator();
+    lwq_context *ctx = lwq_calloc(a, 1, sizeof(*ctx));
+    if (!ctx)
+        return LWQ_ERR_NOMEM;
+    ctx->cfg = *cfg;
+    ctx->alloc = a;
+    ctx->rng = cfg->rng ? cfg->rng : lwq_default_rng();
+    ctx->cfg.alloc = a;
+    ctx->cfg.rng = ctx->rng;
+    int rv = 0;
+    if (cfg->is_server) {
+        rv = lwq_cert_chain_load_file(&ctx->chain, cfg->cert_file, a);
+        if (!rv && ctx->chain.count == 0)
+            rv = LWQ_ERR_CERT_MALFORMED;
+        if (!rv)
+            rv = lwq_privkey_load_file(&ctx->key, cfg->key_file, a);
+        if (rv && why)
+            *why = "cannot load the certificate chain or key";
+    } else if (!cfg->insecure) {
+        rv = lwq_trust_new(&ctx->trust, a);
+        if (!rv) {
+            int n = cfg->ca_file ? lwq_trust_add_file(ctx->trust, cfg->ca_file) : lwq_trust_add_system(ctx->trust);
+            rv = n < 0 ? n : n == 0 ? LWQ_ERR_CERT_MALFORMED : 0;
+        }
+        if (rv && why)
+            *why = "cannot load trust anchors";
+    }
+    if (rv) {
+        lwq_context_del(ctx);
+        return rv;
+    }
+    if (cfg->ticket_key)
+        memcpy(ctx->ticket_key, cfg->ticket_key, 32);
+    else
+        ctx->rng->fill(ctx->rng->ud, ctx->ticket_key, 32);
+    ctx->rng->fill(ctx->rng->ud, ctx->token_key, 32);
+    ctx->rng->fill(ctx->rng->ud, ctx->reset_key, 32);
+    *out = ctx;
+    return 0;
+}
+
+void lwq_context_del(lwq_context *ctx)
+{
+    if (!ctx)
+        return;
+    const lwq_allocator *a = ctx->alloc;
+    lwq_cert_chain_free(&ctx->chain, a);
+    if (ctx->key)
+        lwq_privkey_del(ctx->key, a);
+    if (ctx->trust)
+        lwq_trust_del(ctx->trust);
+    lwq_wipe(ctx->ticket_key, sizeof(ctx->ticket_key));
+    lwq_wipe(ctx->token_key, sizeof(ctx->token_key));
+    lwq_wipe(ctx->reset_key, sizeof(ctx->reset_key));
+    lwq_free(a, ctx);
+}

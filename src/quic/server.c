@@ -1,0 +1,308 @@
+/* The server side: demultiplexes datagrams by Destination Connection ID (a hash keyed by a random
+ * key), creates connections for valid Initials, answers unknown versions with Version Negotiation
+ * and unknown short-header packets with stateless resets, and caps connections and handshakes. */
+#include <sodium.h>
+#include <string.h>
+#include "base/mem.h"
+#include "quic/conn.h"
+
+#define REPLY_QUEUE 16
+#define REPLY_MAX 256
+#define BUCKETS_MIN 64
+#define RESET_LEN_MAX 43 /* enough unpredictable bytes to look like a short-header packet */
+
+typedef struct route {
+    lwq_cid cid;
+    lwq_conn *c;
+    struct route *next;
+} route;
+
+typedef struct reply {
+    lwq_path path;
+    size_t len;
+    uint8_t data[REPLY_MAX];
+} reply;
+
+struct lwq_server {
+    lwq_context *ctx;
+    const lwq_allocator *alloc;
+    lwq_server_limits lim;
+    uint8_t key[crypto_shorthash_KEYBYTES];
+    route **buckets;
+    size_t nbuckets, nroutes;
+    lwq_conn **conns;
+    size_t nconns, conncap, handshakes;
+    reply q[REPLY_QUEUE];
+    size_t qhead, qcount;
+};
+
+int lwq_server_new(lwq_server **out, lwq_context *ctx, const lwq_server_limits *limits)
+{
+    *out = NULL;
+    if (!ctx || !ctx->cfg.is_server)
+        return LWQ_ERR_INVAL;
+    lwq_server *s = lwq_calloc(ctx->alloc, 1, sizeof(*s));
+    if (!s)
+        return LWQ_ERR_NOMEM;
+    s->ctx = ctx;
+    s->alloc = ctx->alloc;
+    if (limits)
+        s->lim = *limits;
+    if (!s->lim.max_connections)
+        s->lim.max_connections = 10000;
+    if (!s->lim.max_handshakes)
+        s->lim.max_handshakes = 1000;
+    s->buckets = lwq_calloc(s->alloc, BUCKETS_MIN, sizeof(*s->buckets));
+    if (!s->buckets) {
+        lwq_free(s->alloc, s);
+        return LWQ_ERR_NOMEM;
+    }
+    s->nbuckets = BUCKETS_MIN;
+    ctx->rng->fill(ctx->rng->ud, s->key, sizeof(s->key));
+    *out = s;
+    return 0;
+}
+
+static void drop_routes(lwq_server *s, const lwq_conn *c)
+{
+    for (size_t i = 0; i < s->nbuckets; i++)
+        for (route **pp = &s->buckets[i]; *pp;) {
+            route *r = *pp;
+            if (r->c == c) {
+                *pp = r->next;
+                lwq_free(s->alloc, r);
+                s->nroutes--;
+            } else {
+                pp = &r->next;
+            }
+        }
+}
+
+void lwq_server_del(lwq_server *s)
+{
+    if (!s)
+        return;
+    while (s->nconns)
+        lwq_server_remove(s, s->conns[s->nconns - 1]);
+    for (size_t i = 0; i < s->nbuckets; i++)
+        for (route *r = s->buckets[i], *n; r; r = n) {
+            n = r->next;
+            lwq_free(s->alloc, r);
+        }
+    lwq_free(s->alloc, s->buckets);
+    lwq_free(s->alloc, s->conns);
+    lwq_free(s->alloc, s);
+}
+
+static size_t bucket_of(const lwq_server *s, const uint8_t *id, size_t len, size_t nbuckets)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, id, len, s->key);
+    return (size_t)(lwq_get64(h) & (nbuckets - 1));
+}
+
+static lwq_conn *lookup(const lwq_server *s, const uint8_t *id, size_t len)
+{
+    for (route *r = s->buckets[bucket_of(s, id, len, s->nbuckets)]; r; r = r->next)
+        if (lwq_cid_eq(&r->cid, id, len))
+            return r->c;
+    return NULL;
+}
+
+static int grow(lwq_server *s)
+{
+    size_t n = s->nbuckets * 2;
+    route **b = lwq_calloc(s->alloc, n, sizeof(*b));
+    if (!b)
+        return LWQ_ERR_NOMEM;
+    for (size_t i = 0; i < s->nbuckets; i++)
+        for (route *r = s->buckets[i], *nx; r; r = nx) {
+            nx = r->next;
+            size_t k = bucket_of(s, r->cid.id, r->cid.len, n);
+            r->next = b[k];
+            b[k] = r;
+        }
+    lwq_free(s->alloc, s->buckets);
+    s->buckets = b;
+    s->nbuckets = n;
+    return 0;
+}
+
+int lwq_server_cid_add(lwq_server *s, const lwq_cid *cid, lwq_conn *c)
+{
+    if (lookup(s, cid->id, cid->len))
+        return LWQ_ERR_INVAL; /* a random 64-bit collision */
+    if (s->nroutes >= s->nbuckets && grow(s))
+        return LWQ_ERR_NOMEM;
+    route *r = lwq_calloc(s->alloc, 1, sizeof(*r));
+    if (!r)
+        return LWQ_ERR_NOMEM;
+    r->cid = *cid;
+    r->c = c;
+    size_t k = bucket_of(s, cid->id, cid->len, s->nbuckets);
+    r->next = s->buckets[k];
+    s->buckets[k] = r;
+    s->nroutes++;
+    return 0;
+}
+
+void lwq_server_cid_remove(lwq_server *s, const lwq_cid *cid)
+{
+    for (route **pp = &s->buckets[bucket_of(s, cid->id, cid->len, s->nbuckets)]; *pp; pp = &(*pp)->next) {
+        route *r = *pp;
+        if (lwq_cid_eq(&r->cid, cid->id, cid->len)) {
+            *pp = r->next;
+            lwq_free(s->alloc, r);
+            s->nroutes--;
+            return;
+        }
+    }
+}
+
+void lwq_server_conn_established(lwq_server *s, lwq_conn *c)
+{
+    (void)c;
+    if (s->handshakes)
+        s->handshakes--;
+}
+
+static reply *queue_reply(lwq_server *s, const lwq_path *path)
+{
+    if (s->qcount == REPLY_QUEUE)
+        return NULL; /* answers are best effort */
+    reply *r = &s->q[(s->qhead + s->qcount) % REPLY_QUEUE];
+    if (path)
+        r->path = *path;
+    else
+        memset(&r->path, 0, sizeof(r->path));
+    r->len = 0;
+    return r;
+}
+
+static void commit_reply(lwq_server *s, reply *r, ssize_t n)
+{
+    if (n > 0) {
+        r->len = (size_t)n;
+        s->qcount++;
+    }
+}
+
+static void send_vn(lwq_server *s, const lwq_path *path, const lwq_pkt_hdr *h)
+{
+    static const uint32_t versions[] = {LWQ_VERSION_1};
+    reply *r = queue_reply(s, path);
+    if (!r)
+        return;
+    uint8_t unused;
+    s->ctx->rng->fill(s->ctx->rng->ud, &unused, 1);
+    /* RFC 9000 §17.2.1: the client's CIDs echoed, swapped. */
+    commit_reply(s, r,
+                 lwq_vn_encode(r->data, sizeof(r->data), h->scid, h->scid_len, h->dcid, h->dcid_len, versions, 1, unused));
+}
+
+static void send_reset(lwq_server *s, const lwq_path *path, const uint8_t *dcid, size_t len)
+{
+    /* RFC 9000 §10.3: smaller than the packet that triggered it, at least 21 bytes. */
+    if (len <= LWQ_STATELESS_RESET_MIN)
+        return;
+    reply *r = queue_reply(s, path);
+    if (!r)
+        return;
+    lwq_cid cid;
+    lwq_cid_set(&cid, dcid, LWQ_CONN_CID_LEN);
+    uint8_t token[LWQ_RESET_TOKEN_LEN];
+    lwq_cid_reset_token(s->ctx, &cid, token);
+    size_t n = len - 1 < RESET_LEN_MAX ? len - 1 : RESET_LEN_MAX;
+    commit_reply(s, r, lwq_stateless_reset_encode(r->data, sizeof(r->data), n, token, s->ctx->rng));
+}
+
+static int add_conn(lwq_server *s, lwq_conn *c)
+{
+    if (s->nconns == s->conncap) {
+        size_t n = s->conncap ? s->conncap * 2 : 16;
+        lwq_conn **v = lwq_realloc(s->alloc, s->conns, n * sizeof(*v));
+        if (!v)
+            return LWQ_ERR_NOMEM;
+        s->conns = v;
+        s->conncap = n;
+    }
+    s->conns[s->nconns++] = c;
+    s->handshakes++;
+    return 0;
+}
+
+int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn,
+                    lwq_tstamp now, lwq_conn **conn, int *created)
+{
+    *conn = NULL;
+    if (created)
+        *created = 0;
+    lwq_pkt_hdr h;
+    ssize_t n = lwq_pkt_hdr_decode(&h, data, len, LWQ_CONN_CID_LEN);
+    if (n == LWQ_ERR_UNSUPPORTED) {
+        if (len >= LWQ_MIN_INITIAL_DGRAM) /* RFC 9000 §6.1, §14.1 */
+            send_vn(s, path, &h);
+        return 0;
+    }
+    if (n < 0)
+        return 0;
+    lwq_conn *c = lookup(s, h.dcid, h.dcid_len);
+    if (!c) {
+        if (h.type == LWQ_PKT_1RTT) {
+            if (h.dcid_len == LWQ_CONN_CID_LEN)
+                send_reset(s, path, h.dcid, len);
+            return 0;
+        }
+        if (h.type != LWQ_PKT_INITIAL || len < LWQ_MIN_INITIAL_DGRAM)
+            return 0; /* RFC 9000 §14.1 */
+        if (s->nconns >= s->lim.max_connections || s->handshakes >= s->lim.max_handshakes)
+            return 0;
+        lwq_cid odcid;
+        if (lwq_cid_set(&odcid, h.dcid, h.dcid_len))
+            return 0;
+        int rv = lwq_conn_server_new(&c, s->ctx, s, path, &h, now);
+        if (rv == LWQ_ERR_INVAL)
+            return 0;
+        if (!rv && (rv = add_conn(s, c)) != 0)
+            lwq_conn_del(c);
+        if (!rv && (rv = lwq_server_cid_add(s, &odcid, c)) != 0)
+            lwq_server_remove(s, c);
+        if (rv)
+            return rv;
+        if (created)
+            *created = 1;
+    }
+    *conn = c;
+    int rv = lwq_conn_recv(c, path, data, len, ecn, now);
+    return rv == LWQ_ERR_CLOSED ? 0 : rv;
+}
+
+ssize_t lwq_server_send(lwq_server *s, lwq_path *path, uint8_t *buf, size_t cap, lwq_tstamp now)
+{
+    (void)now;
+    if (!s->qcount)
+        return 0;
+    reply *r = &s->q[s->qhead];
+    if (r->len > cap)
+        return LWQ_ERR_NOBUF;
+    memcpy(buf, r->data, r->len);
+    if (path)
+        *path = r->path;
+    s->qhead = (s->qhead + 1) % REPLY_QUEUE;
+    s->qcount--;
+    return (ssize_t)r->len;
+}
+
+void lwq_server_remove(lwq_server *s, lwq_conn *c)
+{
+    for (size_t i = 0; i < s->nconns; i++)
+        if (s->conns[i] == c) {
+            s->conns[i] = s->conns[--s->nconns];
+            if (!c->handshake_confirmed && s->handshakes)
+                s->handshakes--;
+            break;
+        }
+    drop_routes(s, c);
+    c->server = NULL;
+    lwq_conn_del(c);
+}

@@ -1,0 +1,71 @@
+/* Streams of one connection (RFC 9000 §2-4): the table (a hash keyed by a random key), both
+ * sides' state, stream and connection flow control with window auto-tuning, stream limits,
+ * RESET_STREAM and STOP_SENDING. Internal. */
+#ifndef LWQ_QUIC_STREAM_H
+#define LWQ_QUIC_STREAM_H
+
+#include "lwquic/quic.h"
+#include "quic/frame.h"
+#include "quic/recvbuf.h"
+#include "quic/sendbuf.h"
+
+typedef struct lwq_stream lwq_stream;
+struct lwq_stream {
+    int64_t id;
+    lwq_stream *hnext;       /* hash chain */
+    lwq_stream *prev, *next; /* all streams, in send-scheduling order */
+    lwq_sendbuf tx;
+    lwq_recvbuf rx;
+    uint8_t has_tx, has_rx;
+    uint8_t urgency, incremental;
+    uint64_t tx_max;                      /* the peer's MAX_STREAM_DATA */
+    uint64_t rx_max, rx_window;           /* what we advertised; the window we advertise */
+    lwq_tstamp rx_window_time;            /* when rx_max last moved (auto-tuning) */
+    uint8_t tx_reset, reset_pending, reset_acked;
+    uint64_t reset_code, reset_final;
+    uint8_t stop_pending, stop_sent;
+    uint64_t stop_code;
+    uint8_t rx_reset, rx_reset_seen;      /* RESET_STREAM received; the application was told */
+    uint8_t fin_read;                     /* the application read the FIN */
+    uint8_t max_data_pending, blocked_pending;
+    uint64_t blocked_at;
+    uint8_t readable_ev, want_writable;
+};
+
+typedef struct lwq_streams {
+    lwq_stream **buckets;
+    size_t nbuckets, count;
+    uint8_t key[16];
+    lwq_stream *head, *tail;
+    /* index 0: bidirectional, 1: unidirectional */
+    uint64_t local_next[2];    /* next stream index we open */
+    uint64_t local_max[2];     /* the peer's MAX_STREAMS */
+    uint64_t peer_next[2];     /* streams the peer opened (index of the next) */
+    uint64_t peer_max[2];      /* our MAX_STREAMS */
+    uint64_t peer_closed[2];   /* peer streams freed: credit to give back */
+    uint8_t max_streams_pending[2], streams_blocked_pending[2];
+    /* connection flow control (RFC 9000 §4.1) */
+    uint64_t tx_max_data, tx_data;
+    uint8_t data_blocked_pending, max_data_pending;
+    uint64_t data_blocked_at;
+    uint64_t rx_max_data, rx_window, rx_data, rx_read;
+    lwq_tstamp rx_window_time;
+} lwq_streams;
+
+struct lwq_pktb;
+
+int lwq_streams_init(lwq_conn *c);
+void lwq_streams_free(lwq_conn *c);
+/* Applies the peer's transport parameters (initial credits and stream limits). */
+void lwq_streams_peer_params(lwq_conn *c);
+lwq_stream *lwq_stream_find(const lwq_conn *c, int64_t id);
+/* Stream-related frames (STREAM, RESET_STREAM, STOP_SENDING, MAX_*, *_BLOCKED). Errors close. */
+int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f);
+/* Writes control frames, then STREAM frames by priority while cwnd_open. */
+int lwq_streams_write(lwq_conn *c, struct lwq_pktb *b, int cwnd_open);
+/* 1 when something is waiting to be sent. */
+int lwq_streams_want_send(const lwq_conn *c);
+void lwq_streams_on_acked(lwq_conn *c, const lwq_sent_frame *f);
+void lwq_streams_on_lost(lwq_conn *c, const lwq_sent_frame *f);
+
+#endif
