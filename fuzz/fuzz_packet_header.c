@@ -38,6 +38,10 @@ static void try_initial(const lwq_pkt_hdr *h, const uint8_t *pkt)
         if (u.payload_off + u.payload_len + 16 != h->pkt_len)
             __builtin_trap();
         check_frames(buf + u.payload_off, u.payload_len, h->type);
+        /* protection is deterministic: protecting the opened packet gives back the original bytes */
+        if (lwq_packet_protect(&k, u.pn, buf, u.payload_off, u.payload_len, sizeof(buf)) != (ssize_t)h->pkt_len ||
+            memcmp(buf, pkt, h->pkt_len) != 0)
+            __builtin_trap();
     }
     lwq_quic_keys_free(&k);
 }
