@@ -343,7 +343,11 @@ int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f)
             s->tx_max = f->u.max_stream_data.max;
         return 0;
     case LWQ_FRAME_STREAM_DATA_BLOCKED:
+        st->blocked_received++;
         return frame_stream(c, f->type, f->u.max_stream_data.stream_id, 0, &s);
+    case LWQ_FRAME_DATA_BLOCKED:
+        st->blocked_received++;
+        return 0;
     case LWQ_FRAME_MAX_DATA:
         if (f->u.max_data > st->tx_max_data)
             st->tx_max_data = f->u.max_data;
@@ -578,6 +582,7 @@ static int write_control(lwq_conn *c, lwq_pktb *b)
         lwq_sent_frame r = {.kind = LWQ_FRAME_DATA_BLOCKED, .id = st->tx_max_data};
         TRY(add(b, LWQ_FRAME_DATA_BLOCKED, 0, st->tx_max_data, 0, &r));
         st->data_blocked_pending = 0;
+        st->blocked_sent++;
     }
     for (int d = 0; d < 2; d++) {
         if (st->max_streams_pending[d]) {
@@ -614,6 +619,7 @@ static int write_control(lwq_conn *c, lwq_pktb *b)
             lwq_sent_frame r = {.kind = LWQ_FRAME_STREAM_DATA_BLOCKED, .id = id, .off = s->tx_max};
             TRY(add(b, LWQ_FRAME_STREAM_DATA_BLOCKED, id, s->tx_max, 0, &r));
             s->blocked_pending = 0;
+            st->blocked_sent++;
         }
     }
 #undef TRY

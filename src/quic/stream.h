@@ -50,6 +50,7 @@ typedef struct lwq_streams {
     uint64_t data_blocked_at;
     uint64_t rx_max_data, rx_window, rx_data, rx_read;
     lwq_tstamp rx_window_time;
+    uint64_t blocked_sent, blocked_received; /* STREAM_DATA_BLOCKED and DATA_BLOCKED frames */
 } lwq_streams;
 
 struct lwq_pktb;

@@ -148,26 +148,29 @@ static inline void pair_check(pair *p)
 
 static inline void pair_deliver(pair *p)
 {
-    for (size_t i = 0; i < p->nq;) {
+    /* In queue order among those due, so that equal delivery times keep FIFO order. */
+    size_t w = 0, n = p->nq;
+    for (size_t i = 0; i < n; i++) {
         pair_dgram *g = &p->q[i];
         if (g->at > p->now) {
-            i++;
+            if (w != i)
+                p->q[w] = *g;
+            w++;
             continue;
         }
-        pair_dgram d = *g;
-        p->q[i] = p->q[--p->nq];
         p->delivered++;
-        if (d.to_server) {
+        if (g->to_server) {
             lwq_conn *c = NULL;
             int created = 0;
-            ck_assert_int_eq(lwq_server_recv(p->srv, &p->path, d.data, d.len, 0, p->now, &c, &created), 0);
+            ck_assert_int_eq(lwq_server_recv(p->srv, &p->path, g->data, g->len, 0, p->now, &c, &created), 0);
             if (c && !p->server && !p->server_gone)
                 p->server = c;
         } else {
-            int rv = lwq_conn_recv(p->client, &p->path, d.data, d.len, 0, p->now);
+            int rv = lwq_conn_recv(p->client, &p->path, g->data, g->len, 0, p->now);
             ck_assert(rv == 0 || rv == LWQ_ERR_CLOSED);
         }
     }
+    p->nq = w;
 }
 
 static inline lwq_tstamp pair_next(pair *p)

@@ -1,0 +1,201 @@
+#include "conn_echo.h"
+
+static int both_done(pair *p) { return pair_established(p); }
+
+static int settled_streams(pair *p)
+{
+    return p->client->st.count == 0 && p->server && p->server->st.count == 0;
+}
+
+START_TEST(test_echo_1mib)
+{
+    pair p;
+    echo e;
+    pair_init(&p, 11);
+    pair_start(&p);
+    echo_init(&e, &p, 1, 1 << 20);
+    ck_assert(pair_run(&p, echo_step, 60 * LWQ_SEC));
+    echo_check(&e);
+    ck_assert_uint_ge(e.ev_readable, 1);
+    ck_assert_uint_eq(e.ev_opened, 1);
+    /* Both sides free the stream once everything is acknowledged (RFC 9000 §3). */
+    ck_assert(pair_run(&p, settled_streams, 5 * LWQ_SEC));
+    lwq_conn_stats st;
+    lwq_conn_stats_get(p.client, &st);
+    ck_assert_uint_eq(st.stream_bytes_received, 1 << 20);
+    ck_assert_uint_ge(st.stream_bytes_sent, 1 << 20);
+    ck_assert_uint_eq(p.dropped, 0);
+    ck_assert_uint_eq(st.packets_lost, 0);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_echo_many_streams)
+{
+    pair p;
+    echo e;
+    pair_init(&p, 12);
+    pair_start(&p);
+    echo_init(&e, &p, 40, 30000);
+    ck_assert(pair_run(&p, echo_step, 60 * LWQ_SEC));
+    echo_check(&e);
+    ck_assert_uint_eq(e.ev_opened, 40);
+    ck_assert(pair_run(&p, settled_streams, 5 * LWQ_SEC));
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_echo_small_windows)
+{
+    pair p;
+    echo e;
+    pair_init(&p, 13);
+    /* The client receives through 1 KiB windows, the server through 4 KiB ones: each sender meets
+     * the other's limit. */
+    lwq_config *cfgs[2] = {&p.ccfg, &p.scfg};
+    for (int i = 0; i < 2; i++) {
+        lwq_config *c = cfgs[i];
+        uint64_t w = i ? 4096 : 1024;
+        c->initial_max_data = w;
+        c->initial_max_stream_data_bidi_local = c->initial_max_stream_data_bidi_remote = w;
+        c->initial_max_stream_data_uni = w;
+        c->max_window = c->max_stream_window = w;
+    }
+    pair_start(&p);
+    echo_init(&e, &p, 3, 20000);
+    ck_assert(pair_run(&p, echo_step, 120 * LWQ_SEC));
+    echo_check(&e);
+    /* The senders ran into the 1 KiB limits and said so (RFC 9000 §4.1). */
+    ck_assert_uint_gt(p.client->st.blocked_sent, 0);
+    ck_assert_uint_gt(p.server->st.blocked_received, 0);
+    ck_assert_uint_gt(p.server->st.blocked_sent, 0);
+    /* Windows never grew past the configured maximum. */
+    ck_assert_uint_le(p.server->st.rx_window, 4096);
+    ck_assert_uint_le(p.client->st.rx_window, 1024);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_window_autotuning)
+{
+    pair p;
+    echo e;
+    pair_init(&p, 14);
+    p.ccfg.initial_max_stream_data_bidi_local = 16384;
+    p.scfg.initial_max_stream_data_bidi_remote = 16384;
+    p.scfg.initial_max_data = 32768;
+    pair_start(&p);
+    echo_init(&e, &p, 1, 1 << 20);
+    ck_assert(pair_run(&p, echo_step, 60 * LWQ_SEC));
+    echo_check(&e);
+    /* A reader keeping up makes the connection window grow (RFC 9000 §4.2). */
+    ck_assert_uint_gt(p.server->st.rx_window, 32768);
+    ck_assert_uint_le(p.server->st.rx_window, p.scfg.max_window);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_stream_limit_and_max_streams)
+{
+    pair p;
+    echo e;
+    pair_init(&p, 15);
+    p.scfg.initial_max_streams_bidi = 4;
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    int64_t ids[5];
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(lwq_stream_open(p.client, 1, &ids[i]), 0);
+        ck_assert_int_eq(ids[i], 4 * i); /* client-initiated bidirectional: 0, 4, 8, ... */
+    }
+    ck_assert_int_eq(lwq_stream_open(p.client, 1, &ids[4]), LWQ_ERR_LIMIT);
+    ck_assert(p.client->st.streams_blocked_pending[0]);
+    /* Twelve echoes through a limit of four: MAX_STREAMS credit comes back as streams close. */
+    echo_init(&e, &p, 12, 3000);
+    for (int i = 0; i < 4; i++) {
+        e.cs[i].id = ids[i];
+        e.cs[i].open = 1;
+    }
+    ck_assert(pair_run(&p, echo_step, 60 * LWQ_SEC));
+    echo_check(&e);
+    ck_assert_uint_ge(p.client->st.local_max[0], 12);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_uni_stream_and_events)
+{
+    pair p;
+    pair_init(&p, 16);
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    lwq_event ev;
+    while (lwq_conn_next_event(p.server, &ev))
+        ;
+    int64_t id;
+    ck_assert_int_eq(lwq_stream_open(p.client, 0, &id), 0);
+    ck_assert_int_eq(id, 2);
+    ck_assert_int_eq(lwq_stream_write(p.client, id, (const uint8_t *)"hello", 5, 1), 5);
+    /* A unidirectional stream cannot be read by its opener, nor written by the peer. */
+    uint8_t buf[16];
+    int fin = 0;
+    ck_assert_int_eq(lwq_stream_read(p.client, id, buf, sizeof(buf), &fin), LWQ_ERR_STATE);
+    ck_assert_int_eq(lwq_stream_write(p.client, id, buf, 1, 0), LWQ_ERR_STATE); /* after FIN */
+    pair_run(&p, NULL, 200 * LWQ_MS);
+    ck_assert(pair_find_event(p.server, LWQ_EV_STREAM_OPENED, &ev));
+    ck_assert_int_eq(ev.stream_id, 2);
+    ck_assert(pair_find_event(p.server, LWQ_EV_STREAM_READABLE, &ev));
+    ck_assert_int_eq(ev.stream_id, 2);
+    ck_assert_int_eq(lwq_stream_write(p.server, 2, buf, 1, 0), LWQ_ERR_STATE);
+    ck_assert_int_eq(lwq_stream_read(p.server, 2, buf, sizeof(buf), &fin), 5);
+    ck_assert_int_eq(fin, 1);
+    ck_assert_mem_eq(buf, "hello", 5);
+    ck_assert(pair_find_event(p.server, LWQ_EV_STREAM_CLOSED, &ev));
+    ck_assert_int_eq(lwq_stream_read(p.server, 2, buf, sizeof(buf), &fin), LWQ_ERR_NOT_FOUND);
+    /* Server-initiated streams have the server bit set. */
+    ck_assert_int_eq(lwq_stream_open(p.server, 1, &id), 0);
+    ck_assert_int_eq(id, 1);
+    ck_assert_int_eq(lwq_stream_open(p.server, 0, &id), 0);
+    ck_assert_int_eq(id, 3);
+    ck_assert_int_eq(lwq_stream_set_priority(p.server, 3, 8, 0), LWQ_ERR_INVAL);
+    ck_assert_int_eq(lwq_stream_set_priority(p.server, 3, 0, 1), 0);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_write_buffer_bound_and_writable)
+{
+    pair p;
+    pair_init(&p, 17);
+    p.ccfg.stream_send_buffer = 4096;
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    int64_t id;
+    ck_assert_int_eq(lwq_stream_open(p.client, 1, &id), 0);
+    uint8_t big[10000];
+    memset(big, 'x', sizeof(big));
+    ck_assert_int_eq(lwq_stream_write(p.client, id, big, sizeof(big), 0), 4096);
+    ck_assert_int_eq(lwq_stream_write(p.client, id, big, sizeof(big), 0), 0);
+    pair_run(&p, NULL, 300 * LWQ_MS);
+    lwq_event ev;
+    ck_assert(pair_find_event(p.client, LWQ_EV_STREAM_WRITABLE, &ev));
+    ck_assert_int_eq(ev.stream_id, id);
+    ck_assert_int_eq(lwq_stream_write(p.client, id, big, sizeof(big), 0), 4096);
+    pair_free(&p);
+}
+END_TEST
+
+Suite *suite_conn_stream(void)
+{
+    Suite *s = suite_create("conn_stream");
+    TCase *tc = lwq_test_tcase("stream");
+    tcase_add_test(tc, test_echo_1mib);
+    tcase_add_test(tc, test_echo_many_streams);
+    tcase_add_test(tc, test_echo_small_windows);
+    tcase_add_test(tc, test_window_autotuning);
+    tcase_add_test(tc, test_stream_limit_and_max_streams);
+    tcase_add_test(tc, test_uni_stream_and_events);
+    tcase_add_test(tc, test_write_buffer_bound_and_writable);
+    suite_add_tcase(s, tc);
+    return s;
+}
