@@ -451,6 +451,78 @@ START_TEST(test_config_rejects)
 }
 END_TEST
 
+/* Our server never asks for a client certificate; a server that does (rebuilt here
+ * from the real server's keys) gets an empty Certificate echoing its context
+ * before the client Finished (RFC 9846 §4.4.2). */
+START_TEST(test_client_answers_certificate_request)
+{
+    tlst_certs fx;
+    lwq_tls_config cc, sc;
+    tlst_peer c, s;
+    tlst_certs_load(&fx, "server-ed25519.pem", "server-ed25519.key");
+    tlst_config(&cc, 0, &fx);
+    tlst_config(&sc, 1, &fx);
+    tlst_peer_init(&c, &cc, 91);
+    tlst_peer_init(&s, &sc, 92);
+    ck_assert_int_eq(lwq_tls_start(c.tls), 0);
+    const uint8_t *p, *ch, *sh, *hs;
+    size_t n, chn, shn, hsn;
+    lwq_tls_output(c.tls, LWQ_TLS_EPOCH_INITIAL, &ch, &chn);
+    ck_assert_int_eq(lwq_tls_recv(s.tls, LWQ_TLS_EPOCH_INITIAL, ch, chn), 0);
+    lwq_tls_output(s.tls, LWQ_TLS_EPOCH_INITIAL, &sh, &shn);
+    lwq_tls_output(s.tls, LWQ_TLS_EPOCH_HANDSHAKE, &hs, &hsn);
+    /* the real flight: EE, Certificate, CertificateVerify, Finished */
+    size_t ee = 4 + lwq_get24(hs + 1), cert = 4 + lwq_get24(hs + ee + 1);
+    ck_assert_uint_eq(hs[ee], LWQ_TLS_HS_CERTIFICATE);
+    lwq_tls srv;
+    memset(&srv, 0, sizeof(srv));
+    lwq_tls_th_start(&srv, lwq_tls_suite(s.tls));
+    lwq_tls_th_update(&srv, ch, chn);
+    lwq_tls_th_update(&srv, sh, shn);
+    uint8_t flight[4096], *w = flight;
+    memcpy(w, hs, ee);
+    w += ee;
+    uint8_t sa[2];
+    uint16_t ed = LWQ_SIG_ED25519;
+    lwq_tls_certificate_request cr = {{(const uint8_t *)"ctx", 3}, 0, 0, lwq_tls_u16_list_put(sa, &ed, 1)};
+    w += lwq_tls_certificate_request_encode(&cr, w, 64);
+    memcpy(w, hs + ee, cert);
+    w += cert;
+    lwq_tls_th_update(&srv, flight, (size_t)(w - flight));
+    uint8_t content[200], sig[LWQ_SIG_MAX], mac[LWQ_HASH_MAX];
+    size_t siglen = sizeof(sig), cl = lwq_tls_cv_content(&srv, 1, content);
+    ck_assert_int_eq(lwq_sign(fx.key, LWQ_SIG_ED25519, content, cl, sig, &siglen, NULL), 0);
+    lwq_tls_certificate_verify cv = {LWQ_SIG_ED25519, {sig, siglen}};
+    ssize_t k = lwq_tls_certificate_verify_encode(&cv, w, 200);
+    lwq_tls_th_update(&srv, w, (size_t)k);
+    w += k;
+    lwq_tls_finished_mac(&srv, s.tls->s_hs, mac);
+    lwq_tls_finished f = {{mac, srv.hlen}};
+    k = lwq_tls_finished_encode(&f, w, 100);
+    lwq_tls_th_update(&srv, w, (size_t)k);
+    w += k;
+    ck_assert_int_eq(lwq_tls_recv(c.tls, LWQ_TLS_EPOCH_INITIAL, sh, shn), 0);
+    ck_assert_int_eq(lwq_tls_recv(c.tls, LWQ_TLS_EPOCH_HANDSHAKE, flight, (size_t)(w - flight)), 0);
+    tlst_events(&c);
+    ck_assert_int_eq(c.complete, 1);
+    /* the answer: Certificate with the request's context and no entries, then Finished */
+    lwq_tls_output(c.tls, LWQ_TLS_EPOCH_HANDSHAKE, &p, &n);
+    lwq_tls_certificate empty;
+    ssize_t en = lwq_tls_certificate_decode(&empty, p, n);
+    ck_assert_int_gt(en, 0);
+    ck_assert_uint_eq(empty.count, 0);
+    ck_assert_uint_eq(empty.context.n, 3);
+    ck_assert_mem_eq(empty.context.p, "ctx", 3);
+    lwq_tls_th_update(&srv, p, (size_t)en);
+    lwq_tls_finished_mac(&srv, s.tls->c_hs, mac);
+    ck_assert_uint_eq(n - (size_t)en, 4 + srv.hlen);
+    ck_assert_mem_eq(p + en + 4, mac, srv.hlen);
+    tlst_peer_free(&c);
+    tlst_peer_free(&s);
+    tlst_certs_free(&fx);
+}
+END_TEST
+
 Suite *suite_tls_handshake(void)
 {
     Suite *s = suite_create("tls_handshake");
@@ -465,6 +537,7 @@ Suite *suite_tls_handshake(void)
     tcase_add_test(tc, test_handshake_verify_hook_pins);
     tcase_add_test(tc, test_handshake_alloc_failures);
     tcase_add_test(tc, test_config_rejects);
+    tcase_add_test(tc, test_client_answers_certificate_request);
     suite_add_tcase(s, tc);
     return s;
 }
