@@ -37,4 +37,9 @@ ssize_t lwq_qpack_dec_insn_encode(uint8_t *out, size_t cap, const lwq_qpack_dec_
 uint64_t lwq_qpack_ric_encode(uint64_t ric, uint64_t max_entries);
 int lwq_qpack_ric_decode(uint64_t *ric, uint64_t enc, uint64_t max_entries, uint64_t total_inserts);
 
+/* Decodes a field section against the current table without any effect on the decoder (no
+ * acknowledgment, no blocking, no error state): 0, LWQ_ERR_AGAIN (would block),
+ * LWQ_ERR_DECODE, LWQ_ERR_LIMIT or LWQ_ERR_NOMEM. For tests and fuzzers. */
+int lwq_qpack_decoder_probe(const lwq_qpack_decoder *d, const uint8_t *p, size_t n, lwq_qpack_headers *out);
+
 #endif

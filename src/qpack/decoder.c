@@ -187,7 +187,7 @@ static const lwq_qpack_entry *dyn_ref(const lwq_qpack_decoder *d, const section 
     return lwq_qpack_table_get(&d->t, abs);
 }
 
-static int decode_lines(lwq_qpack_decoder *d, section *s, const uint8_t *p, size_t n, lwq_qpack_headers *h)
+static int decode_lines(const lwq_qpack_decoder *d, section *s, const uint8_t *p, size_t n, lwq_qpack_headers *h)
 {
     size_t off = 0, need;
     while (off < n) {
@@ -328,9 +328,7 @@ static ssize_t parse_prefix(const lwq_qpack_decoder *d, section *s, const uint8_
     return k1 + k2;
 }
 
-/* Decodes a section whose prefix was parsed and whose references are available. */
-static int decode_body(lwq_qpack_decoder *d, uint64_t stream_id, section *s, const uint8_t *p, size_t n,
-                       lwq_qpack_headers *out)
+static int decode_fields(const lwq_qpack_decoder *d, section *s, const uint8_t *p, size_t n, lwq_qpack_headers *out)
 {
     lwq_qpack_headers_clear(out);
     s->budget = d->max_section;
@@ -338,6 +336,29 @@ static int decode_body(lwq_qpack_decoder *d, uint64_t stream_id, section *s, con
     int rv = lwq_qpack_headers_reserve(out, 0, 1);
     if (rv == 0)
         rv = decode_lines(d, s, p, n, out);
+    return rv;
+}
+
+int lwq_qpack_decoder_probe(const lwq_qpack_decoder *d, const uint8_t *p, size_t n, lwq_qpack_headers *out)
+{
+    section s;
+    ssize_t k = parse_prefix(d, &s, p, n);
+    if (k < 0)
+        return LWQ_ERR_DECODE;
+    if (s.ric > d->t.inserted)
+        return LWQ_ERR_AGAIN;
+    int rv = decode_fields(d, &s, p + k, n - (size_t)k, out);
+    if (rv < 0)
+        return rv;
+    lwq_qpack_headers_finish(out);
+    return s.limited ? LWQ_ERR_LIMIT : 0;
+}
+
+/* Decodes a section whose prefix was parsed and whose references are available. */
+static int decode_body(lwq_qpack_decoder *d, uint64_t stream_id, section *s, const uint8_t *p, size_t n,
+                       lwq_qpack_headers *out)
+{
+    int rv = decode_fields(d, s, p, n, out);
     if (rv == LWQ_ERR_DECODE)
         return fail(d, LWQ_QPACK_DECOMPRESSION_FAILED);
     if (rv < 0)

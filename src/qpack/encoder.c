@@ -9,6 +9,7 @@
 #define MAX_NAME_LEN ((size_t)1 << 16)
 #define MAX_VALUE_LEN ((size_t)1 << 24)
 #define HISTORY 256
+#define MAX_UNACKED_INSERTS 4
 
 /* A field section with dynamic references the decoder has not acknowledged yet (§2.1.1). */
 typedef struct sect {
@@ -147,12 +148,22 @@ static int is_sensitive(const lwq_qpack_field *f)
     return f->name_len == 6 && memcmp(f->name, "cookie", 6) == 0 && f->value_len < 20;
 }
 
+typedef struct enc_state {
+    uint64_t stream_id, base, ric, min_ref;
+    int may_block; /* references to unacknowledged entries allowed */
+    uint64_t evict_bound; /* entries below this may be evicted */
+    uint64_t drain;       /* entries below this are duplicated rather than referenced */
+} enc_state;
+
 /* A field is inserted the second time it is seen: values that never repeat would only cost
  * encoder-stream bytes and evict useful entries. */
-static int worth_inserting(lwq_qpack_encoder *e, const lwq_qpack_field *f, uint32_t hash)
+static int worth_inserting(lwq_qpack_encoder *e, const enc_state *st, const lwq_qpack_field *f, uint32_t hash)
 {
     size_t sz = f->name_len + f->value_len + 32;
-    if (sz > e->t.capacity * 3 / 4)
+    if (sz > e->t.capacity / 2)
+        return 0;
+    /* Without blocking, an entry is only useful once acknowledged: do not pile up more. */
+    if (!st->may_block && e->t.inserted - e->krc >= MAX_UNACKED_INSERTS)
         return 0;
     for (size_t i = 0; i < HISTORY; i++)
         if (e->seen[i] == hash)
@@ -187,12 +198,6 @@ static uint64_t find_dynamic(const lwq_qpack_encoder *e, const lwq_qpack_field *
     return name_match;
 }
 
-typedef struct enc_state {
-    uint64_t stream_id, base, ric, min_ref;
-    int may_block; /* references to unacknowledged entries allowed */
-    uint64_t evict_bound; /* entries below this may be evicted */
-    uint64_t drain;       /* entries below this are duplicated rather than referenced */
-} enc_state;
 
 static int referenceable(const lwq_qpack_encoder *e, const enc_state *st, uint64_t abs)
 {
@@ -301,7 +306,7 @@ static int encode_field(lwq_qpack_encoder *e, enc_state *st, const lwq_qpack_fie
             }
             return put_indexed(&e->body, st, dyn_name);
         }
-        if (!exact && !never && worth_inserting(e, f, hash)) {
+        if (!exact && !never && worth_inserting(e, st, f, hash)) {
             int err = 0;
             uint64_t ins = try_insert(e, st, f, UINT64_MAX, sname, dyn_name, es, &err);
             if (err < 0)
