@@ -43,6 +43,24 @@ static int pick_alpn(lwq_tls *t, const lwq_tls_client_hello *ch)
     return lwq_tls_fail(t, LWQ_TLS_ALERT_NO_APPLICATION_PROTOCOL, "no ALPN protocol in common");
 }
 
+static int check_shares(lwq_tls *t, const lwq_tls_client_hello *ch)
+{
+    const uint8_t *p = ch->shares.p;
+    size_t n = ch->shares.n, x25519 = 0, p256 = 0;
+    while (n >= 4) {
+        uint16_t g = lwq_get16(p);
+        size_t k = 4 + lwq_get16(p + 2);
+        if (!lwq_tls_u16_list_has(ch->groups, g))
+            return lwq_tls_fail(t, LWQ_TLS_ALERT_ILLEGAL_PARAMETER, "key share for a group not in supported_groups");
+        x25519 += g == LWQ_GROUP_X25519;
+        p256 += g == LWQ_GROUP_SECP256R1;
+        p += k, n -= k; /* the codec checked every entry fits */
+    }
+    if (x25519 > 1 || p256 > 1)
+        return lwq_tls_fail(t, LWQ_TLS_ALERT_ILLEGAL_PARAMETER, "two key shares for one group");
+    return 0;
+}
+
 static int write_hrr(lwq_tls *t, const lwq_tls_client_hello *ch, const uint8_t *msg, size_t len)
 {
     lwq_tls_server_hello h;
@@ -226,6 +244,9 @@ static int recv_client_hello(lwq_tls *t, const uint8_t *msg, size_t len)
         memcpy(t->sni, ch.server_name.p, ch.server_name.n);
     }
 
+    /* RFC 9846 §4.2.8: one share per group, each for a group in supported_groups */
+    if ((rc = check_shares(t, &ch)))
+        return rc;
     /* Key share: our preferred group among those the client sent a share for. */
     uint16_t group = 0;
     if (second) {
@@ -263,6 +284,11 @@ static int recv_client_hello(lwq_tls *t, const uint8_t *msg, size_t len)
                             s.max_early_data == 0xffffffff && s.alpn_len == t->alpn_len &&
                             memcmp(s.alpn, t->alpn, t->alpn_len) == 0 && skew <= AGE_TOLERANCE_MS &&
                             skew >= -AGE_TOLERANCE_MS;
+        if (t->early_accepted && t->cfg.early_data_fresh) {
+            lwq_tls_span binder;
+            lwq_tls_vec8_at(ch.psk_binders, 0, &binder);
+            t->early_accepted = t->cfg.early_data_fresh(t->cfg.early_data_fresh_ud, binder.p, binder.n) == 1;
+        }
     } else {
         lwq_ks_init(&t->ks, t->hash, NULL, 0);
     }

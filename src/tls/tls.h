@@ -89,6 +89,12 @@ typedef struct lwq_tls_config {
     const uint8_t *ticket_key;
     uint32_t ticket_lifetime;
     int early_data;
+    /* Server anti-replay for 0-RTT (RFC 9846 §8): called with the ClientHello's PSK
+     * binder before early data is accepted; return 1 when it was never seen (record
+     * it), 0 to refuse the early data. NULL accepts, leaving 0-RTT replayable within
+     * the ticket age window. */
+    int (*early_data_fresh)(void *ud, const uint8_t *binder, size_t len);
+    void *early_data_fresh_ud;
 
     /* Client: a blob from an earlier LWQ_TLS_EV_SESSION_TICKET to resume, and whether to
      * send 0-RTT with it (needs `early_data` set too). */

@@ -217,7 +217,7 @@ static void pair_free(pair *p)
 static int server_gets_edited_ch(pair *p, int edit)
 {
     lwq_tls_client_hello m;
-    uint8_t buf[2048], extra[64];
+    uint8_t buf[2048], extra[64], dup[72];
     ck_assert_int_eq(lwq_tls_client_hello_decode(&m, p->ch, p->chlen), (ssize_t)p->chlen);
     static const uint16_t only_unknown_suite[] = {0x1304};
     switch (edit) {
@@ -234,6 +234,14 @@ static int server_gets_edited_ch(pair *p, int edit)
     case 10: m.shares.p = (const uint8_t *)"\x00\x1d\x00\x01\x00", m.shares.n = 5; break;
     case 11: m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_SUPPORTED_GROUPS); break;
     case 12: m.groups.p = (const uint8_t *)"\x00\x18", m.groups.n = 2; break;
+    case 13:
+        /* the same X25519 share twice */
+        ck_assert_uint_eq(m.shares.n, 36);
+        memcpy(dup, m.shares.p, 36);
+        memcpy(dup + 36, m.shares.p, 36);
+        m.shares.p = dup, m.shares.n = 72;
+        break;
+    case 14: m.groups.p = (const uint8_t *)"\x00\x18\x00\x17", m.groups.n = 4; break;
     }
     ssize_t n = lwq_tls_client_hello_encode(&m, buf, sizeof(buf));
     ck_assert_int_gt(n, 0);
@@ -254,7 +262,7 @@ START_TEST(test_server_refuses_bad_client_hellos)
         LWQ_TLS_ALERT_HANDSHAKE_FAILURE,  LWQ_TLS_ALERT_MISSING_EXTENSION,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
         LWQ_TLS_ALERT_NO_APPLICATION_PROTOCOL, LWQ_TLS_ALERT_PROTOCOL_VERSION, LWQ_TLS_ALERT_MISSING_EXTENSION,
         LWQ_TLS_ALERT_HANDSHAKE_FAILURE,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,  LWQ_TLS_ALERT_MISSING_EXTENSION,
-        LWQ_TLS_ALERT_HANDSHAKE_FAILURE,
+        LWQ_TLS_ALERT_ILLEGAL_PARAMETER,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
     };
     pair p;
     pair_init(&p, NULL, 0);

@@ -523,6 +523,30 @@ START_TEST(test_client_answers_certificate_request)
 }
 END_TEST
 
+/* An IP literal is verified against the certificate's iPAddress and never sent as SNI (RFC 6066 §3). */
+START_TEST(test_handshake_ip_literal_name)
+{
+    tlst_certs fx;
+    lwq_tls_config cc, sc;
+    tlst_peer c, s;
+    tlst_certs_load(&fx, "server-ecdsa.pem", "server-ecdsa.key");
+    for (int k = 0; k < 2; k++) {
+        tlst_config(&cc, 0, &fx);
+        tlst_config(&sc, 1, &fx);
+        cc.server_name = k ? "127.0.0.2" : "127.0.0.1";
+        tlst_peer_init(&c, &cc, 95);
+        tlst_peer_init(&s, &sc, 96);
+        ck_assert_int_eq(tlst_run(&c, &s), k ? LWQ_ERR_ALERT : 0);
+        ck_assert_ptr_null(lwq_tls_server_name(s.tls));
+        if (k)
+            ck_assert_int_eq(lwq_tls_verify_result(c.tls), LWQ_ERR_CERT_NAME_MISMATCH);
+        tlst_peer_free(&c);
+        tlst_peer_free(&s);
+    }
+    tlst_certs_free(&fx);
+}
+END_TEST
+
 Suite *suite_tls_handshake(void)
 {
     Suite *s = suite_create("tls_handshake");
@@ -538,6 +562,7 @@ Suite *suite_tls_handshake(void)
     tcase_add_test(tc, test_handshake_alloc_failures);
     tcase_add_test(tc, test_config_rejects);
     tcase_add_test(tc, test_client_answers_certificate_request);
+    tcase_add_test(tc, test_handshake_ip_literal_name);
     suite_add_tcase(s, tc);
     return s;
 }

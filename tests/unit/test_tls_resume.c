@@ -353,6 +353,51 @@ START_TEST(test_resume_alloc_failures)
 }
 END_TEST
 
+/* Anti-replay hook (RFC 9846 §8): the same ClientHello replayed to a server that
+ * has seen its binder resumes without early data. */
+static uint8_t seen[8][LWQ_HASH_MAX];
+static size_t nseen;
+static int fresh_once(void *ud, const uint8_t *binder, size_t len)
+{
+    (void)ud;
+    ck_assert_uint_le(len, LWQ_HASH_MAX);
+    for (size_t i = 0; i < nseen; i++)
+        if (memcmp(seen[i], binder, len) == 0)
+            return 0;
+    memcpy(seen[nseen++ & 7], binder, len);
+    return 1;
+}
+
+START_TEST(test_resume_0rtt_replay_refused)
+{
+    resume_env env;
+    lwq_tls_config cc, sc;
+    tlst_peer c, s, s2;
+    env_init(&env);
+    get_ticket(&env, 1, 80);
+    resume_configs(&env, &cc, &sc, 1);
+    sc.early_data_fresh = fresh_once;
+    nseen = 0;
+    tlst_peer_init(&c, &cc, 81);
+    tlst_peer_init(&s, &sc, 82);
+    s.record = 1;
+    ck_assert_int_eq(tlst_run(&c, &s), 0);
+    ck_assert_int_eq(c.early_accepted, 1);
+    ck_assert_uint_eq(nseen, 1);
+    tlst_peer_init(&s2, &sc, 83);
+    ck_assert_int_eq(lwq_tls_recv(s2.tls, LWQ_TLS_EPOCH_INITIAL, s.rx[LWQ_TLS_EPOCH_INITIAL],
+                                  s.rxlen[LWQ_TLS_EPOCH_INITIAL]), 0);
+    tlst_events(&s2);
+    ck_assert_int_eq(lwq_tls_resumed(s2.tls), 1);
+    ck_assert_int_eq(lwq_tls_early_data_accepted(s2.tls), 0);
+    ck_assert_uint_eq(s2.secret_len[LWQ_TLS_EPOCH_0RTT][0], 0);
+    tlst_peer_free(&c);
+    tlst_peer_free(&s);
+    tlst_peer_free(&s2);
+    tlst_certs_free(&env.fx);
+}
+END_TEST
+
 Suite *suite_tls_resume(void)
 {
     Suite *s = suite_create("tls_resume");
@@ -364,6 +409,7 @@ Suite *suite_tls_resume(void)
     tcase_add_test(tc, test_resume_bad_binder_is_decrypt_error);
     tcase_add_test(tc, test_ticket_seal_open);
     tcase_add_test(tc, test_resume_alloc_failures);
+    tcase_add_test(tc, test_resume_0rtt_replay_refused);
     suite_add_tcase(s, tc);
     return s;
 }
