@@ -620,7 +620,8 @@ lwq_tstamp lwq_conn_next_timeout(const lwq_conn *c)
     }
     if (c->cfg->handshake_timeout && !c->handshake_complete && c->created + c->cfg->handshake_timeout < t)
         t = c->created + c->cfg->handshake_timeout;
-    return t;
+    /* A deadline that passed while the timer was suppressed (amplification limit) fires now. */
+    return t < c->now ? c->now : t;
 }
 
 static void close_silently(lwq_conn *c, int idle)

@@ -196,6 +196,7 @@ static inline int pair_run(pair *p, int (*done)(pair *), lwq_tstamp limit)
         pair_check(p);
         if (done && done(p))
             return 1;
+        pair_flush(p); /* what the application just wrote */
         lwq_tstamp t = pair_next(p);
         if (t == LWQ_TSTAMP_INF || t > end)
             return done ? done(p) : 1;

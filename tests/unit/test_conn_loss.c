@@ -1,0 +1,106 @@
+#include "conn_echo.h"
+
+static int both_done(pair *p) { return pair_established(p); }
+
+START_TEST(test_pipe_loss_reorder_1mib)
+{
+    static const unsigned loss[] = {5, 10, 20};
+    for (int i = 0; i < 3; i++) {
+        pair p;
+        echo e;
+        pair_init(&p, 300 + (uint64_t)i);
+        p.loss_pct = loss[i];
+        p.reorder_pct = 10;
+        pair_start(&p);
+        echo_init(&e, &p, 2, i == 2 ? 256 << 10 : 1 << 20);
+        ck_assert_msg(pair_run(&p, echo_step, 600 * LWQ_SEC), "loss %u%%", loss[i]);
+        echo_check(&e);
+        ck_assert_uint_gt(p.dropped, 0);
+        lwq_conn_stats st;
+        lwq_conn_stats_get(p.server, &st);
+        ck_assert_uint_gt(st.packets_lost, 0);
+        pair_free(&p);
+    }
+}
+END_TEST
+
+/* RFC 9000 §13.2.1-2: 1-RTT packets are acknowledged every second ack-eliciting packet, else
+ * after max_ack_delay; out-of-order packets at once. */
+START_TEST(test_ack_delay_and_threshold)
+{
+    pair p;
+    pair_init(&p, 301);
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    pair_run(&p, NULL, 500 * LWQ_MS);
+    lwq_pn_space *sp = &p.server->sp[LWQ_SPACE_APP];
+    ck_assert(!sp->ack_pending);
+    int64_t id;
+    ck_assert_int_eq(lwq_stream_open(p.client, 1, &id), 0);
+    ck_assert_int_eq(lwq_stream_write(p.client, id, (const uint8_t *)"a", 1, 0), 1);
+    uint8_t buf[1500];
+    size_t seg;
+    uint8_t ecn;
+    lwq_path path;
+    ssize_t n1 = lwq_conn_send(p.client, &path, buf, sizeof(buf), 1, &seg, &ecn, p.now);
+    ck_assert_int_gt(n1, 0);
+    ck_assert_int_eq(lwq_conn_recv(p.server, &path, buf, (size_t)n1, 0, p.now), 0);
+    ck_assert(sp->ack_pending);
+    ck_assert(!sp->ack_now);
+    ck_assert_uint_eq(sp->ack_deadline, p.now + p.scfg.max_ack_delay);
+    ck_assert_uint_le(lwq_conn_next_timeout(p.server), p.now + p.scfg.max_ack_delay);
+    /* Nothing is sent before the deadline... */
+    ck_assert_int_eq(lwq_conn_send(p.server, &path, buf, sizeof(buf), 1, &seg, &ecn, p.now), 0);
+    /* ...and a second ack-eliciting packet makes the ACK immediate. */
+    ck_assert_int_eq(lwq_stream_write(p.client, id, (const uint8_t *)"b", 1, 0), 1);
+    ssize_t n2 = lwq_conn_send(p.client, &path, buf, sizeof(buf), 1, &seg, &ecn, p.now);
+    ck_assert_int_gt(n2, 0);
+    ck_assert_int_eq(lwq_conn_recv(p.server, &path, buf, (size_t)n2, 0, p.now), 0);
+    ck_assert(sp->ack_now);
+    ck_assert_int_gt(lwq_conn_send(p.server, &path, buf, sizeof(buf), 1, &seg, &ecn, p.now), 0);
+    ck_assert(!sp->ack_pending);
+    /* A single packet again: the ACK goes out when the timer fires. */
+    ck_assert_int_eq(lwq_stream_write(p.client, id, (const uint8_t *)"c", 1, 0), 1);
+    ssize_t n3 = lwq_conn_send(p.client, &path, buf, sizeof(buf), 1, &seg, &ecn, p.now);
+    ck_assert_int_eq(lwq_conn_recv(p.server, &path, buf, (size_t)n3, 0, p.now), 0);
+    lwq_tstamp t = lwq_conn_next_timeout(p.server);
+    ck_assert_uint_eq(t, p.now + p.scfg.max_ack_delay);
+    ck_assert_int_eq(lwq_conn_handle_timeout(p.server, t), 0);
+    ck_assert_int_gt(lwq_conn_send(p.server, &path, buf, sizeof(buf), 1, &seg, &ecn, t), 0);
+    ck_assert(!sp->ack_pending);
+    pair_free(&p);
+}
+END_TEST
+
+/* A lost packet's STREAM data is sent again as information, not as the same packet. */
+START_TEST(test_lost_stream_data_requeued)
+{
+    pair p;
+    echo e;
+    pair_init(&p, 302);
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    pair_run(&p, NULL, 500 * LWQ_MS);
+    /* Drop the next three client datagrams. */
+    p.drop_c2s[0] = p.n_c2s + 1;
+    p.drop_c2s[1] = p.n_c2s + 2;
+    p.drop_c2s[2] = p.n_c2s + 3;
+    echo_init(&e, &p, 1, 50000);
+    ck_assert(pair_run(&p, echo_step, 30 * LWQ_SEC));
+    echo_check(&e);
+    ck_assert_uint_eq(p.dropped, 3);
+    ck_assert_uint_ge(p.client->rec.packets_lost, 3);
+    pair_free(&p);
+}
+END_TEST
+
+Suite *suite_conn_loss(void)
+{
+    Suite *s = suite_create("conn_loss");
+    TCase *tc = lwq_test_tcase("loss");
+    tcase_add_test(tc, test_pipe_loss_reorder_1mib);
+    tcase_add_test(tc, test_ack_delay_and_threshold);
+    tcase_add_test(tc, test_lost_stream_data_requeued);
+    suite_add_tcase(s, tc);
+    return s;
+}
