@@ -18,7 +18,8 @@ def out_dir(name):
     d = os.path.join("fuzz/corpus", name)
     os.makedirs(d, exist_ok=True)
     for f in os.listdir(d):
-        os.unlink(os.path.join(d, f))
+        if not f.startswith("regress-"):  # crashers found by fuzzing stay
+            os.unlink(os.path.join(d, f))
     return d
 
 

@@ -141,7 +141,8 @@ static int add_field(lwq_qpack_headers *h, section *s, const uint8_t *name, size
     return 0;
 }
 
-/* A literal value decoded straight into the list's storage after a name already there. */
+/* A literal value decoded straight into the list's storage after the name. A NULL name means
+ * it was already decoded in place at the end of the storage. */
 static int add_literal(lwq_qpack_headers *h, section *s, const uint8_t *name, size_t nl, const lwq_qpack_str *val,
                        uint32_t flags)
 {
@@ -160,8 +161,8 @@ static int add_literal(lwq_qpack_headers *h, section *s, const uint8_t *name, si
     lwq_qpack_field *f = &h->fields[h->count];
     f->name = (const uint8_t *)(uintptr_t)h->bytes_len;
     f->name_len = nl;
-    if (nl)
-        memmove(h->bytes + h->bytes_len, name, nl);
+    if (name && nl)
+        memcpy(h->bytes + h->bytes_len, name, nl);
     ssize_t vl = lwq_qpack_str_decode(h->bytes + h->bytes_len + nl, cap, val);
     if (vl == LWQ_ERR_NOBUF) {
         s->limited = 1;
@@ -198,7 +199,7 @@ static int decode_lines(const lwq_qpack_decoder *d, section *s, const uint8_t *p
         size_t nl = 0;
         const lwq_qpack_entry *e = NULL;
         lwq_qpack_str nstr, val;
-        int rv;
+        int rv, in_place = 0;
         if (b & 0x80) {
             /* Indexed Field Line (§4.5.2) */
             if ((k = lwq_qpack_int_decode(&idx, p + off, n - off, 6)) < 0)
@@ -287,6 +288,7 @@ static int decode_lines(const lwq_qpack_decoder *d, section *s, const uint8_t *p
                 else
                     nl = (size_t)got;
                 name = h->bytes + h->bytes_len;
+                in_place = 1;
             }
         }
         if (!name || s->limited) {
@@ -297,7 +299,7 @@ static int decode_lines(const lwq_qpack_decoder *d, section *s, const uint8_t *p
             s->limited = 1;
             continue;
         }
-        if ((rv = add_literal(h, s, name, nl, &val, flags)) < 0)
+        if ((rv = add_literal(h, s, in_place ? NULL : name, nl, &val, flags)) < 0)
             return rv;
     }
     return 0;
@@ -398,9 +400,10 @@ int lwq_qpack_decoder_decode(lwq_qpack_decoder *d, uint64_t stream_id, const uin
     if (n - (size_t)k > 2 * d->max_section)
         return LWQ_ERR_LIMIT;
     blocked *b = &d->blk[d->nblk];
-    b->data = lwq_memdup(d->a, p + k, n - (size_t)k ? n - (size_t)k : 1);
+    b->data = lwq_malloc(d->a, n - (size_t)k ? n - (size_t)k : 1);
     if (!b->data)
         return LWQ_ERR_NOMEM;
+    memcpy(b->data, p + k, n - (size_t)k);
     b->len = n - (size_t)k;
     b->stream_id = stream_id;
     b->ric = s.ric;
