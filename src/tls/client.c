@@ -80,7 +80,7 @@ static int write_client_hello(lwq_tls *t, int second)
 {
     lwq_tls_client_hello m;
     uint8_t suites[2 * LWQ_TLS_MAX_LIST], groups[2 * LWQ_TLS_MAX_LIST], sig[2 * NSIG], sigc[2 * NSIGC], ver[2];
-    uint8_t share[4 + LWQ_KEX_PUB_MAX], ids[2 + 0xffff + 4], binders[1 + LWQ_HASH_MAX];
+    uint8_t share[4 + LWQ_KEX_PUB_MAX], *ids = NULL, binders[1 + LWQ_HASH_MAX];
     uint8_t modes[1] = {LWQ_TLS_PSK_DHE_KE};
     uint16_t v13 = LWQ_TLS_VERSION_13;
     size_t alpn_len = 0;
@@ -136,6 +136,10 @@ static int write_client_hello(lwq_tls *t, int second)
         uint32_t age = (uint32_t)((uint64_t)(lwq_tls_now(t) - t->session.issued) * 1000u) + t->session.age_add;
         size_t tl = t->session.ticket.n;
         hl = lwq_hash_len(lwq_suite_hash(t->session.suite));
+        if (!(ids = lwq_malloc(t->alloc, 2 + tl + 4))) {
+            lwq_free(t->alloc, alpn);
+            return LWQ_ERR_NOMEM;
+        }
         lwq_put16(ids, (uint16_t)tl);
         memcpy(ids + 2, t->session.ticket.p, tl);
         lwq_put32(ids + 2 + tl, age);
@@ -153,13 +157,13 @@ static int write_client_hello(lwq_tls *t, int second)
             m.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_EARLY_DATA);
     }
     size_t len = lwq_tls_client_hello_encoded_len(&m);
-    uint8_t *ch = lwq_malloc(t->alloc, len);
-    if (!ch) {
-        lwq_free(t->alloc, alpn);
-        return LWQ_ERR_NOMEM;
-    }
-    lwq_tls_client_hello_encode(&m, ch, len);
+    uint8_t *ch = len ? lwq_malloc(t->alloc, len) : NULL;
+    if (ch)
+        lwq_tls_client_hello_encode(&m, ch, len);
     lwq_free(t->alloc, alpn);
+    lwq_free(t->alloc, ids);
+    if (!ch)
+        return len ? LWQ_ERR_NOMEM : LWQ_ERR_INVAL;
     if (t->have_session)
         compute_binder(t, ch, len - 2 - (1 + hl), second, ch + len - hl);
     int rc = lwq_tls_out_write(t, LWQ_TLS_EPOCH_INITIAL, ch, len);

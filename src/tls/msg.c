@@ -321,6 +321,7 @@ ssize_t lwq_tls_client_hello_decode(lwq_tls_client_hello *m, const uint8_t *p, s
 typedef struct wr {
     uint8_t *p;
     size_t cap, len;
+    int oversize; /* a vector longer than its length prefix can say */
 } wr;
 
 static void w_u8(wr *w, uint8_t v)
@@ -361,6 +362,8 @@ static size_t w_open(wr *w, int lenbytes)
 static void w_close(wr *w, size_t at, int lenbytes)
 {
     size_t len = w->len - at - (size_t)lenbytes;
+    if (lenbytes && len >> (8 * lenbytes))
+        w->oversize = 1;
     if (w->len > w->cap)
         return;
     for (int i = lenbytes - 1; i >= 0; i--, len >>= 8)
@@ -391,6 +394,8 @@ static void w_ext_vec(wr *w, uint16_t type, int lenbytes, lwq_tls_span s)
 
 static ssize_t w_done(const wr *w)
 {
+    if (w->oversize)
+        return LWQ_ERR_INVAL;
     if (w->len > w->cap)
         return LWQ_ERR_NOBUF;
     return (ssize_t)w->len;
@@ -453,16 +458,16 @@ static void ch_write(const lwq_tls_client_hello *m, wr *w)
 
 ssize_t lwq_tls_client_hello_encode(const lwq_tls_client_hello *m, uint8_t *out, size_t cap)
 {
-    wr w = {out, cap, 0};
+    wr w = {out, cap, 0, 0};
     ch_write(m, &w);
     return w_done(&w);
 }
 
 size_t lwq_tls_client_hello_encoded_len(const lwq_tls_client_hello *m)
 {
-    wr w = {NULL, 0, 0};
+    wr w = {NULL, 0, 0, 0};
     ch_write(m, &w);
-    return w.len;
+    return w.oversize ? 0 : w.len;
 }
 
 /* ---- ServerHello / HelloRetryRequest ---- */
@@ -553,16 +558,16 @@ static void sh_write(const lwq_tls_server_hello *m, wr *w)
 
 ssize_t lwq_tls_server_hello_encode(const lwq_tls_server_hello *m, uint8_t *out, size_t cap)
 {
-    wr w = {out, cap, 0};
+    wr w = {out, cap, 0, 0};
     sh_write(m, &w);
     return w_done(&w);
 }
 
 size_t lwq_tls_server_hello_encoded_len(const lwq_tls_server_hello *m)
 {
-    wr w = {NULL, 0, 0};
+    wr w = {NULL, 0, 0, 0};
     sh_write(m, &w);
-    return w.len;
+    return w.oversize ? 0 : w.len;
 }
 
 /* ---- EncryptedExtensions ---- */
@@ -643,16 +648,16 @@ static void ee_write(const lwq_tls_encrypted_extensions *m, wr *w)
 
 ssize_t lwq_tls_encrypted_extensions_encode(const lwq_tls_encrypted_extensions *m, uint8_t *out, size_t cap)
 {
-    wr w = {out, cap, 0};
+    wr w = {out, cap, 0, 0};
     ee_write(m, &w);
     return w_done(&w);
 }
 
 size_t lwq_tls_encrypted_extensions_encoded_len(const lwq_tls_encrypted_extensions *m)
 {
-    wr w = {NULL, 0, 0};
+    wr w = {NULL, 0, 0, 0};
     ee_write(m, &w);
-    return w.len;
+    return w.oversize ? 0 : w.len;
 }
 
 /* ---- Certificate ---- */
@@ -712,16 +717,16 @@ static void cert_write(const lwq_tls_span *context, const uint8_t *const *der, c
 ssize_t lwq_tls_certificate_encode(const lwq_tls_span *context, const uint8_t *const *der, const size_t *len,
                                    size_t count, uint8_t *out, size_t cap)
 {
-    wr w = {out, cap, 0};
+    wr w = {out, cap, 0, 0};
     cert_write(context, der, len, count, &w);
     return w_done(&w);
 }
 
 size_t lwq_tls_certificate_encoded_len(const lwq_tls_span *context, const size_t *len, size_t count)
 {
-    wr w = {NULL, 0, 0};
+    wr w = {NULL, 0, 0, 0};
     cert_write(context, NULL, len, count, &w);
-    return w.len;
+    return w.oversize ? 0 : w.len;
 }
 
 /* ---- CertificateRequest ---- */
@@ -758,7 +763,7 @@ ssize_t lwq_tls_certificate_request_decode(lwq_tls_certificate_request *m, const
 
 ssize_t lwq_tls_certificate_request_encode(const lwq_tls_certificate_request *m, uint8_t *out, size_t cap)
 {
-    wr w = {out, cap, 0};
+    wr w = {out, cap, 0, 0};
     w_u8(&w, LWQ_TLS_HS_CERTIFICATE_REQUEST);
     size_t msg = w_open(&w, 3);
     w_vec(&w, 1, m->context);
@@ -786,7 +791,7 @@ ssize_t lwq_tls_certificate_verify_decode(lwq_tls_certificate_verify *m, const u
 
 ssize_t lwq_tls_certificate_verify_encode(const lwq_tls_certificate_verify *m, uint8_t *out, size_t cap)
 {
-    wr w = {out, cap, 0};
+    wr w = {out, cap, 0, 0};
     w_u8(&w, LWQ_TLS_HS_CERTIFICATE_VERIFY);
     size_t msg = w_open(&w, 3);
     w_u16(&w, m->scheme);
@@ -808,7 +813,7 @@ ssize_t lwq_tls_finished_decode(lwq_tls_finished *m, const uint8_t *p, size_t n)
 
 ssize_t lwq_tls_finished_encode(const lwq_tls_finished *m, uint8_t *out, size_t cap)
 {
-    wr w = {out, cap, 0};
+    wr w = {out, cap, 0, 0};
     w_u8(&w, LWQ_TLS_HS_FINISHED);
     size_t msg = w_open(&w, 3);
     w_bytes(&w, m->verify_data.p, m->verify_data.n);
@@ -868,16 +873,16 @@ static void nst_write(const lwq_tls_new_session_ticket *m, wr *w)
 
 ssize_t lwq_tls_new_session_ticket_encode(const lwq_tls_new_session_ticket *m, uint8_t *out, size_t cap)
 {
-    wr w = {out, cap, 0};
+    wr w = {out, cap, 0, 0};
     nst_write(m, &w);
     return w_done(&w);
 }
 
 size_t lwq_tls_new_session_ticket_encoded_len(const lwq_tls_new_session_ticket *m)
 {
-    wr w = {NULL, 0, 0};
+    wr w = {NULL, 0, 0, 0};
     nst_write(m, &w);
-    return w.len;
+    return w.oversize ? 0 : w.len;
 }
 
 /* ---- list walkers ---- */

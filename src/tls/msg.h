@@ -11,8 +11,9 @@
  *                      not allowed in this message, a duplicate extension,
  *                      pre_shared_key not last (alert illegal_parameter)
  *   LWQ_ERR_LIMIT      more than LWQ_TLS_EXT_MAX extensions
- * Encoders write the whole message into (out, cap) and return its length or
- * LWQ_ERR_NOBUF; each has an _encoded_len twin. */
+ * Encoders write the whole message into (out, cap) and return its length,
+ * LWQ_ERR_NOBUF, or LWQ_ERR_INVAL when a field is longer than its length prefix
+ * allows; each has an _encoded_len twin (0 for such a message). */
 #ifndef LWQ_TLS_MSG_H
 #define LWQ_TLS_MSG_H
 

@@ -153,6 +153,8 @@ static int write_encrypted_extensions(lwq_tls *t)
     if (t->early_accepted)
         ee.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_EARLY_DATA);
     size_t n = lwq_tls_encrypted_extensions_encoded_len(&ee);
+    if (!n)
+        return LWQ_ERR_INVAL;
     uint8_t *p = lwq_tls_out_room(t, LWQ_TLS_EPOCH_HANDSHAKE, n);
     if (!p)
         return LWQ_ERR_NOMEM;
@@ -180,6 +182,8 @@ static int write_certificate(lwq_tls *t, const lwq_tls_client_hello *ch)
     if (!t->sigalg)
         return lwq_tls_fail(t, LWQ_TLS_ALERT_HANDSHAKE_FAILURE, "no signature scheme in common");
     size_t n = lwq_tls_certificate_encoded_len(NULL, c->len, c->count);
+    if (!n)
+        return lwq_tls_fail(t, LWQ_TLS_ALERT_INTERNAL_ERROR, "certificate chain too large to send");
     uint8_t *p = lwq_tls_out_room(t, LWQ_TLS_EPOCH_HANDSHAKE, n);
     if (!p)
         return LWQ_ERR_NOMEM;

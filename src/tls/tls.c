@@ -206,6 +206,8 @@ int lwq_tls_set_transport_params(lwq_tls *t, const uint8_t *p, size_t n)
 {
     if (t->state != LWQ_TLS_ST_START && t->state != LWQ_TLS_ST_WAIT_CH)
         return LWQ_ERR_STATE;
+    if (n > 0xffff)
+        return LWQ_ERR_INVAL;
     uint8_t *c = lwq_memdup(t->alloc, p, n);
     if (!c)
         return LWQ_ERR_NOMEM;

@@ -141,7 +141,8 @@ int lwq_tls_new(lwq_tls **out, const lwq_tls_config *cfg);
 void lwq_tls_del(lwq_tls *tls);
 
 /* Our quic_transport_parameters (0x39), copied; set before lwq_tls_start (client) or
- * before the ClientHello arrives (server). LWQ_ERR_NOMEM, LWQ_ERR_STATE when too late. */
+ * before the ClientHello arrives (server). LWQ_ERR_NOMEM, LWQ_ERR_STATE when too late,
+ * LWQ_ERR_INVAL over 65535 bytes. */
 int lwq_tls_set_transport_params(lwq_tls *tls, const uint8_t *p, size_t n);
 /* The peer's transport parameters once its hello (server: EncryptedExtensions) was
  * processed; LWQ_ERR_AGAIN before. A hello without them fails with missing_extension. */

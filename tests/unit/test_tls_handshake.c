@@ -433,6 +433,7 @@ START_TEST(test_config_rejects)
     const uint8_t *p;
     size_t n;
     ck_assert_int_eq(lwq_tls_peer_transport_params(t, &p, &n), LWQ_ERR_AGAIN);
+    ck_assert_int_eq(lwq_tls_set_transport_params(t, (const uint8_t *)"x", 0x10000), LWQ_ERR_INVAL);
     lwq_test_rng r;
     t->rng = lwq_test_rng_init(&r, 1);
     ck_assert_int_eq(lwq_tls_start(t), 0);

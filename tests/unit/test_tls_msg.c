@@ -85,6 +85,11 @@ START_TEST(test_client_hello_round_trip)
     ck_assert_mem_eq(alpn.p, "hq-29", 5);
     ck_assert(lwq_tls_u16_list_has(d.suites, 0x1303));
     ck_assert(!lwq_tls_u16_list_has(d.suites, 0x1304));
+    /* a field longer than its length prefix */
+    lwq_tls_client_hello big = m;
+    big.cookie.n = 0x10000;
+    ck_assert_uint_eq(lwq_tls_client_hello_encoded_len(&big), 0);
+    ck_assert_int_eq(lwq_tls_client_hello_encode(&big, buf, 0), LWQ_ERR_INVAL);
     /* encoder capacity */
     ck_assert_int_eq(lwq_tls_client_hello_encode(&m, buf, n - 1), LWQ_ERR_NOBUF);
     /* every truncation is a clean error */
@@ -250,6 +255,9 @@ START_TEST(test_certificate_round_trip)
     ck_assert(!lwq_tls_cert_at(d.list, 2, &s));
     for (ssize_t k = 0; k < n; k++)
         ck_assert_int_lt(lwq_tls_certificate_decode(&d, buf, (size_t)k), 0);
+    /* a certificate longer than a uint24 can say is refused by the encoder */
+    size_t huge = (size_t)1 << 24;
+    ck_assert_uint_eq(lwq_tls_certificate_encoded_len(NULL, &huge, 1), 0);
     /* an empty certificate is decodable (the handshake refuses it) */
     n = lwq_tls_certificate_encode(NULL, NULL, NULL, 0, buf, sizeof(buf));
     ck_assert_int_eq(n, 8);
