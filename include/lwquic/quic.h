@@ -90,7 +90,9 @@ typedef struct lwq_config {
 
 void lwq_config_init(lwq_config *cfg, int is_server);
 
-/* Loaded settings shared by connections: certificates, trust anchors, ticket keys. */
+/* Loaded settings shared by connections: certificates, trust anchors, ticket keys. The context
+ * copies cfg but borrows its strings (files are read at once; alpn and server_name are kept):
+ * they must outlive the context. */
 typedef struct lwq_context lwq_context;
 /* LWQ_ERR_INVAL with *why set for a bad setting; LWQ_ERR_IO / LWQ_ERR_CERT_MALFORMED for files. */
 int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why);
@@ -214,12 +216,14 @@ typedef struct lwq_server_limits {
 
 int lwq_server_new(lwq_server **out, lwq_context *ctx, const lwq_server_limits *limits);
 void lwq_server_del(lwq_server *s);
-/* A datagram for the server. *conn gets the connection it belongs to (possibly new: *created = 1),
- * or NULL when the server answered it itself (VN, Retry, stateless reset: take them with
- * lwq_server_send) or dropped it. */
+/* A datagram for the server. It is handed to the connection it belongs to (lwq_conn_recv is called
+ * here; the caller then drives that connection's send, timers and events), and *conn names it
+ * (possibly new: *created = 1). *conn is NULL when the server answered the datagram itself (VN,
+ * stateless reset: take them with lwq_server_send) or dropped it. The server owns the connections
+ * it creates: free them with lwq_server_remove, never lwq_conn_del. */
 int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn,
                     lwq_tstamp now, lwq_conn **conn, int *created);
-/* Datagrams the server itself answers (VN, Retry, stateless reset). */
+/* Datagrams the server itself answers (VN, stateless reset; Retry later). 0 when none. */
 ssize_t lwq_server_send(lwq_server *s, lwq_path *path, uint8_t *buf, size_t cap, lwq_tstamp now);
 /* Forgets a closed connection (its connection IDs stop routing to it) and frees it. */
 void lwq_server_remove(lwq_server *s, lwq_conn *c);

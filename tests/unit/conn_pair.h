@@ -227,4 +227,23 @@ static inline int pair_find_event(lwq_conn *c, lwq_event_type t, lwq_event *out)
     return 0;
 }
 
+/* Drains the queue; pair_ev_in then finds an event of a type whatever the order. */
+static inline size_t pair_drain(lwq_conn *c, lwq_event *evs, size_t max)
+{
+    size_t n = 0;
+    lwq_event ev;
+    while (lwq_conn_next_event(c, &ev))
+        if (n < max)
+            evs[n++] = ev;
+    return n;
+}
+
+static inline const lwq_event *pair_ev_in(const lwq_event *evs, size_t n, lwq_event_type t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (evs[i].type == t)
+            return &evs[i];
+    return NULL;
+}
+
 #endif
