@@ -157,7 +157,6 @@ static int write_crypto(lwq_conn *c, lwq_space s, lwq_pktb *b)
         f.type = LWQ_FRAME_CRYPTO;
         f.u.crypto.offset = off;
         f.u.crypto.len = len;
-        f.u.crypto.data = b->p + b->len + over; /* copied below, after the header is known */
         uint8_t tmp[LWQ_CONN_MDS];
         if (len > sizeof(tmp))
             return 0;

@@ -51,8 +51,9 @@ static const char *check_config(const lwq_config *cfg)
         return "active_connection_id_limit below 2 (RFC 9000 §18.2)";
     if (cfg->max_udp_payload_size < 1200)
         return "max_udp_payload_size below 1200";
-    if (cfg->initial_max_streams_bidi > ((uint64_t)1 << 60) || cfg->initial_max_streams_uni > ((uint64_t)1 << 60))
-        return "stream limits above 2^60";
+    if (cfg->initial_max_streams_bidi > cfg->max_streams_open || cfg->initial_max_streams_uni > cfg->max_streams_open ||
+        cfg->initial_max_streams_bidi + cfg->initial_max_streams_uni > cfg->max_streams_open)
+        return "the peer could open more streams than max_streams_open";
     if (cfg->max_ack_ranges < 2 || cfg->max_sent_packets < 16 || cfg->max_crypto_buffer < 4096 ||
         cfg->stream_send_buffer == 0 || cfg->max_streams_open == 0)
         return "a limit is too small";

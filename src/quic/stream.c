@@ -390,7 +390,6 @@ ssize_t lwq_stream_read(lwq_conn *c, int64_t id, uint8_t *buf, size_t cap, int *
         return LWQ_ERR_STATE;
     if (s->rx_reset || s->fin_read)
         return LWQ_ERR_CLOSED;
-    c->now = c->now; /* reads use the time of the last entry point for auto-tuning */
     int f = 0;
     size_t n = lwq_recvbuf_read(&s->rx, buf, cap, &f);
     if (!n && !f) {

@@ -106,6 +106,9 @@ static inline int listed(const unsigned *l, unsigned n)
 
 static inline void pair_enqueue(pair *p, int to_server, const uint8_t *d, size_t n)
 {
+    /* RFC 9000 §14.1: a client pads every datagram carrying an Initial packet. */
+    if (to_server && n && (d[0] & 0xf0) == 0xc0)
+        ck_assert_uint_ge(n, 1200);
     unsigned k = to_server ? ++p->n_c2s : ++p->n_s2c;
     if (listed(to_server ? p->drop_c2s : p->drop_s2c, k) ||
         (p->loss_pct && pair_rand(p, 100) < p->loss_pct) || p->nq == PAIR_QMAX || n > PAIR_DGRAM) {

@@ -307,6 +307,37 @@ START_TEST(test_handshake_alloc_failures)
 }
 END_TEST
 
+/* The server's NewSessionTicket travels in 1-RTT CRYPTO frames; the blob resumes a session. */
+START_TEST(test_session_ticket_resumption)
+{
+    pair p;
+    pair_init(&p, 21);
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    pair_run(&p, NULL, 300 * LWQ_MS);
+    lwq_event ev;
+    ck_assert(pair_find_event(p.client, LWQ_EV_SESSION_TICKET, &ev));
+    ck_assert_uint_gt(ev.len, 0);
+    uint8_t *blob = malloc(ev.len);
+    size_t blob_len = ev.len;
+    memcpy(blob, ev.data, ev.len);
+    ck_assert(!lwq_tls_resumed(p.client->tls));
+    /* A second connection on the same contexts resumes. */
+    lwq_conn *first_client = p.client;
+    lwq_server_remove(p.srv, p.server);
+    p.server = NULL;
+    ck_assert_int_eq(lwq_conn_client_new(&p.client, p.cctx, &p.path, blob, blob_len, NULL, 0, p.now), 0);
+    lwq_conn_del(first_client);
+    p.nq = 0;
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    ck_assert(lwq_tls_resumed(p.client->tls));
+    ck_assert(lwq_tls_resumed(p.server->tls));
+    ck_assert_ptr_null(lwq_tls_peer_chain(p.client->tls)); /* no certificate on resumption */
+    free(blob);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_handshake(void)
 {
     Suite *s = suite_create("conn_handshake");
@@ -321,6 +352,7 @@ Suite *suite_conn_handshake(void)
     tcase_add_test(tc, test_server_handshake_cap);
     tcase_add_test(tc, test_config_rejects_bad_settings);
     tcase_add_test(tc, test_handshake_alloc_failures);
+    tcase_add_test(tc, test_session_ticket_resumption);
     suite_add_tcase(s, tc);
     return s;
 }
