@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
+#include "tls/msg.h"
 #include "tls/tls.h"
 
 /* A fresh client, started, fed the input as the server's flight: records of
@@ -44,6 +45,38 @@ static const lwq_rng *frng_init(frng *r, uint64_t seed)
 
 static int64_t fixed_now(void *ud) { return 1800000000; }
 
+#define SAME(a, b) ((a).n == (b).n && (!(a).n || memcmp((a).p, (b).p, (a).n) == 0))
+
+/* Whatever the codec accepts re-encodes to something it decodes to the same fields. */
+static void check_round_trip(const uint8_t *p, size_t n)
+{
+    static uint8_t out[70000];
+    ssize_t k;
+    lwq_tls_server_hello sh, sh2;
+    lwq_tls_encrypted_extensions ee, ee2;
+    lwq_tls_new_session_ticket t, t2;
+    if (lwq_tls_server_hello_decode(&sh, p, n) > 0 && (k = lwq_tls_server_hello_encode(&sh, out, sizeof(out))) > 0) {
+        if (lwq_tls_server_hello_decode(&sh2, out, (size_t)k) != k || sh2.is_hrr != sh.is_hrr ||
+            sh2.suite != sh.suite || sh2.present != sh.present || sh2.version != sh.version || sh2.group != sh.group ||
+            !SAME(sh2.share, sh.share) || !SAME(sh2.cookie, sh.cookie) || sh2.psk_identity != sh.psk_identity ||
+            !SAME(sh2.session_id, sh.session_id))
+            abort();
+    }
+    if (lwq_tls_encrypted_extensions_decode(&ee, p, n) > 0 &&
+        (k = lwq_tls_encrypted_extensions_encode(&ee, out, sizeof(out))) > 0) {
+        if (lwq_tls_encrypted_extensions_decode(&ee2, out, (size_t)k) != k || ee2.present != ee.present ||
+            !SAME(ee2.alpn, ee.alpn) || !SAME(ee2.groups, ee.groups) || !SAME(ee2.transport_params, ee.transport_params))
+            abort();
+    }
+    if (lwq_tls_new_session_ticket_decode(&t, p, n) > 0 &&
+        (k = lwq_tls_new_session_ticket_encode(&t, out, sizeof(out))) > 0) {
+        if (lwq_tls_new_session_ticket_decode(&t2, out, (size_t)k) != k || t2.lifetime != t.lifetime ||
+            t2.age_add != t.age_add || !SAME(t2.nonce, t.nonce) || !SAME(t2.ticket, t.ticket) ||
+            t2.present != t.present || t2.max_early_data != t.max_early_data)
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static lwq_trust *trust;
@@ -75,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lwq_tls_epoch e = (lwq_tls_epoch)(data[0] & 3);
         if (n > size - 3)
             n = size - 3;
+        check_round_trip(data + 3, n);
         int rc = lwq_tls_recv(tls, e, data + 3, n);
         lwq_tls_event ev;
         while (lwq_tls_next_event(tls, &ev) == 0)

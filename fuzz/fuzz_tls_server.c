@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
+#include "tls/msg.h"
 #include "tls/tls.h"
 
 /* A fresh server fed the input as the client's flight: records of
@@ -44,6 +45,26 @@ static const lwq_rng *frng_init(frng *r, uint64_t seed)
 
 static int64_t fixed_now(void *ud) { return 1800000000; }
 
+#define SAME(a, b) ((a).n == (b).n && (!(a).n || memcmp((a).p, (b).p, (a).n) == 0))
+
+/* Whatever the codec accepts re-encodes to something it decodes to the same fields. */
+static void check_round_trip(const uint8_t *p, size_t n)
+{
+    static uint8_t out[70000];
+    ssize_t k;
+    lwq_tls_client_hello m, m2;
+    if (lwq_tls_client_hello_decode(&m, p, n) > 0 && (k = lwq_tls_client_hello_encode(&m, out, sizeof(out))) > 0) {
+        if (lwq_tls_client_hello_decode(&m2, out, (size_t)k) != k || m2.present != m.present ||
+            memcmp(m2.random, m.random, 32) != 0 || !SAME(m2.session_id, m.session_id) || !SAME(m2.suites, m.suites) ||
+            !SAME(m2.groups, m.groups) || !SAME(m2.sigalgs, m.sigalgs) || !SAME(m2.sigalgs_cert, m.sigalgs_cert) ||
+            !SAME(m2.alpn, m.alpn) || !SAME(m2.versions, m.versions) || !SAME(m2.shares, m.shares) ||
+            !SAME(m2.psk_modes, m.psk_modes) || !SAME(m2.cookie, m.cookie) ||
+            !SAME(m2.transport_params, m.transport_params) || !SAME(m2.psk_identities, m.psk_identities) ||
+            !SAME(m2.psk_binders, m.psk_binders) || !SAME(m2.server_name, m.server_name))
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static lwq_cert_chain chain;
@@ -83,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lwq_tls_epoch e = (lwq_tls_epoch)(data[0] & 3);
         if (n > size - 3)
             n = size - 3;
+        check_round_trip(data + 3, n);
         int rc = lwq_tls_recv(tls, e, data + 3, n);
         lwq_tls_event ev;
         while (lwq_tls_next_event(tls, &ev) == 0)

@@ -195,17 +195,17 @@ static int ch_ext(void *obj, uint16_t type, rd *e, size_t index, size_t left)
         if ((rc = rd_vec(e, 2, 1, 0xffff, &s)))
             return rc;
         rd l = {s.p, s.n};
-        m->server_name.p = NULL;
-        m->server_name.n = 0;
+        int hosts = 0;
         while (l.n) {
             uint8_t nt;
             lwq_tls_span name;
             if ((rc = rd_u8(&l, &nt)) || (rc = rd_vec(&l, 2, 1, 0xffff, &name)))
                 return rc;
-            if (nt == 0 && !m->server_name.p)
+            if (nt == 0 && hosts++ == 0)
                 m->server_name = name;
         }
-        return rd_end(e);
+        /* exactly one host_name, the only name type there is */
+        return hosts == 1 ? rd_end(e) : LWQ_ERR_DECODE;
     }
     case LWQ_TLS_EXT_SUPPORTED_GROUPS:
         if ((rc = rd_vec(e, 2, 2, 0xffff, &m->groups)))

@@ -137,6 +137,13 @@ START_TEST(test_client_hello_rejects)
     tmp[n] = 0;
     lwq_put24(tmp + 1, lwq_get24(tmp + 1) + 1);
     ck_assert_int_eq(lwq_tls_client_hello_decode(&d, tmp, n + 1), LWQ_ERR_DECODE);
+    /* a server_name list without a host_name */
+    memcpy(tmp, buf, n);
+    uint8_t *name = memmem(tmp, n, "example.com", 11);
+    ck_assert_ptr_nonnull(name);
+    ck_assert_uint_eq(name[-3], 0);
+    name[-3] = 1;
+    ck_assert_int_eq(lwq_tls_client_hello_decode(&d, tmp, n), LWQ_ERR_DECODE);
     /* wrong type */
     memcpy(tmp, buf, n);
     tmp[0] = 2;
