@@ -7,7 +7,10 @@
 #include <string.h>
 #include "lwquic/qpack.h"
 
-#define F(n, v) {(const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0}
+#define F(n, v)                                                                                                        \
+    {                                                                                                                  \
+        (const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0                                    \
+    }
 
 static const size_t caps[] = {0, 64, 220, 256, 4096};
 

@@ -84,17 +84,16 @@ void lwq_qpack_encoder_del(lwq_qpack_encoder *e);
 
 /* The peer decoder's SETTINGS_QPACK_MAX_TABLE_CAPACITY and SETTINGS_QPACK_BLOCKED_STREAMS
  * (RFC 9204 §5). Until called both are 0 and only the static table is used. Call once.
- * 0 or LWQ_ERR_STATE when called again with a different capacity. */
-int lwq_qpack_encoder_set_peer_settings(lwq_qpack_encoder *e, uint64_t max_table_capacity,
-                                        uint64_t blocked_streams);
+ * 0, or LWQ_ERR_STATE when called again with different values. */
+int lwq_qpack_encoder_set_peer_settings(lwq_qpack_encoder *e, uint64_t max_table_capacity, uint64_t blocked_streams);
 
 /* Encodes one field section for stream_id: appends encoder-stream instructions to enc_stream
  * (send them before or with the section) and the encoded field section to section.
  * 0; LWQ_ERR_NOMEM (section unchanged; bytes already appended to enc_stream must still be
  * sent); LWQ_ERR_INVAL (field name longer than 64 KiB or value than 16 MiB); LWQ_ERR_PROTO
  * after a decoder-stream error. */
-int lwq_qpack_encoder_encode(lwq_qpack_encoder *e, uint64_t stream_id, const lwq_qpack_field *fields,
-                             size_t count, lwq_qpack_buf *enc_stream, lwq_qpack_buf *section);
+int lwq_qpack_encoder_encode(lwq_qpack_encoder *e, uint64_t stream_id, const lwq_qpack_field *fields, size_t count,
+                             lwq_qpack_buf *enc_stream, lwq_qpack_buf *section);
 
 /* Inserts f into the dynamic table ahead of use (RFC 9204 §2.1: an encoder may insert any
  * entry), appending the instruction to enc_stream. 0; LWQ_ERR_LIMIT when it does not fit
@@ -115,7 +114,7 @@ typedef struct lwq_qpack_encoder_stats {
     uint64_t insert_count;         /* entries inserted (with duplicates) */
     uint64_t known_received_count; /* acknowledged by the decoder */
     size_t table_size, table_capacity;
-    size_t blocking_streams;  /* streams that could be blocked now */
+    size_t blocking_streams; /* streams that could be blocked now */
     size_t unacked_sections;
 } lwq_qpack_encoder_stats;
 void lwq_qpack_encoder_get_stats(const lwq_qpack_encoder *e, lwq_qpack_encoder_stats *st);

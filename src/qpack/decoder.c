@@ -32,8 +32,8 @@ struct lwq_qpack_decoder {
     size_t nblk;
     ready *rdy;
     size_t nrdy, rdy_cap;
-    lwq_qpack_buf out;     /* decoder-stream bytes not yet handed out */
-    uint64_t acked;        /* Known Received Count as the encoder sees it */
+    lwq_qpack_buf out; /* decoder-stream bytes not yet handed out */
+    uint64_t acked;    /* Known Received Count as the encoder sees it */
 };
 
 int lwq_qpack_decoder_new(lwq_qpack_decoder **out, const lwq_allocator *a, const lwq_qpack_decoder_config *cfg)
@@ -85,9 +85,18 @@ void lwq_qpack_decoder_del(lwq_qpack_decoder *d)
     lwq_free(d->a, d);
 }
 
-uint64_t lwq_qpack_decoder_wire_error(const lwq_qpack_decoder *d) { return d->wire_error; }
-uint64_t lwq_qpack_decoder_insert_count(const lwq_qpack_decoder *d) { return d->t.inserted; }
-size_t lwq_qpack_decoder_blocked_streams(const lwq_qpack_decoder *d) { return d->nblk; }
+uint64_t lwq_qpack_decoder_wire_error(const lwq_qpack_decoder *d)
+{
+    return d->wire_error;
+}
+uint64_t lwq_qpack_decoder_insert_count(const lwq_qpack_decoder *d)
+{
+    return d->t.inserted;
+}
+size_t lwq_qpack_decoder_blocked_streams(const lwq_qpack_decoder *d)
+{
+    return d->nblk;
+}
 
 static int fail(lwq_qpack_decoder *d, uint64_t code)
 {
@@ -113,8 +122,8 @@ typedef struct section {
     int limited;   /* LWQ_ERR_LIMIT seen: keep parsing to catch protocol errors */
 } section;
 
-static int add_field(lwq_qpack_headers *h, section *s, const uint8_t *name, size_t nl, const uint8_t *value,
-                     size_t vl, uint32_t flags)
+static int add_field(lwq_qpack_headers *h, section *s, const uint8_t *name, size_t nl, const uint8_t *value, size_t vl,
+                     uint32_t flags)
 {
     size_t sz = nl + vl + 32;
     if (s->limited || sz > s->budget) {
@@ -209,8 +218,8 @@ static int decode_lines(const lwq_qpack_decoder *d, section *s, const uint8_t *p
                 if (idx >= LWQ_QPACK_STATIC_COUNT)
                     return LWQ_ERR_DECODE;
                 const lwq_qpack_static_entry *se = &lwq_qpack_static[idx];
-                rv = add_field(h, s, (const uint8_t *)se->name, se->name_len, (const uint8_t *)se->value,
-                               se->value_len, 0);
+                rv = add_field(h, s, (const uint8_t *)se->name, se->name_len, (const uint8_t *)se->value, se->value_len,
+                               0);
             } else {
                 if (idx >= s->base || !(e = dyn_ref(d, s, s->base - 1 - idx)))
                     return LWQ_ERR_DECODE;

@@ -21,14 +21,14 @@ struct lwq_qpack_encoder {
     lwq_qpack_table t;
     size_t own_max, max_unacked;
     int no_huffman, settings_done, cap_pending, dead;
-    uint64_t max_entries, peer_blocked;
+    uint64_t max_entries, peer_max, peer_blocked;
     uint64_t krc; /* Known Received Count (§2.1.4) */
     sect *sects;
     size_t nsect, sect_cap;
     uint8_t part[16]; /* a decoder instruction split across reads */
     size_t part_len;
     uint64_t wire_error;
-    lwq_qpack_buf body; /* field lines before the prefix is known */
+    lwq_qpack_buf body;     /* field lines before the prefix is known */
     uint32_t seen[HISTORY]; /* hashes of fields recently left literal */
     size_t seen_next;
 };
@@ -63,13 +63,16 @@ void lwq_qpack_encoder_del(lwq_qpack_encoder *e)
     lwq_free(e->a, e);
 }
 
-uint64_t lwq_qpack_encoder_wire_error(const lwq_qpack_encoder *e) { return e->wire_error; }
+uint64_t lwq_qpack_encoder_wire_error(const lwq_qpack_encoder *e)
+{
+    return e->wire_error;
+}
 
 int lwq_qpack_encoder_set_peer_settings(lwq_qpack_encoder *e, uint64_t max_table_capacity, uint64_t blocked_streams)
 {
     if (e->settings_done)
-        return max_table_capacity == e->max_entries * 32 || max_table_capacity / 32 == e->max_entries ? 0
-                                                                                                     : LWQ_ERR_STATE;
+        return max_table_capacity == e->peer_max && blocked_streams == e->peer_blocked ? 0 : LWQ_ERR_STATE;
+    e->peer_max = max_table_capacity;
     e->settings_done = 1;
     e->max_entries = max_table_capacity / 32;
     e->peer_blocked = blocked_streams;
@@ -125,8 +128,7 @@ static int put_int(lwq_qpack_buf *b, uint64_t v, unsigned prefix, uint8_t flags)
     return 0;
 }
 
-static int put_str(lwq_qpack_encoder *e, lwq_qpack_buf *b, const uint8_t *s, size_t len, unsigned prefix,
-                   uint8_t flags)
+static int put_str(lwq_qpack_encoder *e, lwq_qpack_buf *b, const uint8_t *s, size_t len, unsigned prefix, uint8_t flags)
 {
     size_t n = lwq_qpack_str_encoded_len(s, len, prefix, !e->no_huffman);
     int rv = lwq_qpack_buf_reserve(b, n);
@@ -150,7 +152,7 @@ static int is_sensitive(const lwq_qpack_field *f)
 
 typedef struct enc_state {
     uint64_t stream_id, base, ric, min_ref;
-    int may_block; /* references to unacknowledged entries allowed */
+    int may_block;        /* references to unacknowledged entries allowed */
     uint64_t evict_bound; /* entries below this may be evicted */
     uint64_t drain;       /* entries below this are duplicated rather than referenced */
 } enc_state;
@@ -198,7 +200,6 @@ static uint64_t find_dynamic(const lwq_qpack_encoder *e, const lwq_qpack_field *
     return name_match;
 }
 
-
 static int referenceable(const lwq_qpack_encoder *e, const enc_state *st, uint64_t abs)
 {
     return abs != UINT64_MAX && (abs < e->krc || st->may_block);
@@ -216,8 +217,8 @@ static void note_ref(enc_state *st, uint64_t abs)
 
 /* Inserts f on the encoder stream (§4.3.2-4.3.4) when the table has room without evicting
  * entries still needed. Returns the new absolute index, UINT64_MAX when not inserted, or sets *err. */
-static uint64_t try_insert(lwq_qpack_encoder *e, enc_state *st, const lwq_qpack_field *f, uint64_t dup,
-                           int static_name, uint64_t dyn_name, lwq_qpack_buf *es, int *err)
+static uint64_t try_insert(lwq_qpack_encoder *e, enc_state *st, const lwq_qpack_field *f, uint64_t dup, int static_name,
+                           uint64_t dyn_name, lwq_qpack_buf *es, int *err)
 {
     size_t sz = f->name_len + f->value_len + 32;
     uint64_t survivor = lwq_qpack_table_survivor(&e->t, sz);
@@ -227,8 +228,9 @@ static uint64_t try_insert(lwq_qpack_encoder *e, enc_state *st, const lwq_qpack_
         dup = UINT64_MAX;
     if (dyn_name != UINT64_MAX && dyn_name < survivor)
         dyn_name = UINT64_MAX;
-    size_t need = 24 + (dup != UINT64_MAX ? 0 : lwq_qpack_str_encoded_len(f->value, f->value_len, 8, 1) +
-                                                  lwq_qpack_str_encoded_len(f->name, f->name_len, 6, 1));
+    size_t need = 24 + (dup != UINT64_MAX ? 0
+                                          : lwq_qpack_str_encoded_len(f->value, f->value_len, 8, 1) +
+                                                lwq_qpack_str_encoded_len(f->name, f->name_len, 6, 1));
     lwq_qpack_entry *en = NULL;
     if ((*err = lwq_qpack_buf_reserve(es, need)) < 0 ||
         !(en = lwq_qpack_entry_new(e->a, f->name, f->name_len, f->value, f->value_len)))
@@ -263,8 +265,8 @@ static int put_indexed(lwq_qpack_buf *b, enc_state *st, uint64_t abs)
     return put_int(b, abs - st->base, 4, 0x10);
 }
 
-static int put_literal(lwq_qpack_encoder *e, lwq_qpack_buf *b, enc_state *st, const lwq_qpack_field *f,
-                       int static_name, uint64_t dyn_name, int never)
+static int put_literal(lwq_qpack_encoder *e, lwq_qpack_buf *b, enc_state *st, const lwq_qpack_field *f, int static_name,
+                       uint64_t dyn_name, int never)
 {
     int rv;
     if (static_name >= 0) {
@@ -302,7 +304,8 @@ static int encode_field(lwq_qpack_encoder *e, enc_state *st, const lwq_qpack_fie
                 if (err < 0)
                     return err;
                 if (dup != UINT64_MAX && (st->may_block || dyn_name < e->t.dropped))
-                    return st->may_block ? put_indexed(&e->body, st, dup) : put_literal(e, &e->body, st, f, sname, UINT64_MAX, 0);
+                    return st->may_block ? put_indexed(&e->body, st, dup)
+                                         : put_literal(e, &e->body, st, f, sname, UINT64_MAX, 0);
             }
             return put_indexed(&e->body, st, dyn_name);
         }
@@ -320,8 +323,8 @@ static int encode_field(lwq_qpack_encoder *e, enc_state *st, const lwq_qpack_fie
     return put_literal(e, &e->body, st, f, sname, sname >= 0 ? UINT64_MAX : dyn_name, never);
 }
 
-int lwq_qpack_encoder_encode(lwq_qpack_encoder *e, uint64_t stream_id, const lwq_qpack_field *fields,
-                             size_t count, lwq_qpack_buf *enc_stream, lwq_qpack_buf *section)
+int lwq_qpack_encoder_encode(lwq_qpack_encoder *e, uint64_t stream_id, const lwq_qpack_field *fields, size_t count,
+                             lwq_qpack_buf *enc_stream, lwq_qpack_buf *section)
 {
     if (e->dead)
         return LWQ_ERR_PROTO;
@@ -395,8 +398,8 @@ int lwq_qpack_encoder_insert(lwq_qpack_encoder *e, const lwq_qpack_field *f, lwq
     lwq_qpack_static_find(f->name, f->name_len, f->value, f->value_len, &sname);
     uint64_t dyn = find_dynamic(e, f, 0, &exact, &hash);
     rv = 0;
-    uint64_t ins = try_insert(e, &st, f, exact ? dyn : UINT64_MAX, sname, sname >= 0 || exact ? UINT64_MAX : dyn,
-                              enc_stream, &rv);
+    uint64_t ins =
+        try_insert(e, &st, f, exact ? dyn : UINT64_MAX, sname, sname >= 0 || exact ? UINT64_MAX : dyn, enc_stream, &rv);
     return rv < 0 ? rv : ins == UINT64_MAX ? LWQ_ERR_LIMIT : 0;
 }
 

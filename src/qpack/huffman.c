@@ -62,7 +62,8 @@ ssize_t lwq_qpack_huff_decode(uint8_t *out, size_t cap, const uint8_t *p, size_t
                 return LWQ_ERR_DECODE;
             break;
         }
-        unsigned sym = lwq_qpack_huff_sym[lwq_qpack_huff_offset[len] + ((win >> (32 - len)) - lwq_qpack_huff_first[len])];
+        unsigned sym =
+            lwq_qpack_huff_sym[lwq_qpack_huff_offset[len] + ((win >> (32 - len)) - lwq_qpack_huff_first[len])];
         if (sym == EOS)
             return LWQ_ERR_DECODE;
         if (o == cap)

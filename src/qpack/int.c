@@ -81,7 +81,10 @@ size_t lwq_qpack_str_min_len(const lwq_qpack_str *s)
     return s->huffman ? (s->len ? (s->len * 8 - 7 + 29) / 30 : 0) : s->len;
 }
 
-size_t lwq_qpack_str_max_len(const lwq_qpack_str *s) { return s->huffman ? s->len * 8 / 5 : s->len; }
+size_t lwq_qpack_str_max_len(const lwq_qpack_str *s)
+{
+    return s->huffman ? s->len * 8 / 5 : s->len;
+}
 
 ssize_t lwq_qpack_str_decode(uint8_t *out, size_t cap, const lwq_qpack_str *s)
 {
@@ -102,8 +105,8 @@ size_t lwq_qpack_str_encoded_len(const uint8_t *s, size_t len, unsigned prefix, 
     return lwq_qpack_int_len(h, prefix - 1) + h;
 }
 
-ssize_t lwq_qpack_str_encode(uint8_t *out, size_t cap, const uint8_t *s, size_t len, unsigned prefix,
-                             uint8_t flags, int allow_huffman)
+ssize_t lwq_qpack_str_encode(uint8_t *out, size_t cap, const uint8_t *s, size_t len, unsigned prefix, uint8_t flags,
+                             int allow_huffman)
 {
     size_t h = allow_huffman ? lwq_qpack_huff_encoded_len(s, len) : len;
     int huff = h < len;

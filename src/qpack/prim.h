@@ -33,8 +33,8 @@ size_t lwq_qpack_str_max_len(const lwq_qpack_str *s);
 /* Decodes s into out: length, LWQ_ERR_NOBUF when longer than cap, LWQ_ERR_DECODE on bad Huffman. */
 ssize_t lwq_qpack_str_decode(uint8_t *out, size_t cap, const lwq_qpack_str *s);
 /* Encodes a string with a `prefix`-bit length prefix, Huffman when shorter; `flags` as above. */
-ssize_t lwq_qpack_str_encode(uint8_t *out, size_t cap, const uint8_t *s, size_t len, unsigned prefix,
-                             uint8_t flags, int allow_huffman);
+ssize_t lwq_qpack_str_encode(uint8_t *out, size_t cap, const uint8_t *s, size_t len, unsigned prefix, uint8_t flags,
+                             int allow_huffman);
 size_t lwq_qpack_str_encoded_len(const uint8_t *s, size_t len, unsigned prefix, int allow_huffman);
 
 /* RFC 7541 §5.2 / Appendix B Huffman code. A NULL out only validates and counts. */
@@ -58,7 +58,6 @@ typedef struct lwq_qpack_static_entry {
 } lwq_qpack_static_entry;
 extern const lwq_qpack_static_entry lwq_qpack_static[LWQ_QPACK_STATIC_COUNT];
 /* Index of an exact match or -1; *name_idx gets the first entry with that name or -1. */
-int lwq_qpack_static_find(const uint8_t *name, size_t name_len, const uint8_t *value, size_t value_len,
-                          int *name_idx);
+int lwq_qpack_static_find(const uint8_t *name, size_t name_len, const uint8_t *value, size_t value_len, int *name_idx);
 
 #endif

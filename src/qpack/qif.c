@@ -114,8 +114,8 @@ int lwq_qpack_offline_encode(const lwq_allocator *a, const lwq_qif *q, const lwq
     for (size_t b = 0; rv == 0 && b < q->nblocks; b++) {
         uint64_t sid = b + 1;
         es.len = sec.len = 0;
-        rv = lwq_qpack_encoder_encode(enc, sid, q->fields + q->block_start[b], q->block_start[b + 1] - q->block_start[b],
-                                      &es, &sec);
+        rv = lwq_qpack_encoder_encode(enc, sid, q->fields + q->block_start[b],
+                                      q->block_start[b + 1] - q->block_start[b], &es, &sec);
         if (rv == 0 && es.len) {
             rv = put_record(out, 0, es.data, es.len);
             res->encoder_bytes += es.len;

@@ -79,8 +79,8 @@ void lwq_qpack_entry_seal(lwq_qpack_entry *e)
     e->hash = lwq_qpack_hash(e->name_hash ^ 0xff, lwq_qpack_entry_value(e), e->value_len);
 }
 
-lwq_qpack_entry *lwq_qpack_entry_new(const lwq_allocator *a, const uint8_t *name, size_t name_len,
-                                     const uint8_t *value, size_t value_len)
+lwq_qpack_entry *lwq_qpack_entry_new(const lwq_allocator *a, const uint8_t *name, size_t name_len, const uint8_t *value,
+                                     size_t value_len)
 {
     lwq_qpack_entry *e = lwq_qpack_entry_alloc(a, name_len, value_len);
     if (!e)

@@ -15,7 +15,10 @@ static inline size_t lwq_qpack_entry_size(const lwq_qpack_entry *e)
 {
     return (size_t)e->name_len + e->value_len + LWQ_QPACK_ENTRY_OVERHEAD;
 }
-static inline const uint8_t *lwq_qpack_entry_value(const lwq_qpack_entry *e) { return e->data + e->name_len; }
+static inline const uint8_t *lwq_qpack_entry_value(const lwq_qpack_entry *e)
+{
+    return e->data + e->name_len;
+}
 
 /* Entries live at absolute indices [dropped, inserted) (RFC 9204 §3.2.4). */
 typedef struct lwq_qpack_table {
@@ -36,8 +39,8 @@ void lwq_qpack_table_set_capacity(lwq_qpack_table *t, size_t capacity);
  * it cannot fit at all. */
 uint64_t lwq_qpack_table_survivor(const lwq_qpack_table *t, size_t size);
 /* A new entry from the allocator, or NULL. Lengths must fit in 32 bits. */
-lwq_qpack_entry *lwq_qpack_entry_new(const lwq_allocator *a, const uint8_t *name, size_t name_len,
-                                     const uint8_t *value, size_t value_len);
+lwq_qpack_entry *lwq_qpack_entry_new(const lwq_allocator *a, const uint8_t *name, size_t name_len, const uint8_t *value,
+                                     size_t value_len);
 /* An entry with room for name_len + value_cap bytes; the caller fills data, sets the lengths
  * and calls lwq_qpack_entry_seal(). */
 lwq_qpack_entry *lwq_qpack_entry_alloc(const lwq_allocator *a, size_t name_len, size_t value_cap);

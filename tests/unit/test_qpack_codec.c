@@ -5,7 +5,10 @@
 #include "lwquic/qpack.h"
 #include "qpack/codec.h"
 
-#define F(n, v) {(const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0}
+#define F(n, v)                                                                                                        \
+    {                                                                                                                  \
+        (const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0                                    \
+    }
 
 /* One "Stream: X" chunk of RFC 9204 Appendix B: X is Encoder, Decoder or a stream id. */
 typedef struct step {
@@ -134,6 +137,8 @@ START_TEST(test_appendix_b_encoder)
     lwq_qpack_encoder *e;
     ck_assert_int_eq(lwq_qpack_encoder_new(&e, lwq_test_alloc, &cfg), 0);
     ck_assert_int_eq(lwq_qpack_encoder_set_peer_settings(e, 220, 100), 0);
+    ck_assert_int_eq(lwq_qpack_encoder_set_peer_settings(e, 220, 100), 0);
+    ck_assert_int_eq(lwq_qpack_encoder_set_peer_settings(e, 4096, 100), LWQ_ERR_STATE);
     lwq_qpack_buf es, sec;
     lwq_qpack_buf_init(&es, lwq_test_alloc);
     lwq_qpack_buf_init(&sec, lwq_test_alloc);
@@ -209,10 +214,10 @@ START_TEST(test_decoder_stream_errors)
         const char *hex;
         int ok;
     } cases[] = {
-        {"84", 0},     /* ack for a stream with no unacknowledged section */
-        {"02", 0},     /* increment beyond the inserts sent */
-        {"00", 0},     /* increment of zero */
-        {"4f 01", 1},  /* cancellations of unknown streams are harmless; then an increment of 1 */
+        {"84", 0},    /* ack for a stream with no unacknowledged section */
+        {"02", 0},    /* increment beyond the inserts sent */
+        {"00", 0},    /* increment of zero */
+        {"4f 01", 1}, /* cancellations of unknown streams are harmless; then an increment of 1 */
         {"ff ff ff ff ff ff ff ff ff ff 01", 0}, /* integer overflow */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -285,7 +290,8 @@ static int same(const lwq_qpack_headers *h, const lwq_qpack_field *f, size_t n)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (h->fields[i].name_len != f[i].name_len || h->fields[i].value_len != f[i].value_len ||
-            memcmp(h->fields[i].name, f[i].name, f[i].name_len) || memcmp(h->fields[i].value, f[i].value, f[i].value_len))
+            memcmp(h->fields[i].name, f[i].name, f[i].name_len) ||
+            memcmp(h->fields[i].value, f[i].value, f[i].value_len))
             return 0;
     return 1;
 }
@@ -372,22 +378,22 @@ END_TEST
 START_TEST(test_bad_sections)
 {
     static const char *bad[] = {
-        "",             /* no prefix */
-        "00",           /* no Base */
-        "ff",           /* truncated integer */
-        "0000 ff",      /* static index truncated */
-        "0000 ff 24",   /* static index 99 + 36 */
-        "0000 3f",      /* literal name length truncated */
-        "0000 80",      /* dynamic reference with Required Insert Count 0 */
-        "0000 10",      /* post-base reference with Required Insert Count 0 */
-        "0000 5f 54",   /* literal with static name 15 + 84 = 99 */
-        "0000 51 05 61", /* value shorter than its length */
-        "0000 51 81 ff", /* Huffman value of eight 1 bits: padding too long */
+        "",                 /* no prefix */
+        "00",               /* no Base */
+        "ff",               /* truncated integer */
+        "0000 ff",          /* static index truncated */
+        "0000 ff 24",       /* static index 99 + 36 */
+        "0000 3f",          /* literal name length truncated */
+        "0000 80",          /* dynamic reference with Required Insert Count 0 */
+        "0000 10",          /* post-base reference with Required Insert Count 0 */
+        "0000 5f 54",       /* literal with static name 15 + 84 = 99 */
+        "0000 51 05 61",    /* value shorter than its length */
+        "0000 51 81 ff",    /* Huffman value of eight 1 bits: padding too long */
         "0000 27 03 61 62", /* literal name shorter than its length */
-        "0000 2f",      /* literal name length truncated */
-        "09 00",        /* Encoded Insert Count 9 > 2 * MaxEntries (4) */
-        "02 81",        /* Base = 1 - 1 - 1 < 0 */
-        "03 80 10",     /* RIC 2 > inserts: blocked, but our limit is 0 */
+        "0000 2f",          /* literal name length truncated */
+        "09 00",            /* Encoded Insert Count 9 > 2 * MaxEntries (4) */
+        "02 81",            /* Base = 1 - 1 - 1 < 0 */
+        "03 80 10",         /* RIC 2 > inserts: blocked, but our limit is 0 */
     };
     lwq_qpack_decoder_config dc = {64, 0, 0, 0}; /* MaxEntries 2 */
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -409,15 +415,15 @@ END_TEST
 START_TEST(test_bad_encoder_stream)
 {
     static const char *bad[] = {
-        "3f e2 1f",          /* capacity 4097 > our 4096 */
+        "3f e2 1f",                             /* capacity 4097 > our 4096 */
         "c0 0f 7777772e6578616d706c652e636f6d", /* insert while the capacity is still 0 */
-        "3f e1 1f ff 24 00", /* static name index 99 */
-        "3f e1 1f 80 00",    /* dynamic name reference into an empty table */
-        "3f e1 1f 00",       /* duplicate in an empty table */
-        "3f e1 1f 41 61 81 ff", /* Huffman value with bad padding */
-        "3f e1 1f 3f 9a 0a",    /* capacity lowered to 1337: valid */
-        "3f 01 45 6162636465 00", /* capacity 32: a 37-byte entry cannot fit */
-        "ff ff ff ff ff ff ff ff ff ff ff 01", /* integer overflow */
+        "3f e1 1f ff 24 00",                    /* static name index 99 */
+        "3f e1 1f 80 00",                       /* dynamic name reference into an empty table */
+        "3f e1 1f 00",                          /* duplicate in an empty table */
+        "3f e1 1f 41 61 81 ff",                 /* Huffman value with bad padding */
+        "3f e1 1f 3f 9a 0a",                    /* capacity lowered to 1337: valid */
+        "3f 01 45 6162636465 00",               /* capacity 32: a 37-byte entry cannot fit */
+        "ff ff ff ff ff ff ff ff ff ff ff 01",  /* integer overflow */
     };
     lwq_qpack_decoder_config dc = {4096, 0, 0, 0};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
