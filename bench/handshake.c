@@ -107,8 +107,8 @@ static void run(const char *label, const lwq_tls_config *cc, const lwq_tls_confi
             *ticket_len = c.ticket_len;
         }
     } while (ccpu + scpu < MIN_SECONDS);
-    printf("%-40s client %8.1f us  server %8.1f us  total %8.1f us  (%d runs)\n", label, 1e6 * ccpu / n,
-           1e6 * scpu / n, 1e6 * (ccpu + scpu) / n, n);
+    printf("%-40s client %8.1f us  server %8.1f us  total %8.1f us  (%d runs)\n", label, 1e6 * ccpu / n, 1e6 * scpu / n,
+           1e6 * (ccpu + scpu) / n, n);
 }
 
 int main(void)

@@ -6,10 +6,9 @@
 /* Schemes we accept in CertificateVerify, and additionally in certificates (RFC 9846 §4.2.3). */
 static const uint16_t sigalgs[] = {LWQ_SIG_ECDSA_SECP256R1_SHA256, LWQ_SIG_RSA_PSS_RSAE_SHA256,
                                    LWQ_SIG_RSA_PSS_RSAE_SHA384, LWQ_SIG_ED25519, LWQ_SIG_ECDSA_SECP384R1_SHA384};
-static const uint16_t sigalgs_cert[] = {LWQ_SIG_ECDSA_SECP256R1_SHA256, LWQ_SIG_RSA_PSS_RSAE_SHA256,
-                                        LWQ_SIG_RSA_PSS_RSAE_SHA384,    LWQ_SIG_ED25519,
-                                        LWQ_SIG_ECDSA_SECP384R1_SHA384, LWQ_SIG_RSA_PKCS1_SHA256,
-                                        LWQ_SIG_RSA_PKCS1_SHA384};
+static const uint16_t sigalgs_cert[] = {
+    LWQ_SIG_ECDSA_SECP256R1_SHA256, LWQ_SIG_RSA_PSS_RSAE_SHA256, LWQ_SIG_RSA_PSS_RSAE_SHA384, LWQ_SIG_ED25519,
+    LWQ_SIG_ECDSA_SECP384R1_SHA384, LWQ_SIG_RSA_PKCS1_SHA256,    LWQ_SIG_RSA_PKCS1_SHA384};
 #define NSIG (sizeof(sigalgs) / sizeof(sigalgs[0]))
 #define NSIGC (sizeof(sigalgs_cert) / sizeof(sigalgs_cert[0]))
 
@@ -246,8 +245,7 @@ static int recv_server_hello(lwq_tls *t, const uint8_t *msg, size_t len)
     if (n < 0)
         return lwq_tls_fail_err(t, (int)n, "malformed ServerHello");
     /* RFC 9846 §4.1.3 */
-    if (sh.legacy_version != LWQ_TLS_LEGACY_VERSION ||
-        !(sh.present & lwq_tls_ext_bit(LWQ_TLS_EXT_SUPPORTED_VERSIONS)))
+    if (sh.legacy_version != LWQ_TLS_LEGACY_VERSION || !(sh.present & lwq_tls_ext_bit(LWQ_TLS_EXT_SUPPORTED_VERSIONS)))
         return lwq_tls_fail(t, LWQ_TLS_ALERT_PROTOCOL_VERSION, "server does not speak TLS 1.3");
     if (sh.version != LWQ_TLS_VERSION_13)
         return lwq_tls_fail(t, LWQ_TLS_ALERT_ILLEGAL_PARAMETER, "server selected a version we did not offer");
@@ -402,12 +400,11 @@ static int recv_certificate(lwq_tls *t, const uint8_t *msg, size_t len)
             return rc;
         if (rc)
             vr = rc == LWQ_ERR_UNSUPPORTED || rc == LWQ_ERR_CERT_UNSUPPORTED_ALG ? LWQ_ERR_CERT_UNSUPPORTED_ALG
-                                                                                  : LWQ_ERR_CERT_MALFORMED;
+                                                                                 : LWQ_ERR_CERT_MALFORMED;
     }
     if (!vr && !t->cfg.insecure) {
         lwq_verify_params p = {t->cfg.server_name, lwq_tls_now(t), t->cfg.max_chain_len + 1};
-        vr = t->cfg.trust ? lwq_cert_verify(t->cfg.trust, &t->peer_chain, &p, NULL, t->alloc)
-                          : LWQ_ERR_CERT_UNKNOWN_CA;
+        vr = t->cfg.trust ? lwq_cert_verify(t->cfg.trust, &t->peer_chain, &p, NULL, t->alloc) : LWQ_ERR_CERT_UNKNOWN_CA;
         if (vr == LWQ_ERR_NOMEM)
             return vr;
     }

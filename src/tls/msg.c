@@ -106,10 +106,16 @@ static int rd_vec(rd *r, int lenbytes, size_t min, size_t max, lwq_tls_span *s)
 }
 
 /* An extension body must be consumed exactly (RFC 9846 §4.2). */
-static int rd_end(const rd *r) { return r->n ? LWQ_ERR_DECODE : 0; }
+static int rd_end(const rd *r)
+{
+    return r->n ? LWQ_ERR_DECODE : 0;
+}
 
 /* Inside an extension body a short read is a malformed extension, not a short message. */
-static int ext_err(int rc) { return rc == LWQ_ERR_TRUNCATED ? LWQ_ERR_DECODE : rc; }
+static int ext_err(int rc)
+{
+    return rc == LWQ_ERR_TRUNCATED ? LWQ_ERR_DECODE : rc;
+}
 
 ssize_t lwq_tls_msg_header(const uint8_t *p, size_t n, uint8_t *type, size_t *bodylen)
 {
@@ -136,7 +142,10 @@ static int rd_msg(rd *r, const uint8_t *p, size_t n, uint8_t want)
     return 0;
 }
 
-static int u16_list_ok(lwq_tls_span s) { return s.n >= 2 && s.n % 2 == 0; }
+static int u16_list_ok(lwq_tls_span s)
+{
+    return s.n >= 2 && s.n % 2 == 0;
+}
 
 /* Walks an extension block; for each extension calls fn. Enforces the
  * per-message table, uniqueness and the cap. */
@@ -307,7 +316,7 @@ ssize_t lwq_tls_client_hello_decode(lwq_tls_client_hello *m, const uint8_t *p, s
     memcpy(m->random, rnd.p, 32);
     if (m->suites.n % 2)
         return LWQ_ERR_DECODE;
-    if ((rc = rd_extensions(&body, M_CH, 7, m, ch_ext, &m->present, &m->next, NULL)))
+    if ((rc = rd_extensions(&body, M_CH, 7, m, ch_ext, &m->present, &m->next, &m->unknown)))
         return rc == LWQ_ERR_TRUNCATED ? LWQ_ERR_DECODE : rc;
     if (body.n)
         return LWQ_ERR_DECODE;
@@ -383,7 +392,10 @@ static size_t w_ext_open(wr *w, uint16_t type)
     return w_open(w, 2);
 }
 
-static void w_ext_close(wr *w, size_t at) { w_close(w, at, 2); }
+static void w_ext_close(wr *w, size_t at)
+{
+    w_close(w, at, 2);
+}
 
 static void w_ext_vec(wr *w, uint16_t type, int lenbytes, lwq_tls_span s)
 {
@@ -401,7 +413,10 @@ static ssize_t w_done(const wr *w)
     return (ssize_t)w->len;
 }
 
-static int has(uint64_t present, uint16_t type) { return (present & lwq_tls_ext_bit(type)) != 0; }
+static int has(uint64_t present, uint16_t type)
+{
+    return (present & lwq_tls_ext_bit(type)) != 0;
+}
 
 static void ch_write(const lwq_tls_client_hello *m, wr *w)
 {
@@ -697,8 +712,7 @@ ssize_t lwq_tls_certificate_decode(lwq_tls_certificate *m, const uint8_t *p, siz
     return (ssize_t)total;
 }
 
-static void cert_write(const lwq_tls_span *context, const uint8_t *const *der, const size_t *len, size_t count,
-                       wr *w)
+static void cert_write(const lwq_tls_span *context, const uint8_t *const *der, const size_t *len, size_t count, wr *w)
 {
     lwq_tls_span none = {NULL, 0};
     w_u8(w, LWQ_TLS_HS_CERTIFICATE);
@@ -972,9 +986,15 @@ void lwq_tls_reasm_free(lwq_tls_reasm *r)
     r->hdrlen = r->len = r->got = 0;
 }
 
-void lwq_tls_reasm_next(lwq_tls_reasm *r) { lwq_tls_reasm_free(r); }
+void lwq_tls_reasm_next(lwq_tls_reasm *r)
+{
+    lwq_tls_reasm_free(r);
+}
 
-int lwq_tls_reasm_partial(const lwq_tls_reasm *r) { return r->hdrlen != 0; }
+int lwq_tls_reasm_partial(const lwq_tls_reasm *r)
+{
+    return r->hdrlen != 0;
+}
 
 ssize_t lwq_tls_reasm_feed(lwq_tls_reasm *r, const uint8_t *p, size_t n, int *done)
 {

@@ -108,7 +108,7 @@ typedef struct lwq_tls_client_hello {
     lwq_tls_span suites;      /* CipherSuite list (u16 each) */
     lwq_tls_span compression; /* legacy_compression_methods */
     uint64_t present;         /* bit lwq_tls_ext_bit(type) per known extension */
-    size_t next;              /* extensions in the block, unknown ones included */
+    size_t next, unknown;     /* extensions in the block (unknown ones included), unknown ones */
     lwq_tls_span server_name; /* the first host_name */
     lwq_tls_span groups;      /* NamedGroup list */
     lwq_tls_span sigalgs, sigalgs_cert;

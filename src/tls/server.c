@@ -8,7 +8,10 @@ static const uint16_t sign_prefs[] = {LWQ_SIG_ED25519, LWQ_SIG_ECDSA_SECP256R1_S
 
 #define AGE_TOLERANCE_MS 10000
 
-static int has_ext(const lwq_tls_client_hello *ch, uint16_t type) { return (ch->present & lwq_tls_ext_bit(type)) != 0; }
+static int has_ext(const lwq_tls_client_hello *ch, uint16_t type)
+{
+    return (ch->present & lwq_tls_ext_bit(type)) != 0;
+}
 
 static int write_msg_hs(lwq_tls *t, lwq_tls_epoch epoch, const uint8_t *p, size_t n)
 {

@@ -11,45 +11,70 @@
 const char *lwq_tls_alert_name(int alert)
 {
     switch (alert) {
-    case 0: return "close_notify";
-    case LWQ_TLS_ALERT_UNEXPECTED_MESSAGE: return "unexpected_message";
-    case LWQ_TLS_ALERT_HANDSHAKE_FAILURE: return "handshake_failure";
-    case LWQ_TLS_ALERT_BAD_CERTIFICATE: return "bad_certificate";
-    case LWQ_TLS_ALERT_UNSUPPORTED_CERTIFICATE: return "unsupported_certificate";
-    case LWQ_TLS_ALERT_CERTIFICATE_EXPIRED: return "certificate_expired";
-    case LWQ_TLS_ALERT_CERTIFICATE_UNKNOWN: return "certificate_unknown";
-    case LWQ_TLS_ALERT_ILLEGAL_PARAMETER: return "illegal_parameter";
-    case LWQ_TLS_ALERT_UNKNOWN_CA: return "unknown_ca";
-    case LWQ_TLS_ALERT_DECODE_ERROR: return "decode_error";
-    case LWQ_TLS_ALERT_DECRYPT_ERROR: return "decrypt_error";
-    case LWQ_TLS_ALERT_PROTOCOL_VERSION: return "protocol_version";
-    case LWQ_TLS_ALERT_INTERNAL_ERROR: return "internal_error";
-    case LWQ_TLS_ALERT_MISSING_EXTENSION: return "missing_extension";
-    case LWQ_TLS_ALERT_UNSUPPORTED_EXTENSION: return "unsupported_extension";
-    case LWQ_TLS_ALERT_NO_APPLICATION_PROTOCOL: return "no_application_protocol";
-    default: return "unknown";
+    case 0:
+        return "close_notify";
+    case LWQ_TLS_ALERT_UNEXPECTED_MESSAGE:
+        return "unexpected_message";
+    case LWQ_TLS_ALERT_HANDSHAKE_FAILURE:
+        return "handshake_failure";
+    case LWQ_TLS_ALERT_BAD_CERTIFICATE:
+        return "bad_certificate";
+    case LWQ_TLS_ALERT_UNSUPPORTED_CERTIFICATE:
+        return "unsupported_certificate";
+    case LWQ_TLS_ALERT_CERTIFICATE_EXPIRED:
+        return "certificate_expired";
+    case LWQ_TLS_ALERT_CERTIFICATE_UNKNOWN:
+        return "certificate_unknown";
+    case LWQ_TLS_ALERT_ILLEGAL_PARAMETER:
+        return "illegal_parameter";
+    case LWQ_TLS_ALERT_UNKNOWN_CA:
+        return "unknown_ca";
+    case LWQ_TLS_ALERT_DECODE_ERROR:
+        return "decode_error";
+    case LWQ_TLS_ALERT_DECRYPT_ERROR:
+        return "decrypt_error";
+    case LWQ_TLS_ALERT_PROTOCOL_VERSION:
+        return "protocol_version";
+    case LWQ_TLS_ALERT_INTERNAL_ERROR:
+        return "internal_error";
+    case LWQ_TLS_ALERT_MISSING_EXTENSION:
+        return "missing_extension";
+    case LWQ_TLS_ALERT_UNSUPPORTED_EXTENSION:
+        return "unsupported_extension";
+    case LWQ_TLS_ALERT_NO_APPLICATION_PROTOCOL:
+        return "no_application_protocol";
+    default:
+        return "unknown";
     }
 }
 
 int lwq_tls_alert_for_err(int err)
 {
     switch (err) {
-    case LWQ_ERR_PROTO: return LWQ_TLS_ALERT_ILLEGAL_PARAMETER;
+    case LWQ_ERR_PROTO:
+        return LWQ_TLS_ALERT_ILLEGAL_PARAMETER;
     case LWQ_ERR_TRUNCATED:
     case LWQ_ERR_DECODE:
-    case LWQ_ERR_LIMIT: return LWQ_TLS_ALERT_DECODE_ERROR;
+    case LWQ_ERR_LIMIT:
+        return LWQ_TLS_ALERT_DECODE_ERROR;
     case LWQ_ERR_CERT_EXPIRED:
-    case LWQ_ERR_CERT_NOT_YET_VALID: return LWQ_TLS_ALERT_CERTIFICATE_EXPIRED;
+    case LWQ_ERR_CERT_NOT_YET_VALID:
+        return LWQ_TLS_ALERT_CERTIFICATE_EXPIRED;
     case LWQ_ERR_CERT_UNKNOWN_CA:
-    case LWQ_ERR_CERT_NOT_CA: return LWQ_TLS_ALERT_UNKNOWN_CA;
-    case LWQ_ERR_CERT_UNSUPPORTED_ALG: return LWQ_TLS_ALERT_UNSUPPORTED_CERTIFICATE;
+    case LWQ_ERR_CERT_NOT_CA:
+        return LWQ_TLS_ALERT_UNKNOWN_CA;
+    case LWQ_ERR_CERT_UNSUPPORTED_ALG:
+        return LWQ_TLS_ALERT_UNSUPPORTED_CERTIFICATE;
     case LWQ_ERR_CERT_NAME_MISMATCH:
     case LWQ_ERR_CERT_BAD_SIGNATURE:
     case LWQ_ERR_CERT_MALFORMED:
     case LWQ_ERR_CERT_CHAIN_TOO_LONG:
-    case LWQ_ERR_CERT_REJECTED: return LWQ_TLS_ALERT_BAD_CERTIFICATE;
-    case LWQ_ERR_DECRYPT: return LWQ_TLS_ALERT_DECRYPT_ERROR;
-    default: return LWQ_TLS_ALERT_INTERNAL_ERROR;
+    case LWQ_ERR_CERT_REJECTED:
+        return LWQ_TLS_ALERT_BAD_CERTIFICATE;
+    case LWQ_ERR_DECRYPT:
+        return LWQ_TLS_ALERT_DECRYPT_ERROR;
+    default:
+        return LWQ_TLS_ALERT_INTERNAL_ERROR;
     }
 }
 
@@ -79,7 +104,10 @@ int64_t lwq_tls_now(const lwq_tls *t)
     return t->cfg.now_unix ? t->cfg.now_unix(t->cfg.now_ud) : lwq_wallclock_unix();
 }
 
-void lwq_tls_random(const lwq_tls *t, uint8_t *out, size_t n) { t->rng->fill(t->rng->ud, out, n); }
+void lwq_tls_random(const lwq_tls *t, uint8_t *out, size_t n)
+{
+    t->rng->fill(t->rng->ud, out, n);
+}
 
 static int copy_list(uint16_t *dst, size_t *n, const uint16_t *src, size_t count)
 {
@@ -268,16 +296,24 @@ static int expects(const lwq_tls *t, uint8_t type)
 {
     switch (t->state) {
     case LWQ_TLS_ST_WAIT_CH:
-    case LWQ_TLS_ST_WAIT_CH2: return type == LWQ_TLS_HS_CLIENT_HELLO;
-    case LWQ_TLS_ST_WAIT_SH: return type == LWQ_TLS_HS_SERVER_HELLO;
-    case LWQ_TLS_ST_WAIT_EE: return type == LWQ_TLS_HS_ENCRYPTED_EXTENSIONS;
+    case LWQ_TLS_ST_WAIT_CH2:
+        return type == LWQ_TLS_HS_CLIENT_HELLO;
+    case LWQ_TLS_ST_WAIT_SH:
+        return type == LWQ_TLS_HS_SERVER_HELLO;
+    case LWQ_TLS_ST_WAIT_EE:
+        return type == LWQ_TLS_HS_ENCRYPTED_EXTENSIONS;
     case LWQ_TLS_ST_WAIT_CERT_CR:
         return type == LWQ_TLS_HS_CERTIFICATE || type == LWQ_TLS_HS_CERTIFICATE_REQUEST;
-    case LWQ_TLS_ST_WAIT_CERT: return type == LWQ_TLS_HS_CERTIFICATE;
-    case LWQ_TLS_ST_WAIT_CV: return type == LWQ_TLS_HS_CERTIFICATE_VERIFY;
-    case LWQ_TLS_ST_WAIT_FINISHED: return type == LWQ_TLS_HS_FINISHED;
-    case LWQ_TLS_ST_CONNECTED: return !t->cfg.is_server && type == LWQ_TLS_HS_NEW_SESSION_TICKET;
-    default: return 0;
+    case LWQ_TLS_ST_WAIT_CERT:
+        return type == LWQ_TLS_HS_CERTIFICATE;
+    case LWQ_TLS_ST_WAIT_CV:
+        return type == LWQ_TLS_HS_CERTIFICATE_VERIFY;
+    case LWQ_TLS_ST_WAIT_FINISHED:
+        return type == LWQ_TLS_HS_FINISHED;
+    case LWQ_TLS_ST_CONNECTED:
+        return !t->cfg.is_server && type == LWQ_TLS_HS_NEW_SESSION_TICKET;
+    default:
+        return 0;
     }
 }
 
@@ -364,7 +400,10 @@ uint8_t *lwq_tls_out_room(lwq_tls *t, lwq_tls_epoch epoch, size_t n)
     return b->p + b->len;
 }
 
-void lwq_tls_out_commit(lwq_tls *t, lwq_tls_epoch epoch, size_t n) { t->out[epoch].len += n; }
+void lwq_tls_out_commit(lwq_tls *t, lwq_tls_epoch epoch, size_t n)
+{
+    t->out[epoch].len += n;
+}
 
 int lwq_tls_out_write(lwq_tls *t, lwq_tls_epoch epoch, const uint8_t *p, size_t n)
 {
@@ -446,7 +485,10 @@ void lwq_tls_th_start(lwq_tls *t, lwq_suite suite)
     t->th_ready = 1;
 }
 
-void lwq_tls_th_update(lwq_tls *t, const uint8_t *p, size_t n) { lwq_hash_update(&t->th, p, n); }
+void lwq_tls_th_update(lwq_tls *t, const uint8_t *p, size_t n)
+{
+    lwq_hash_update(&t->th, p, n);
+}
 
 void lwq_tls_th_hash(const lwq_tls *t, uint8_t *out)
 {
@@ -489,17 +531,50 @@ int lwq_tls_alpn_in_list(lwq_tls_span list, const uint8_t *name, size_t len)
     return 0;
 }
 
-int lwq_tls_alert(const lwq_tls *t) { return t->state == LWQ_TLS_ST_FAILED ? t->alert : 0; }
-const char *lwq_tls_error_reason(const lwq_tls *t) { return t->reason ? t->reason : ""; }
-int lwq_tls_verify_result(const lwq_tls *t) { return t->verify_result; }
-int lwq_tls_handshake_complete(const lwq_tls *t) { return t->complete; }
-lwq_suite lwq_tls_suite(const lwq_tls *t) { return t->th_ready ? t->suite : (lwq_suite)0; }
-uint16_t lwq_tls_group(const lwq_tls *t) { return t->group; }
-uint16_t lwq_tls_sigalg(const lwq_tls *t) { return t->sigalg; }
-int lwq_tls_resumed(const lwq_tls *t) { return t->resumed; }
-int lwq_tls_hrr(const lwq_tls *t) { return t->hrr; }
-int lwq_tls_early_data_accepted(const lwq_tls *t) { return t->early_accepted; }
-const char *lwq_tls_server_name(const lwq_tls *t) { return t->sni[0] ? t->sni : NULL; }
+int lwq_tls_alert(const lwq_tls *t)
+{
+    return t->state == LWQ_TLS_ST_FAILED ? t->alert : 0;
+}
+const char *lwq_tls_error_reason(const lwq_tls *t)
+{
+    return t->reason ? t->reason : "";
+}
+int lwq_tls_verify_result(const lwq_tls *t)
+{
+    return t->verify_result;
+}
+int lwq_tls_handshake_complete(const lwq_tls *t)
+{
+    return t->complete;
+}
+lwq_suite lwq_tls_suite(const lwq_tls *t)
+{
+    return t->th_ready ? t->suite : (lwq_suite)0;
+}
+uint16_t lwq_tls_group(const lwq_tls *t)
+{
+    return t->group;
+}
+uint16_t lwq_tls_sigalg(const lwq_tls *t)
+{
+    return t->sigalg;
+}
+int lwq_tls_resumed(const lwq_tls *t)
+{
+    return t->resumed;
+}
+int lwq_tls_hrr(const lwq_tls *t)
+{
+    return t->hrr;
+}
+int lwq_tls_early_data_accepted(const lwq_tls *t)
+{
+    return t->early_accepted;
+}
+const char *lwq_tls_server_name(const lwq_tls *t)
+{
+    return t->sni[0] ? t->sni : NULL;
+}
 
 const uint8_t *lwq_tls_alpn(const lwq_tls *t, size_t *len)
 {
@@ -507,4 +582,7 @@ const uint8_t *lwq_tls_alpn(const lwq_tls *t, size_t *len)
     return t->alpn_len ? t->alpn : NULL;
 }
 
-const lwq_cert_chain *lwq_tls_peer_chain(const lwq_tls *t) { return t->peer_chain.count ? &t->peer_chain : NULL; }
+const lwq_cert_chain *lwq_tls_peer_chain(const lwq_tls *t)
+{
+    return t->peer_chain.count ? &t->peer_chain : NULL;
+}

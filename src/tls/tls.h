@@ -106,10 +106,10 @@ typedef struct lwq_tls_config {
     void *keylog_ud;
 
     /* Limits; 0 picks the default in brackets. Exceeding one is an alert. */
-    size_t max_message_size;  /* handshake message body [65536] */
-    size_t max_chain_len;     /* certificates in the peer chain [10] */
-    size_t max_chain_size;    /* bytes of DER in the peer chain [65536] */
-    size_t max_extensions;    /* extensions in one block [40] */
+    size_t max_message_size; /* handshake message body [65536] */
+    size_t max_chain_len;    /* certificates in the peer chain [10] */
+    size_t max_chain_size;   /* bytes of DER in the peer chain [65536] */
+    size_t max_extensions;   /* extensions in one block [40] */
 } lwq_tls_config;
 
 typedef enum {

@@ -138,8 +138,8 @@ START_TEST(test_replay_truncated_and_corrupted)
                 memcpy(buf, msg->p, 4 + k);
                 lwq_put24(buf + 1, (uint32_t)k);
                 int rc = replay(&sc, side, m, buf, 4 + k, &f);
-                ck_assert_msg(rc == LWQ_ERR_ALERT, "side %d msg %zu (type %u) cut to %zu: rc %d", side, m,
-                              msg->p[0], k, rc);
+                ck_assert_msg(rc == LWQ_ERR_ALERT, "side %d msg %zu (type %u) cut to %zu: rc %d", side, m, msg->p[0], k,
+                              rc);
                 ck_assert_int_ne(lwq_tls_alert(f.tls), 0);
                 ck_assert_int_eq(f.complete, post_handshake);
                 tlst_peer_free(&f);
@@ -152,8 +152,8 @@ START_TEST(test_replay_truncated_and_corrupted)
                 int rc = replay(&sc, side, m, buf, msg->n, &f);
                 if (j >= 4 && !post_handshake) {
                     /* everything is in the transcript: the handshake must fail cleanly */
-                    ck_assert_msg(rc == LWQ_ERR_ALERT, "side %d msg %zu (type %u) byte %zu: rc %d", side, m,
-                                  msg->p[0], j, rc);
+                    ck_assert_msg(rc == LWQ_ERR_ALERT, "side %d msg %zu (type %u) byte %zu: rc %d", side, m, msg->p[0],
+                                  j, rc);
                     ck_assert_int_ne(lwq_tls_alert(f.tls), 0);
                 }
                 if (!post_handshake)
@@ -221,19 +221,45 @@ static int server_gets_edited_ch(pair *p, int edit)
     ck_assert_int_eq(lwq_tls_client_hello_decode(&m, p->ch, p->chlen), (ssize_t)p->chlen);
     static const uint16_t only_unknown_suite[] = {0x1304};
     switch (edit) {
-    case 0: m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_SUPPORTED_VERSIONS); break;
-    case 1: m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS); break;
-    case 2: m.session_id.p = extra, m.session_id.n = 8, memset(extra, 7, 8); break;
-    case 3: m.suites = lwq_tls_u16_list_put(extra, only_unknown_suite, 1); break;
-    case 4: m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_KEY_SHARE); break;
-    case 5: m.compression.p = (const uint8_t *)"\x01", m.compression.n = 1; break;
-    case 6: m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_ALPN); break;
-    case 7: m.versions.p = (const uint8_t *)"\x03\x03", m.versions.n = 2; break;
-    case 8: m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_SIGNATURE_ALGORITHMS); break;
-    case 9: m.sigalgs.p = (const uint8_t *)"\x04\x01", m.sigalgs.n = 2; break;
-    case 10: m.shares.p = (const uint8_t *)"\x00\x1d\x00\x01\x00", m.shares.n = 5; break;
-    case 11: m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_SUPPORTED_GROUPS); break;
-    case 12: m.groups.p = (const uint8_t *)"\x00\x18", m.groups.n = 2; break;
+    case 0:
+        m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_SUPPORTED_VERSIONS);
+        break;
+    case 1:
+        m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS);
+        break;
+    case 2:
+        m.session_id.p = extra, m.session_id.n = 8, memset(extra, 7, 8);
+        break;
+    case 3:
+        m.suites = lwq_tls_u16_list_put(extra, only_unknown_suite, 1);
+        break;
+    case 4:
+        m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_KEY_SHARE);
+        break;
+    case 5:
+        m.compression.p = (const uint8_t *)"\x01", m.compression.n = 1;
+        break;
+    case 6:
+        m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_ALPN);
+        break;
+    case 7:
+        m.versions.p = (const uint8_t *)"\x03\x03", m.versions.n = 2;
+        break;
+    case 8:
+        m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_SIGNATURE_ALGORITHMS);
+        break;
+    case 9:
+        m.sigalgs.p = (const uint8_t *)"\x04\x01", m.sigalgs.n = 2;
+        break;
+    case 10:
+        m.shares.p = (const uint8_t *)"\x00\x1d\x00\x01\x00", m.shares.n = 5;
+        break;
+    case 11:
+        m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_SUPPORTED_GROUPS);
+        break;
+    case 12:
+        m.groups.p = (const uint8_t *)"\x00\x18", m.groups.n = 2;
+        break;
     case 13:
         /* the same X25519 share twice */
         ck_assert_uint_eq(m.shares.n, 36);
@@ -241,7 +267,9 @@ static int server_gets_edited_ch(pair *p, int edit)
         memcpy(dup + 36, m.shares.p, 36);
         m.shares.p = dup, m.shares.n = 72;
         break;
-    case 14: m.groups.p = (const uint8_t *)"\x00\x18\x00\x17", m.groups.n = 4; break;
+    case 14:
+        m.groups.p = (const uint8_t *)"\x00\x18\x00\x17", m.groups.n = 4;
+        break;
     }
     ssize_t n = lwq_tls_client_hello_encode(&m, buf, sizeof(buf));
     ck_assert_int_gt(n, 0);
@@ -258,11 +286,11 @@ static int server_gets_edited_ch(pair *p, int edit)
 START_TEST(test_server_refuses_bad_client_hellos)
 {
     static const int want[] = {
-        LWQ_TLS_ALERT_PROTOCOL_VERSION,   LWQ_TLS_ALERT_MISSING_EXTENSION,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
-        LWQ_TLS_ALERT_HANDSHAKE_FAILURE,  LWQ_TLS_ALERT_MISSING_EXTENSION,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
-        LWQ_TLS_ALERT_NO_APPLICATION_PROTOCOL, LWQ_TLS_ALERT_PROTOCOL_VERSION, LWQ_TLS_ALERT_MISSING_EXTENSION,
-        LWQ_TLS_ALERT_HANDSHAKE_FAILURE,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,  LWQ_TLS_ALERT_MISSING_EXTENSION,
-        LWQ_TLS_ALERT_ILLEGAL_PARAMETER,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
+        LWQ_TLS_ALERT_PROTOCOL_VERSION,        LWQ_TLS_ALERT_MISSING_EXTENSION, LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
+        LWQ_TLS_ALERT_HANDSHAKE_FAILURE,       LWQ_TLS_ALERT_MISSING_EXTENSION, LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
+        LWQ_TLS_ALERT_NO_APPLICATION_PROTOCOL, LWQ_TLS_ALERT_PROTOCOL_VERSION,  LWQ_TLS_ALERT_MISSING_EXTENSION,
+        LWQ_TLS_ALERT_HANDSHAKE_FAILURE,       LWQ_TLS_ALERT_ILLEGAL_PARAMETER, LWQ_TLS_ALERT_MISSING_EXTENSION,
+        LWQ_TLS_ALERT_ILLEGAL_PARAMETER,       LWQ_TLS_ALERT_ILLEGAL_PARAMETER, LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
     };
     pair p;
     pair_init(&p, NULL, 0);
@@ -279,16 +307,36 @@ static int client_gets_edited_sh(pair *p, int edit)
     uint8_t buf[512];
     ck_assert_int_eq(lwq_tls_server_hello_decode(&m, p->sh, p->shlen), (ssize_t)p->shlen);
     switch (edit) {
-    case 0: m.version = 0x0303; break;
-    case 1: m.suite = 0x1304; break;
-    case 2: m.session_id.p = (const uint8_t *)"abcd", m.session_id.n = 4; break;
-    case 3: m.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_PRE_SHARED_KEY); break;
-    case 4: m.group = LWQ_GROUP_SECP256R1; break;
-    case 5: m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_KEY_SHARE); break;
-    case 6: m.legacy_version = 0x0302; break;
-    case 7: m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_SUPPORTED_VERSIONS); break;
-    case 8: m.compression = 1; break;
-    case 9: m.share.n = 31; break;
+    case 0:
+        m.version = 0x0303;
+        break;
+    case 1:
+        m.suite = 0x1304;
+        break;
+    case 2:
+        m.session_id.p = (const uint8_t *)"abcd", m.session_id.n = 4;
+        break;
+    case 3:
+        m.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_PRE_SHARED_KEY);
+        break;
+    case 4:
+        m.group = LWQ_GROUP_SECP256R1;
+        break;
+    case 5:
+        m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_KEY_SHARE);
+        break;
+    case 6:
+        m.legacy_version = 0x0302;
+        break;
+    case 7:
+        m.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_SUPPORTED_VERSIONS);
+        break;
+    case 8:
+        m.compression = 1;
+        break;
+    case 9:
+        m.share.n = 31;
+        break;
     }
     ssize_t n = lwq_tls_server_hello_encode(&m, buf, sizeof(buf));
     ck_assert_int_gt(n, 0);
@@ -306,9 +354,9 @@ static int client_gets_edited_sh(pair *p, int edit)
 START_TEST(test_client_refuses_bad_server_hellos)
 {
     static const int want[] = {
-        LWQ_TLS_ALERT_ILLEGAL_PARAMETER,       LWQ_TLS_ALERT_ILLEGAL_PARAMETER,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
-        LWQ_TLS_ALERT_UNSUPPORTED_EXTENSION,   LWQ_TLS_ALERT_ILLEGAL_PARAMETER,  LWQ_TLS_ALERT_MISSING_EXTENSION,
-        LWQ_TLS_ALERT_PROTOCOL_VERSION,        LWQ_TLS_ALERT_PROTOCOL_VERSION,   LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
+        LWQ_TLS_ALERT_ILLEGAL_PARAMETER,     LWQ_TLS_ALERT_ILLEGAL_PARAMETER, LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
+        LWQ_TLS_ALERT_UNSUPPORTED_EXTENSION, LWQ_TLS_ALERT_ILLEGAL_PARAMETER, LWQ_TLS_ALERT_MISSING_EXTENSION,
+        LWQ_TLS_ALERT_PROTOCOL_VERSION,      LWQ_TLS_ALERT_PROTOCOL_VERSION,  LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
         LWQ_TLS_ALERT_ILLEGAL_PARAMETER,
     };
     pair p;
@@ -410,10 +458,18 @@ START_TEST(test_wrong_level_and_forbidden_messages)
         int rc;
         uint8_t lm[4] = {0, 0, 0, 0};
         switch (k) {
-        case 0: rc = lwq_tls_recv(s.tls, LWQ_TLS_EPOCH_0RTT, p.ch, p.chlen); break;
-        case 1: rc = lwq_tls_recv(s.tls, LWQ_TLS_EPOCH_HANDSHAKE, p.ch, p.chlen); break;
-        case 2: rc = lwq_tls_recv(c.tls, LWQ_TLS_EPOCH_HANDSHAKE, p.sh, p.shlen); break;
-        case 3: rc = lwq_tls_recv(s.tls, LWQ_TLS_EPOCH_INITIAL, ccs_record, sizeof(ccs_record)); break;
+        case 0:
+            rc = lwq_tls_recv(s.tls, LWQ_TLS_EPOCH_0RTT, p.ch, p.chlen);
+            break;
+        case 1:
+            rc = lwq_tls_recv(s.tls, LWQ_TLS_EPOCH_HANDSHAKE, p.ch, p.chlen);
+            break;
+        case 2:
+            rc = lwq_tls_recv(c.tls, LWQ_TLS_EPOCH_HANDSHAKE, p.sh, p.shlen);
+            break;
+        case 3:
+            rc = lwq_tls_recv(s.tls, LWQ_TLS_EPOCH_INITIAL, ccs_record, sizeof(ccs_record));
+            break;
         case 4:
             /* the ServerHello followed by Handshake bytes in the same Initial data */
             memcpy(lm, p.hs, 4);
@@ -464,8 +520,8 @@ START_TEST(test_client_refuses_bad_encrypted_extensions)
 {
     pair p;
     pair_init(&p, NULL, 0);
-    static const int want[] = {LWQ_TLS_ALERT_MISSING_EXTENSION, LWQ_TLS_ALERT_NO_APPLICATION_PROTOCOL,
-                               LWQ_TLS_ALERT_ILLEGAL_PARAMETER, LWQ_TLS_ALERT_UNSUPPORTED_EXTENSION,
+    static const int want[] = {LWQ_TLS_ALERT_MISSING_EXTENSION,     LWQ_TLS_ALERT_NO_APPLICATION_PROTOCOL,
+                               LWQ_TLS_ALERT_ILLEGAL_PARAMETER,     LWQ_TLS_ALERT_UNSUPPORTED_EXTENSION,
                                LWQ_TLS_ALERT_UNSUPPORTED_EXTENSION, LWQ_TLS_ALERT_ILLEGAL_PARAMETER};
     for (int k = 0; k < 6; k++) {
         lwq_tls_encrypted_extensions ee;
@@ -475,11 +531,20 @@ START_TEST(test_client_refuses_bad_encrypted_extensions)
         ck_assert_int_eq(lwq_tls_encrypted_extensions_decode(&ee, p.hs, eelen), (ssize_t)eelen);
         ssize_t n;
         switch (k) {
-        case 0: ee.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS); break;
-        case 1: ee.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_ALPN); break;
-        case 2: ee.alpn.p = (const uint8_t *)"h2", ee.alpn.n = 2; break;
-        case 3: ee.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_EARLY_DATA); break;
-        case 4: break;
+        case 0:
+            ee.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS);
+            break;
+        case 1:
+            ee.present &= ~lwq_tls_ext_bit(LWQ_TLS_EXT_ALPN);
+            break;
+        case 2:
+            ee.alpn.p = (const uint8_t *)"h2", ee.alpn.n = 2;
+            break;
+        case 3:
+            ee.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_EARLY_DATA);
+            break;
+        case 4:
+            break;
         case 5:
             ee.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_SUPPORTED_GROUPS);
             ee.groups.p = (const uint8_t *)"\x00\x1d\x00";

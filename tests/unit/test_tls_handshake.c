@@ -77,8 +77,8 @@ START_TEST(test_handshake_secret_order_and_outputs)
     ck_assert_int_eq(tlst_run(&c, &s), 0);
     tlst_check_agree(&c, &s, 0);
     /* keys come in the order they must be installed (RFC 9001 §4.1.4) */
-    static const int corder[] = {LWQ_TLS_EPOCH_HANDSHAKE * 2, LWQ_TLS_EPOCH_HANDSHAKE * 2 + 1,
-                                 LWQ_TLS_EPOCH_1RTT * 2, LWQ_TLS_EPOCH_1RTT * 2 + 1};
+    static const int corder[] = {LWQ_TLS_EPOCH_HANDSHAKE * 2, LWQ_TLS_EPOCH_HANDSHAKE * 2 + 1, LWQ_TLS_EPOCH_1RTT * 2,
+                                 LWQ_TLS_EPOCH_1RTT * 2 + 1};
     static const int sorder[] = {LWQ_TLS_EPOCH_HANDSHAKE * 2, LWQ_TLS_EPOCH_HANDSHAKE * 2 + 1,
                                  LWQ_TLS_EPOCH_1RTT * 2 + 1, LWQ_TLS_EPOCH_1RTT * 2};
     ck_assert_int_eq(c.nsecrets, 4);

@@ -35,10 +35,18 @@ static size_t build_ch(uint8_t *buf, size_t cap, lwq_tls_client_hello *m, uint8_
     m->psk_identities = SPAN("\x00\x06ticket\x00\x00\x00\x07");
     m->psk_binders = SPAN("\x20"
                           "0123456789abcdef0123456789abcdef");
-    uint16_t t[] = {LWQ_TLS_EXT_SERVER_NAME, LWQ_TLS_EXT_SUPPORTED_GROUPS, LWQ_TLS_EXT_SIGNATURE_ALGORITHMS,
-                    LWQ_TLS_EXT_SIGNATURE_ALGORITHMS_CERT, LWQ_TLS_EXT_ALPN, LWQ_TLS_EXT_SUPPORTED_VERSIONS,
-                    LWQ_TLS_EXT_KEY_SHARE, LWQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES, LWQ_TLS_EXT_COOKIE,
-                    LWQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS, LWQ_TLS_EXT_EARLY_DATA, LWQ_TLS_EXT_PRE_SHARED_KEY};
+    uint16_t t[] = {LWQ_TLS_EXT_SERVER_NAME,
+                    LWQ_TLS_EXT_SUPPORTED_GROUPS,
+                    LWQ_TLS_EXT_SIGNATURE_ALGORITHMS,
+                    LWQ_TLS_EXT_SIGNATURE_ALGORITHMS_CERT,
+                    LWQ_TLS_EXT_ALPN,
+                    LWQ_TLS_EXT_SUPPORTED_VERSIONS,
+                    LWQ_TLS_EXT_KEY_SHARE,
+                    LWQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES,
+                    LWQ_TLS_EXT_COOKIE,
+                    LWQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS,
+                    LWQ_TLS_EXT_EARLY_DATA,
+                    LWQ_TLS_EXT_PRE_SHARED_KEY};
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         m->present |= lwq_tls_ext_bit(t[i]);
     ssize_t n = lwq_tls_client_hello_encode(m, buf, cap);

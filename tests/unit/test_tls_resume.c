@@ -385,8 +385,8 @@ START_TEST(test_resume_0rtt_replay_refused)
     ck_assert_int_eq(c.early_accepted, 1);
     ck_assert_uint_eq(nseen, 1);
     tlst_peer_init(&s2, &sc, 83);
-    ck_assert_int_eq(lwq_tls_recv(s2.tls, LWQ_TLS_EPOCH_INITIAL, s.rx[LWQ_TLS_EPOCH_INITIAL],
-                                  s.rxlen[LWQ_TLS_EPOCH_INITIAL]), 0);
+    ck_assert_int_eq(
+        lwq_tls_recv(s2.tls, LWQ_TLS_EPOCH_INITIAL, s.rx[LWQ_TLS_EPOCH_INITIAL], s.rxlen[LWQ_TLS_EPOCH_INITIAL]), 0);
     tlst_events(&s2);
     ck_assert_int_eq(lwq_tls_resumed(s2.tls), 1);
     ck_assert_int_eq(lwq_tls_early_data_accepted(s2.tls), 0);

@@ -40,7 +40,10 @@ static void capture_free(capture *c)
     free(c->ch), free(c->sh), free(c->ee), free(c->cert), free(c->cv), free(c->sfin), free(c->cfin);
 }
 
-static int span_is(lwq_tls_span s, const char *str) { return s.n == strlen(str) && memcmp(s.p, str, s.n) == 0; }
+static int span_is(lwq_tls_span s, const char *str)
+{
+    return s.n == strlen(str) && memcmp(s.p, str, s.n) == 0;
+}
 
 START_TEST(test_illustrated_client_hello)
 {
