@@ -10,11 +10,7 @@ UPDATE=${2:-}
 SHARED=${LWQ_SHARED:-../shared}
 Q=$SHARED/vectors/qifs
 TOOL=$BUILD/bin/lwquic-qpack
-if [ ! -x "$TOOL" ]; then
-    make -s BUILD="$BUILD" lib "$BUILD/obj/tools/lwquic-qpack/main.o" >/dev/null
-    mkdir -p "$BUILD/bin"
-    cc -o "$TOOL" "$BUILD/obj/tools/lwquic-qpack/main.o" "$BUILD/lib/liblwquic.a" -lmbedx509 -lmbedcrypto -lsodium -lpthread -lm
-fi
+[ -x "$TOOL" ] || make -s BUILD="$BUILD" "$TOOL" >/dev/null
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 

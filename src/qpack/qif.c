@@ -214,8 +214,9 @@ int lwq_qpack_offline_decode(const lwq_allocator *a, const uint8_t *in, size_t n
     lwq_qpack_decoder_config dcfg = {o->table_size, o->max_blocked, MAX_SECTION_SIZE, 1};
     lwq_qpack_decoder *dec = NULL;
     lwq_qpack_headers h;
-    lwq_qpack_buf ds;
+    lwq_qpack_buf ds, late;
     dstate s = {a, {0}, NULL, 0, 0};
+    lwq_qpack_buf_init(&late, a);
     lwq_qpack_buf_init(&s.text, a);
     lwq_qpack_buf_init(&ds, a);
     lwq_qpack_headers_init(&h, a);
@@ -236,9 +237,13 @@ int lwq_qpack_offline_decode(const lwq_allocator *a, const uint8_t *in, size_t n
             break;
         }
         if (sid == 0) {
-            ssize_t k = lwq_qpack_decoder_read_encoder(dec, in + off, len);
-            rv = k < 0 ? (int)k : drain_unblocked(dec, &s, &h);
             res->encoder_bytes += len;
+            if (o->late_encoder) {
+                rv = lwq_qpack_buf_append(&late, in + off, len);
+            } else {
+                ssize_t k = lwq_qpack_decoder_read_encoder(dec, in + off, len);
+                rv = k < 0 ? (int)k : drain_unblocked(dec, &s, &h);
+            }
         } else {
             rv = lwq_qpack_decoder_decode(dec, sid, in + off, len, &h);
             res->sections++;
@@ -249,11 +254,20 @@ int lwq_qpack_offline_decode(const lwq_allocator *a, const uint8_t *in, size_t n
             } else if (rv == 0) {
                 rv = keep(&s, sid, &h);
             }
+            if (rv == 0 && late.len) {
+                ssize_t k = lwq_qpack_decoder_read_encoder(dec, late.data, late.len);
+                rv = k < 0 ? (int)k : drain_unblocked(dec, &s, &h);
+                late.len = 0;
+            }
         }
         if (rv == 0)
             rv = lwq_qpack_decoder_write_decoder(dec, &ds);
         ds.len = 0;
         off += len;
+    }
+    if (rv == 0 && late.len) {
+        ssize_t k = lwq_qpack_decoder_read_encoder(dec, late.data, late.len);
+        rv = k < 0 ? (int)k : drain_unblocked(dec, &s, &h);
     }
     if (rv == 0 && lwq_qpack_decoder_blocked_streams(dec))
         rv = LWQ_ERR_DECODE;
@@ -267,6 +281,7 @@ int lwq_qpack_offline_decode(const lwq_allocator *a, const uint8_t *in, size_t n
             rv = lwq_qpack_buf_append(out, s.text.data + s.d[i].off, s.d[i].len);
     }
     lwq_free(a, s.d);
+    lwq_qpack_buf_free(&late);
     lwq_qpack_buf_free(&s.text);
     lwq_qpack_buf_free(&ds);
     lwq_qpack_headers_free(&h);

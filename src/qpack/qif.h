@@ -24,7 +24,8 @@ int lwq_qif_equal(const lwq_qif *x, const lwq_qif *y);
 
 typedef struct lwq_qpack_offline_opts {
     size_t table_size, max_blocked;
-    int ack_mode; /* 1: an immediate decoder acknowledges every section and insert */
+    int ack_mode;     /* 1: an immediate decoder acknowledges every section and insert */
+    int late_encoder; /* decode: deliver each encoder-stream record after the next section */
 } lwq_qpack_offline_opts;
 
 typedef struct lwq_qpack_offline_result {

@@ -76,15 +76,19 @@ static void qif_path(char *buf, size_t cap, const char *name)
 }
 
 /* Each file decodes to exactly its QIF's header lists (blocks ordered by stream). */
-START_TEST(test_corpus_decodes_to_qif)
+static void decode_corpus(int late)
 {
     static corpus_file files[256];
-    size_t n = list_corpus(files, 256), sections = 0, blocked = 0;
+    size_t n = list_corpus(files, 256), sections = 0, blocked = 0, used = 0;
     for (size_t i = 0; i < n; i++) {
+        /* Late encoder-stream delivery blocks sections: only where the encoder allowed it. */
+        if (late && (files[i].blocked == 0 || files[i].table == 0))
+            continue;
+        used++;
         size_t len;
         uint8_t *in = lwq_test_read_file(files[i].path, &len);
         ck_assert_ptr_nonnull(in);
-        lwq_qpack_offline_opts o = {files[i].table, files[i].blocked, 0};
+        lwq_qpack_offline_opts o = {files[i].table, files[i].blocked, 0, late};
         lwq_qpack_offline_result res;
         lwq_qpack_buf out;
         lwq_qpack_buf_init(&out, lwq_test_alloc);
@@ -104,10 +108,28 @@ START_TEST(test_corpus_decodes_to_qif)
         lwq_qpack_buf_free(&out);
         free(in);
     }
-    printf("qpack corpus: %zu encoded files (ls-qpack, nghttp3, RFC examples) decode to their QIFs: "
+    printf("qpack corpus%s: %zu encoded files (ls-qpack, nghttp3, RFC examples) decode to their QIFs: "
            "%zu field sections, %zu of them blocked on arrival\n",
-           n, sections, blocked);
-    ck_assert_uint_eq(n, 96 + 96 + 1 + 1);
+           late ? " (encoder stream late)" : "", used, sections, blocked);
+    if (late) {
+        ck_assert_uint_eq(used, 3 * 2 * 3 * 2 * 2 + 2);
+        ck_assert_uint_gt(blocked, 1000);
+    } else {
+        ck_assert_uint_eq(used, 96 + 96 + 1 + 1);
+    }
+}
+
+START_TEST(test_corpus_decodes_to_qif)
+{
+    decode_corpus(0);
+}
+END_TEST
+
+/* Each encoder-stream record delivered after the next field section: sections that need it
+ * block, then resume when it arrives (RFC 9204 §2.2.1). */
+START_TEST(test_corpus_blocked_and_resumed)
+{
+    decode_corpus(1);
 }
 END_TEST
 
@@ -116,7 +138,7 @@ END_TEST
 START_TEST(test_round_trip_all_settings)
 {
     static const size_t tables[] = {0, 256, 512, 4096}, blockeds[] = {0, 100};
-    size_t runs = 0;
+    size_t runs = 0, late_runs = 0, blocked_total = 0;
     for (size_t qi = 0; qi < sizeof(qif_names) / sizeof(qif_names[0]); qi++) {
         lwq_qif q;
         char qp[512];
@@ -126,7 +148,7 @@ START_TEST(test_round_trip_all_settings)
         for (size_t t = 0; t < 4; t++)
             for (size_t b = 0; b < 2; b++)
                 for (int ack = 0; ack < 2; ack++) {
-                    lwq_qpack_offline_opts o = {tables[t], blockeds[b], ack};
+                    lwq_qpack_offline_opts o = {tables[t], blockeds[b], ack, 0};
                     lwq_qpack_offline_result er, dr;
                     lwq_qpack_buf enc, dec;
                     lwq_qpack_buf_init(&enc, lwq_test_alloc);
@@ -139,6 +161,19 @@ START_TEST(test_round_trip_all_settings)
                     if (getenv("LWQ_QPACK_SIZES"))
                         printf("%s %zu %zu %d %zu %zu\n", qif_names[qi], tables[t], blockeds[b], ack, er.section_bytes,
                                er.encoder_bytes);
+                    if (blockeds[b] && tables[t]) {
+                        /* Our own sections block and resume when the encoder stream comes late. */
+                        lwq_qpack_offline_opts late = o;
+                        late.late_encoder = 1;
+                        lwq_qif_free(&got);
+                        dec.len = 0;
+                        ck_assert_int_eq(lwq_qpack_offline_decode(lwq_test_alloc, enc.data, enc.len, &late, &dec, &dr),
+                                         0);
+                        ck_assert_int_eq(lwq_qif_parse(&got, lwq_test_alloc, dec.data, dec.len, NULL), 0);
+                        ck_assert(lwq_qif_equal(&got, &q));
+                        blocked_total += dr.blocked;
+                        late_runs++;
+                    }
                     size_t total = er.section_bytes + er.encoder_bytes;
                     if (tables[t] == 0) {
                         ck_assert_uint_eq(er.encoder_bytes, 0);
@@ -160,6 +195,9 @@ START_TEST(test_round_trip_all_settings)
         lwq_qif_free(&q);
     }
     ck_assert_uint_eq(runs, 7 * 16);
+    printf("qpack round trips: %zu (plus %zu with the encoder stream late: %zu sections blocked and resumed)\n", runs,
+           late_runs, blocked_total);
+    ck_assert_uint_gt(blocked_total, 1000);
 }
 END_TEST
 
@@ -290,7 +328,7 @@ START_TEST(test_whole_file_damage)
                 buf[(x >> 3) % len] ^= (uint8_t)(1u << (x & 7));
             else
                 n2 = x % len;
-            lwq_qpack_offline_opts o = {files[i].table, files[i].blocked, 0};
+            lwq_qpack_offline_opts o = {files[i].table, files[i].blocked, 0, 0};
             lwq_qpack_offline_result res;
             lwq_qpack_buf out;
             lwq_qpack_buf_init(&out, lwq_test_alloc);
@@ -317,6 +355,7 @@ Suite *suite_qpack_corpus(void)
     Suite *s = suite_create("qpack_corpus");
     TCase *tc = lwq_test_tcase("qpack_corpus");
     tcase_add_test(tc, test_corpus_decodes_to_qif);
+    tcase_add_test(tc, test_corpus_blocked_and_resumed);
     tcase_add_test(tc, test_round_trip_all_settings);
     tcase_add_test(tc, test_truncations_and_bit_flips);
     tcase_add_test(tc, test_whole_file_damage);

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    lwq_qpack_offline_opts o = {0, 0, 0};
+    lwq_qpack_offline_opts o = {0, 0, 0, 0};
     size_t ack = 0;
     int c, verbose = 0;
     optind = 2;
