@@ -185,6 +185,112 @@ START_TEST(test_write_buffer_bound_and_writable)
 }
 END_TEST
 
+typedef struct prio_run {
+    int64_t id[3];
+    size_t got[3];
+    size_t snap[3][3]; /* snap[i][j]: bytes of stream j read when stream i ended */
+    int fin[3];
+} prio_run;
+
+static prio_run *prio_cur;
+
+static int prio_step(pair *p)
+{
+    prio_run *r = prio_cur;
+    uint8_t buf[16384];
+    lwq_event ev;
+    int ended[3] = {0, 0, 0};
+    while (lwq_conn_next_event(p->server, &ev))
+        ;
+    for (int i = 0; i < 3; i++) {
+        int fin = 0;
+        ssize_t n;
+        while (!r->fin[i] && (n = lwq_stream_read(p->server, r->id[i], buf, sizeof(buf), &fin)) >= 0) {
+            r->got[i] += (size_t)n;
+            if (fin)
+                r->fin[i] = ended[i] = 1;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        if (ended[i])
+            memcpy(r->snap[i], r->got, sizeof(r->got));
+    return r->fin[0] && r->fin[1] && r->fin[2];
+}
+
+/* RFC 9218: a lower urgency goes first; incremental streams of one urgency share the link. */
+START_TEST(test_priority_scheduling)
+{
+    pair p;
+    prio_run r;
+    memset(&r, 0, sizeof(r));
+    prio_cur = &r;
+    pair_init(&p, 18);
+    p.ccfg.stream_send_buffer = 300000;
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    static uint8_t data[200000];
+    memset(data, 'p', sizeof(data));
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(lwq_stream_open(p.client, 1, &r.id[i]), 0);
+        ck_assert_int_eq(lwq_stream_write(p.client, r.id[i], data, sizeof(data), 1), (ssize_t)sizeof(data));
+    }
+    /* stream 0: background (urgency 7), written first; streams 1 and 2: urgent (1), incremental. */
+    ck_assert_int_eq(lwq_stream_set_priority(p.client, r.id[0], 7, 0), 0);
+    ck_assert_int_eq(lwq_stream_set_priority(p.client, r.id[1], 1, 1), 0);
+    ck_assert_int_eq(lwq_stream_set_priority(p.client, r.id[2], 1, 1), 0);
+    ck_assert(pair_run(&p, prio_step, 60 * LWQ_SEC));
+    for (int i = 0; i < 3; i++)
+        ck_assert_uint_eq(r.got[i], sizeof(data));
+    /* The background stream waited for both urgent ones (a round trip of slack)... */
+    int last = r.snap[1][2] == sizeof(data) ? 1 : 2, first = 3 - last;
+    ck_assert_uint_le(r.snap[last][0], 40000);
+    /* ...which shared the link: when the first ended, the other was nearly done too. */
+    ck_assert_uint_ge(r.snap[first][last], sizeof(data) - 20000);
+    pair_free(&p);
+}
+END_TEST
+
+/* RFC 9000 §5.1.1: each side issues CIDs up to the peer's active_connection_id_limit; the server
+ * routes all of them (and the client's original DCID) to the connection. */
+START_TEST(test_connection_ids_issued)
+{
+    pair p;
+    pair_init(&p, 19);
+    p.ccfg.active_connection_id_limit = 3;
+    p.scfg.active_connection_id_limit = 5;
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    pair_run(&p, NULL, 300 * LWQ_MS);
+    size_t cl = 0, cp = 0, sl = 0, spr = 0;
+    for (int i = 0; i < LWQ_CIDS_LOCAL_MAX; i++) {
+        cl += p.client->cids.local[i].used;
+        sl += p.server->cids.local[i].used;
+    }
+    for (int i = 0; i < LWQ_CIDS_PEER_MAX; i++) {
+        cp += p.client->cids.peer[i].used;
+        spr += p.server->cids.peer[i].used;
+    }
+    ck_assert_uint_eq(sl, 3); /* the client accepts 3 */
+    ck_assert_uint_eq(cp, 3);
+    ck_assert_uint_eq(cl, 5); /* the server accepts 5 */
+    ck_assert_uint_eq(spr, 5);
+    for (int i = 0; i < LWQ_CIDS_LOCAL_MAX; i++) {
+        const lwq_local_cid *l = &p.server->cids.local[i];
+        if (!l->used)
+            continue;
+        /* Each routes to the connection: a datagram to it reaches the server's connection. */
+        uint8_t pkt[64];
+        memset(pkt, 0, sizeof(pkt));
+        pkt[0] = 0x40;
+        memcpy(pkt + 1, l->cid.id, l->cid.len);
+        lwq_conn *c = NULL;
+        ck_assert_int_eq(lwq_server_recv(p.srv, &p.path, pkt, sizeof(pkt), 0, p.now, &c, NULL), 0);
+        ck_assert_ptr_eq(c, p.server);
+    }
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_stream(void)
 {
     Suite *s = suite_create("conn_stream");
@@ -196,6 +302,8 @@ Suite *suite_conn_stream(void)
     tcase_add_test(tc, test_stream_limit_and_max_streams);
     tcase_add_test(tc, test_uni_stream_and_events);
     tcase_add_test(tc, test_write_buffer_bound_and_writable);
+    tcase_add_test(tc, test_priority_scheduling);
+    tcase_add_test(tc, test_connection_ids_issued);
     suite_add_tcase(s, tc);
     return s;
 }
