@@ -179,7 +179,6 @@ START_TEST(test_appendix_b_encoder)
     lwq_qpack_encoder_get_stats(e, &st);
     ck_assert_uint_eq(st.known_received_count, 3);
     ck_assert_uint_eq(st.table_size, 160);
-    /* A second Insert Count Increment would exceed what was sent (§4.4.3). */
     /* B.4: the section references acknowledged entries only and is then cancelled (48). */
     lwq_qpack_field f4[] = {F(":authority", "www.example.com"), F(":path", "/"), F("custom-key", "custom-value")};
     es.len = sec.len = 0;
@@ -554,8 +553,8 @@ START_TEST(test_no_eviction_of_unacked)
 }
 END_TEST
 
-/* Every allocation failure in encoder and decoder setup and use unwinds cleanly, and a retry
- * after the failure still produces a decodable result. */
+/* Failing each allocation in turn, through setup, three encode/decode/acknowledge rounds:
+ * every failure surfaces as LWQ_ERR_NOMEM without a leak, until the whole exchange succeeds. */
 START_TEST(test_nomem_everywhere)
 {
     lwq_qpack_field f[] = {F(":method", "GET"), F(":path", "/a/very/long/path/that/repeats"), F("x-custom", "abc"),
