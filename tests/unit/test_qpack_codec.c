@@ -553,6 +553,41 @@ START_TEST(test_no_eviction_of_unacked)
 }
 END_TEST
 
+/* RFC 9204 §2.1.1.1: an entry about to be evicted is refreshed with a Duplicate, and the section
+ * references the copy. */
+START_TEST(test_duplicate_near_eviction)
+{
+    pair p;
+    pair_init(&p, 400, 10, 0);
+    char big[226];
+    memset(big, 'v', 225);
+    big[225] = 0;
+    lwq_qpack_field a = F("x-a", "1"), b = F("x-b", "2"), c = F("x-c", "3");
+    lwq_qpack_field d = {(const uint8_t *)"x-d", 3, (const uint8_t *)big, 225, 0};
+    ck_assert_int_eq(lwq_qpack_encoder_insert(p.e, &a, &p.es), 0);
+    ck_assert_int_eq(lwq_qpack_encoder_insert(p.e, &b, &p.es), 0);
+    ck_assert_int_eq(lwq_qpack_encoder_insert(p.e, &c, &p.es), 0);
+    ck_assert_int_eq(lwq_qpack_encoder_insert(p.e, &d, &p.es), 0);
+    /* 36 + 36 + 36 + 260 = 368 of 400: a fifth entry needs evictions, allowed once acknowledged. */
+    ck_assert_int_eq(lwq_qpack_encoder_insert(p.e, &a, &p.es), LWQ_ERR_LIMIT);
+    ck_assert_int_eq(lwq_qpack_decoder_read_encoder(p.d, p.es.data, p.es.len), (ssize_t)p.es.len);
+    feed_back(&p);
+    p.es.len = 0;
+    ck_assert_int_eq(lwq_qpack_encoder_encode(p.e, 0, &b, 1, &p.es, &p.sec), 0);
+    /* Duplicate (relative index 2 = absolute 1, "x-b"), which evicts only "x-a". */
+    ck_assert_uint_eq(p.es.len, 1);
+    ck_assert_uint_eq(p.es.data[0], 0x02);
+    ck_assert_int_eq(lwq_qpack_decoder_read_encoder(p.d, p.es.data, p.es.len), 1);
+    ck_assert_int_eq(lwq_qpack_decoder_decode(p.d, 0, p.sec.data, p.sec.len, &p.h), 0);
+    ck_assert(same(&p.h, &b, 1));
+    /* Required Insert Count 5: the section references the copy (absolute 4), not the original. */
+    uint64_t ric;
+    ck_assert_int_eq(lwq_qpack_ric_decode(&ric, p.sec.data[0], 400 / 32, 5), 0);
+    ck_assert_uint_eq(ric, 5);
+    pair_free(&p);
+}
+END_TEST
+
 /* Failing each allocation in turn, through setup, three encode/decode/acknowledge rounds:
  * every failure surfaces as LWQ_ERR_NOMEM without a leak, until the whole exchange succeeds. */
 START_TEST(test_nomem_everywhere)
@@ -627,6 +662,7 @@ Suite *suite_qpack_codec(void)
     tcase_add_test(tc, test_field_section_size_limit);
     tcase_add_test(tc, test_never_indexed);
     tcase_add_test(tc, test_no_eviction_of_unacked);
+    tcase_add_test(tc, test_duplicate_near_eviction);
     tcase_add_test(tc, test_nomem_everywhere);
     suite_add_tcase(s, tc);
     return s;
