@@ -85,8 +85,13 @@ static void inject(lwq_conn *cl, lwq_server *srv, lwq_tstamp now, const uint8_t 
     if (n > 1200)
         n = 1200;
     size_t len = n < 4 ? 4 : n;
-    lwq_pkt_hdr_out ho = {.type = LWQ_PKT_1RTT, .dcid = dcid->id, .dcid_len = dcid->len, .pn = m->next_pn++,
-                          .pn_len = 4, .payload_len = len, .tag_len = 16};
+    lwq_pkt_hdr_out ho = {.type = LWQ_PKT_1RTT,
+                          .dcid = dcid->id,
+                          .dcid_len = dcid->len,
+                          .pn = m->next_pn++,
+                          .pn_len = 4,
+                          .payload_len = len,
+                          .tag_len = 16};
     ssize_t h = lwq_pkt_hdr_encode(pkt, sizeof(pkt), &ho);
     if (h < 0)
         return;

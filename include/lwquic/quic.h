@@ -61,13 +61,13 @@ typedef struct lwq_config {
     uint64_t max_window, max_stream_window;
 
     /* Limits on what a peer can make us hold. */
-    size_t max_crypto_buffer;    /* out-of-order CRYPTO bytes per level */
-    size_t max_stream_gaps;      /* out-of-order ranges per stream */
-    size_t max_ack_ranges;       /* ranges tracked and accepted in ACK frames */
-    size_t max_sent_packets;     /* packets tracked per packet-number space */
-    size_t stream_send_buffer;   /* bytes an application write may queue per stream */
-    size_t max_datagram_queue;   /* received DATAGRAM frames held for the application */
-    size_t max_streams_open;     /* local cap on concurrently open streams */
+    size_t max_crypto_buffer;  /* out-of-order CRYPTO bytes per level */
+    size_t max_stream_gaps;    /* out-of-order ranges per stream */
+    size_t max_ack_ranges;     /* ranges tracked and accepted in ACK frames */
+    size_t max_sent_packets;   /* packets tracked per packet-number space */
+    size_t stream_send_buffer; /* bytes an application write may queue per stream */
+    size_t max_datagram_queue; /* received DATAGRAM frames held for the application */
+    size_t max_streams_open;   /* local cap on concurrently open streams */
 
     /* Recovery. */
     lwq_cc_algorithm cc;
@@ -115,14 +115,13 @@ void lwq_conn_del(lwq_conn *c);
 /* One received UDP datagram (it may hold coalesced packets); ecn: its two ECN bits. Errors from the
  * peer close the connection (see LWQ_EV_CLOSED) and return 0; a negative return is local
  * (LWQ_ERR_NOMEM) or LWQ_ERR_CLOSED once the connection is gone. */
-int lwq_conn_recv(lwq_conn *c, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn,
-                  lwq_tstamp now);
+int lwq_conn_recv(lwq_conn *c, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn, lwq_tstamp now);
 
 /* Writes datagrams to send into buf: up to max_segments datagrams of *segsize bytes each (the last may
  * be shorter), all for the same path, ready for one GSO send. Returns the total bytes (0: nothing to
  * send now), sets path, ecn. */
-ssize_t lwq_conn_send(lwq_conn *c, lwq_path *path, uint8_t *buf, size_t cap, size_t max_segments,
-                      size_t *segsize, uint8_t *ecn, lwq_tstamp now);
+ssize_t lwq_conn_send(lwq_conn *c, lwq_path *path, uint8_t *buf, size_t cap, size_t max_segments, size_t *segsize,
+                      uint8_t *ecn, lwq_tstamp now);
 
 /* LWQ_TSTAMP_INF when no timer is armed. */
 lwq_tstamp lwq_conn_next_timeout(const lwq_conn *c);
@@ -130,19 +129,19 @@ int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now);
 
 typedef enum {
     LWQ_EV_NONE = 0,
-    LWQ_EV_HANDSHAKE_DONE,    /* keys confirmed; alpn known */
-    LWQ_EV_STREAM_OPENED,     /* the peer opened stream_id */
-    LWQ_EV_STREAM_READABLE,   /* data or FIN to read on stream_id */
-    LWQ_EV_STREAM_WRITABLE,   /* room again after a short write */
-    LWQ_EV_STREAM_RESET,      /* RESET_STREAM: error_code, final size in offset */
-    LWQ_EV_STOP_SENDING,      /* the peer asks us to stop writing stream_id (error_code) */
-    LWQ_EV_STREAM_CLOSED,     /* both directions finished; the stream is freed after this */
-    LWQ_EV_DATAGRAM,          /* data/len valid until the next call on the connection */
-    LWQ_EV_PATH_CHANGED,      /* the peer migrated; path holds the new one */
-    LWQ_EV_NEW_TOKEN,         /* client: keep data/len to skip address validation next time */
-    LWQ_EV_SESSION_TICKET,    /* client: keep data/len to resume (session + transport parameters) */
-    LWQ_EV_EARLY_DATA,        /* client: accepted (1) or rejected (0): rejected 0-RTT streams are reset */
-    LWQ_EV_CLOSED,            /* the connection is closed: close info below */
+    LWQ_EV_HANDSHAKE_DONE,  /* keys confirmed; alpn known */
+    LWQ_EV_STREAM_OPENED,   /* the peer opened stream_id */
+    LWQ_EV_STREAM_READABLE, /* data or FIN to read on stream_id */
+    LWQ_EV_STREAM_WRITABLE, /* room again after a short write */
+    LWQ_EV_STREAM_RESET,    /* RESET_STREAM: error_code, final size in offset */
+    LWQ_EV_STOP_SENDING,    /* the peer asks us to stop writing stream_id (error_code) */
+    LWQ_EV_STREAM_CLOSED,   /* both directions finished; the stream is freed after this */
+    LWQ_EV_DATAGRAM,        /* data/len valid until the next call on the connection */
+    LWQ_EV_PATH_CHANGED,    /* the peer migrated; path holds the new one */
+    LWQ_EV_NEW_TOKEN,       /* client: keep data/len to skip address validation next time */
+    LWQ_EV_SESSION_TICKET,  /* client: keep data/len to resume (session + transport parameters) */
+    LWQ_EV_EARLY_DATA,      /* client: accepted (1) or rejected (0): rejected 0-RTT streams are reset */
+    LWQ_EV_CLOSED,          /* the connection is closed: close info below */
 } lwq_event_type;
 
 typedef struct lwq_close_info {
@@ -221,11 +220,13 @@ void lwq_server_del(lwq_server *s);
  * (possibly new: *created = 1). *conn is NULL when the server answered the datagram itself (VN,
  * stateless reset: take them with lwq_server_send) or dropped it. The server owns the connections
  * it creates: free them with lwq_server_remove, never lwq_conn_del. */
-int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn,
-                    lwq_tstamp now, lwq_conn **conn, int *created);
+int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn, lwq_tstamp now,
+                    lwq_conn **conn, int *created);
 /* Datagrams the server itself answers (VN, stateless reset; Retry later). 0 when none. */
 ssize_t lwq_server_send(lwq_server *s, lwq_path *path, uint8_t *buf, size_t cap, lwq_tstamp now);
-/* Forgets a closed connection (its connection IDs stop routing to it) and frees it. */
+/* Forgets a connection (its connection IDs stop routing to it) and frees it: call it once
+ * lwq_conn_is_closed() says so, or to drop a connection at once (its peer then gets stateless
+ * resets). */
 void lwq_server_remove(lwq_server *s, lwq_conn *c);
 
 #ifdef __cplusplus

@@ -57,9 +57,15 @@ void lwq_cids_free(lwq_conn *c)
     }
 }
 
-const lwq_cid *lwq_cids_dcid(const lwq_conn *c) { return &c->cids.peer[c->cids.cur].cid; }
+const lwq_cid *lwq_cids_dcid(const lwq_conn *c)
+{
+    return &c->cids.peer[c->cids.cur].cid;
+}
 
-void lwq_cids_set_peer0(lwq_conn *c, const lwq_cid *cid) { c->cids.peer[0].cid = *cid; }
+void lwq_cids_set_peer0(lwq_conn *c, const lwq_cid *cid)
+{
+    c->cids.peer[0].cid = *cid;
+}
 
 void lwq_cids_set_peer0_token(lwq_conn *c, const uint8_t *token)
 {

@@ -29,7 +29,7 @@ typedef struct lwq_cids {
     lwq_local_cid local[LWQ_CIDS_LOCAL_MAX];
     uint64_t local_next_seq;
     lwq_peer_cid peer[LWQ_CIDS_PEER_MAX];
-    size_t cur;                      /* peer[cur] is the DCID we send with */
+    size_t cur; /* peer[cur] is the DCID we send with */
     uint64_t peer_retire_prior_to;
     uint64_t retire[LWQ_CIDS_RETIRE_MAX]; /* RETIRE_CONNECTION_ID owed */
     size_t nretire;

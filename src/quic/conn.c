@@ -175,8 +175,8 @@ int lwq_conn_client_new(lwq_conn **out, lwq_context *ctx, const lwq_path *path, 
     return 0;
 }
 
-int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const lwq_path *path,
-                        const lwq_pkt_hdr *h, lwq_tstamp now)
+int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const lwq_path *path, const lwq_pkt_hdr *h,
+                        lwq_tstamp now)
 {
     *out = NULL;
     if (h->dcid_len < 8 || h->dcid_len > LWQ_CID_MAX || h->scid_len > LWQ_CID_MAX)
@@ -234,7 +234,10 @@ void lwq_conn_del(lwq_conn *c)
     lwq_free(c->alloc, c);
 }
 
-lwq_tstamp lwq_conn_pto(const lwq_conn *c) { return lwq_recovery_pto(&c->rec, LWQ_SPACE_APP); }
+lwq_tstamp lwq_conn_pto(const lwq_conn *c)
+{
+    return lwq_recovery_pto(&c->rec, LWQ_SPACE_APP);
+}
 
 int lwq_conn_push_event(lwq_conn *c, const lwq_event *ev)
 {
@@ -399,8 +402,7 @@ static int apply_peer_params(lwq_conn *c)
     lwq_tparams *tp = &c->peer_tp;
     lwq_tparams_init(tp);
     if (lwq_tparams_decode(tp, p, n, !c->is_server) < 0)
-        return lwq_conn_error(c, LWQ_QUIC_ERR_TRANSPORT_PARAMETER_ERROR, LWQ_FRAME_CRYPTO,
-                              "bad transport parameters");
+        return lwq_conn_error(c, LWQ_QUIC_ERR_TRANSPORT_PARAMETER_ERROR, LWQ_FRAME_CRYPTO, "bad transport parameters");
     lwq_tp_cids seen;
     memset(&seen, 0, sizeof(seen));
     seen.peer_scid = c->peer_scid;
@@ -423,10 +425,10 @@ static int apply_peer_params(lwq_conn *c)
 
 static int space_of_epoch(lwq_tls_epoch e)
 {
-    return e == LWQ_TLS_EPOCH_INITIAL ? LWQ_SPACE_INITIAL
+    return e == LWQ_TLS_EPOCH_INITIAL     ? LWQ_SPACE_INITIAL
            : e == LWQ_TLS_EPOCH_HANDSHAKE ? LWQ_SPACE_HANDSHAKE
-           : e == LWQ_TLS_EPOCH_1RTT ? LWQ_SPACE_APP
-                                      : -1;
+           : e == LWQ_TLS_EPOCH_1RTT      ? LWQ_SPACE_APP
+                                          : -1;
 }
 
 static int install_secret(lwq_conn *c, const lwq_tls_event *ev)
@@ -673,14 +675,26 @@ int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now)
     return 0;
 }
 
-int lwq_conn_is_established(const lwq_conn *c) { return c->handshake_complete && c->state == LWQ_CONN_ESTABLISHED; }
-int lwq_conn_is_closed(const lwq_conn *c) { return c->state == LWQ_CONN_CLOSED; }
-const char *lwq_conn_alpn(const lwq_conn *c) { return c->alpn[0] ? c->alpn : NULL; }
+int lwq_conn_is_established(const lwq_conn *c)
+{
+    return c->handshake_complete && c->state == LWQ_CONN_ESTABLISHED;
+}
+int lwq_conn_is_closed(const lwq_conn *c)
+{
+    return c->state == LWQ_CONN_CLOSED;
+}
+const char *lwq_conn_alpn(const lwq_conn *c)
+{
+    return c->alpn[0] ? c->alpn : NULL;
+}
 const char *lwq_conn_cipher(const lwq_conn *c)
 {
     return c->handshake_complete ? lwq_suite_name(lwq_tls_suite(c->tls)) : NULL;
 }
-uint32_t lwq_conn_version(const lwq_conn *c) { return c->version; }
+uint32_t lwq_conn_version(const lwq_conn *c)
+{
+    return c->version;
+}
 
 void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st)
 {

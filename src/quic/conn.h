@@ -16,11 +16,11 @@
 #include "tls/tls.h"
 
 #define LWQ_CONN_CID_LEN 8
-#define LWQ_MIN_INITIAL_DGRAM 1200 /* RFC 9000 §14.1 */
-#define LWQ_CONN_MDS 1200          /* datagram size until PMTU discovery exists */
-#define LWQ_ACK_FRAME_RANGES 32    /* ranges we put in one ACK frame */
+#define LWQ_MIN_INITIAL_DGRAM 1200    /* RFC 9000 §14.1 */
+#define LWQ_CONN_MDS 1200             /* datagram size until PMTU discovery exists */
+#define LWQ_ACK_FRAME_RANGES 32       /* ranges we put in one ACK frame */
 #define LWQ_ACK_ELICITING_THRESHOLD 2 /* RFC 9000 §13.2.2 */
-#define LWQ_AMPLIFICATION_FACTOR 3 /* RFC 9000 §8.1 */
+#define LWQ_AMPLIFICATION_FACTOR 3    /* RFC 9000 §8.1 */
 
 struct lwq_context {
     lwq_config cfg;
@@ -44,8 +44,8 @@ typedef enum {
 
 /* One packet number space with the CRYPTO stream and keys of its encryption level. */
 typedef struct lwq_pn_space {
-    lwq_ranges recvd;           /* packet numbers received, to acknowledge */
-    uint64_t largest_rx;        /* LWQ_PN_NONE before the first */
+    lwq_ranges recvd;    /* packet numbers received, to acknowledge */
+    uint64_t largest_rx; /* LWQ_PN_NONE before the first */
     lwq_tstamp largest_rx_time;
     unsigned unacked_eliciting; /* ack-eliciting packets since our last ACK */
     int ack_pending;            /* something new to acknowledge */
@@ -56,7 +56,7 @@ typedef struct lwq_pn_space {
     lwq_sendbuf ctx;
     lwq_quic_keys rk, wk;
     int has_rk, has_wk, discarded;
-    unsigned probes;            /* ack-eliciting packets owed to a PTO */
+    unsigned probes; /* ack-eliciting packets owed to a PTO */
 } lwq_pn_space;
 
 /* A packet being filled with frames; conn_send.c writes, stream.c and cid.c add frames. */
@@ -84,8 +84,8 @@ struct lwq_conn {
     lwq_pn_space sp[LWQ_SPACE_COUNT];
     lwq_recovery rec;
     lwq_cids cids;
-    lwq_cid odcid;      /* client: DCID of its first Initial; server: the one it was reached at */
-    lwq_cid peer_scid;  /* SCID of the peer's first Initial / Handshake */
+    lwq_cid odcid;     /* client: DCID of its first Initial; server: the one it was reached at */
+    lwq_cid peer_scid; /* SCID of the peer's first Initial / Handshake */
     int got_peer_scid;
     lwq_tparams local_tp, peer_tp;
     int have_peer_tp;
@@ -102,9 +102,9 @@ struct lwq_conn {
     size_t ticket_len;
 
     lwq_close_info close;
-    int close_set;        /* first error wins */
-    int close_pending;    /* a CONNECTION_CLOSE is owed */
-    int close_in_app;     /* the close was the application's (0x1d in 1-RTT, 0x1c APPLICATION_ERROR below) */
+    int close_set;     /* first error wins */
+    int close_pending; /* a CONNECTION_CLOSE is owed */
+    int close_in_app;  /* the close was the application's (0x1d in 1-RTT, 0x1c APPLICATION_ERROR below) */
     lwq_tstamp close_deadline, close_last_sent;
 
     lwq_tstamp idle_timeout, last_rx, idle_start;
@@ -123,8 +123,8 @@ struct lwq_conn {
 };
 
 /* conn.c */
-int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const lwq_path *path,
-                        const lwq_pkt_hdr *h, lwq_tstamp now);
+int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const lwq_path *path, const lwq_pkt_hdr *h,
+                        lwq_tstamp now);
 /* Closes with a transport error (first error wins): CONNECTION_CLOSE 0x1c with code, the offending
  * frame type and reason, then the closing period. Returns LWQ_ERR_PROTO for the caller to unwind. */
 int lwq_conn_error(lwq_conn *c, uint64_t code, uint64_t frame_type, const char *reason);
@@ -149,14 +149,18 @@ void lwq_conn_requeue_crypto(lwq_conn *c, lwq_space s);
 /* Encodes f into the packet and records rec (NULL: nothing to remember). LWQ_ERR_NOBUF: no room. */
 int lwq_pktb_add(lwq_pktb *b, const lwq_frame *f, const lwq_sent_frame *rec);
 /* Room left for a frame. */
-static inline size_t lwq_pktb_room(const lwq_pktb *b) { return b->cap - b->len; }
+static inline size_t lwq_pktb_room(const lwq_pktb *b)
+{
+    return b->cap - b->len;
+}
 /* 1 when new in-flight data may be sent (congestion window, RFC 9002 §7). */
 int lwq_conn_cwnd_open(const lwq_conn *c);
 
 static inline lwq_tls_epoch lwq_space_epoch(lwq_space s)
 {
-    return s == LWQ_SPACE_INITIAL ? LWQ_TLS_EPOCH_INITIAL : s == LWQ_SPACE_HANDSHAKE ? LWQ_TLS_EPOCH_HANDSHAKE
-                                                                                     : LWQ_TLS_EPOCH_1RTT;
+    return s == LWQ_SPACE_INITIAL     ? LWQ_TLS_EPOCH_INITIAL
+           : s == LWQ_SPACE_HANDSHAKE ? LWQ_TLS_EPOCH_HANDSHAKE
+                                      : LWQ_TLS_EPOCH_1RTT;
 }
 
 /* server.c: routing of connection IDs the connection issues or retires. */

@@ -7,9 +7,10 @@
 
 static int space_of(lwq_pkt_type t)
 {
-    return t == LWQ_PKT_INITIAL ? LWQ_SPACE_INITIAL : t == LWQ_PKT_HANDSHAKE ? LWQ_SPACE_HANDSHAKE
-                                                    : t == LWQ_PKT_1RTT    ? LWQ_SPACE_APP
-                                                                           : -1;
+    return t == LWQ_PKT_INITIAL     ? LWQ_SPACE_INITIAL
+           : t == LWQ_PKT_HANDSHAKE ? LWQ_SPACE_HANDSHAKE
+           : t == LWQ_PKT_1RTT      ? LWQ_SPACE_APP
+                                    : -1;
 }
 
 static int recv_ack(lwq_conn *c, lwq_space s, const lwq_frame *f)
@@ -229,7 +230,7 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
         lwq_cids_set_peer0(c, &c->peer_scid); /* RFC 9000 §7.2 */
     }
     if (c->is_server && h->type == LWQ_PKT_HANDSHAKE && !c->address_validated) {
-        c->address_validated = 1; /* RFC 9000 §8.1 */
+        c->address_validated = 1;                     /* RFC 9000 §8.1 */
         lwq_conn_discard_space(c, LWQ_SPACE_INITIAL); /* RFC 9001 §4.9.1 */
     }
     c->last_rx = c->idle_start = c->now;

@@ -30,7 +30,10 @@ int lwq_pktb_add(lwq_pktb *b, const lwq_frame *f, const lwq_sent_frame *rec)
     return 0;
 }
 
-int lwq_conn_cwnd_open(const lwq_conn *c) { return c->rec.cc.bytes_in_flight < c->rec.cc.cwnd; }
+int lwq_conn_cwnd_open(const lwq_conn *c)
+{
+    return c->rec.cc.bytes_in_flight < c->rec.cc.cwnd;
+}
 
 static void on_acked(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
 {
@@ -176,7 +179,8 @@ static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
 {
     lwq_pn_space *sp = &c->sp[s];
     int cwnd = lwq_conn_cwnd_open(c) || sp->probes;
-    int ack_due = sp->ack_pending && (s != LWQ_SPACE_APP || sp->ack_now || (sp->ack_deadline && c->now >= sp->ack_deadline));
+    int ack_due =
+        sp->ack_pending && (s != LWQ_SPACE_APP || sp->ack_now || (sp->ack_deadline && c->now >= sp->ack_deadline));
     int rv = 0;
     if (ack_due && (rv = write_ack(c, s, b)))
         return rv;
@@ -359,10 +363,8 @@ ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstam
         lwq_sentmap *m = &c->rec.spaces[s];
         if (lwq_sentmap_begin(m, c->now))
             continue; /* too many packets in flight in this space */
-        lwq_pktb b = {.p = out + len + p->hdr_len,
-                      .cap = limit - len - p->hdr_len - LWQ_AEAD_TAG_LEN,
-                      .space = s,
-                      .m = m};
+        lwq_pktb b = {
+            .p = out + len + p->hdr_len, .cap = limit - len - p->hdr_len - LWQ_AEAD_TAG_LEN, .space = s, .m = m};
         int rv = fill_packet(c, (lwq_space)s, &b);
         if (rv || !b.nframes) {
             lwq_sentmap_abort(m);

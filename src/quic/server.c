@@ -196,8 +196,8 @@ static void send_vn(lwq_server *s, const lwq_path *path, const lwq_pkt_hdr *h)
     uint8_t unused;
     s->ctx->rng->fill(s->ctx->rng->ud, &unused, 1);
     /* RFC 9000 §17.2.1: the client's CIDs echoed, swapped. */
-    commit_reply(s, r,
-                 lwq_vn_encode(r->data, sizeof(r->data), h->scid, h->scid_len, h->dcid, h->dcid_len, versions, 1, unused));
+    commit_reply(
+        s, r, lwq_vn_encode(r->data, sizeof(r->data), h->scid, h->scid_len, h->dcid, h->dcid_len, versions, 1, unused));
 }
 
 static void send_reset(lwq_server *s, const lwq_path *path, const uint8_t *dcid, size_t len)
@@ -231,8 +231,8 @@ static int add_conn(lwq_server *s, lwq_conn *c)
     return 0;
 }
 
-int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn,
-                    lwq_tstamp now, lwq_conn **conn, int *created)
+int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn, lwq_tstamp now,
+                    lwq_conn **conn, int *created)
 {
     *conn = NULL;
     if (created)

@@ -11,8 +11,14 @@
 #define DEFAULT_URGENCY 3 /* RFC 9218 §4.1 */
 #define STREAM_MAX_RANGES 64
 
-static int is_local(const lwq_conn *c, int64_t id) { return (int)(id & 1) == (c->is_server ? 1 : 0); }
-static int dir_of(int64_t id) { return (id & 2) ? 1 : 0; }
+static int is_local(const lwq_conn *c, int64_t id)
+{
+    return (int)(id & 1) == (c->is_server ? 1 : 0);
+}
+static int dir_of(int64_t id)
+{
+    return (id & 2) ? 1 : 0;
+}
 
 static size_t bucket_of(const lwq_streams *st, int64_t id)
 {
@@ -111,15 +117,17 @@ static int stream_new(lwq_conn *c, int64_t id, lwq_stream **out)
     s->has_tx = !uni || local;
     s->has_rx = !uni || !local;
     lwq_sendbuf_init(&s->tx, c->alloc, cfg->stream_send_buffer, STREAM_MAX_RANGES);
-    lwq_recvbuf_init(&s->rx, c->alloc, cfg->max_stream_window > cfg->initial_max_stream_data_bidi_local
-                                           ? cfg->max_stream_window
-                                           : cfg->initial_max_stream_data_bidi_local,
+    lwq_recvbuf_init(&s->rx, c->alloc,
+                     cfg->max_stream_window > cfg->initial_max_stream_data_bidi_local
+                         ? cfg->max_stream_window
+                         : cfg->initial_max_stream_data_bidi_local,
                      cfg->max_stream_gaps);
     /* RFC 9000 §18.2: the limits in each direction. */
     if (uni)
         s->tx_max = local ? c->peer_tp.initial_max_stream_data_uni : 0;
     else
-        s->tx_max = local ? c->peer_tp.initial_max_stream_data_bidi_remote : c->peer_tp.initial_max_stream_data_bidi_local;
+        s->tx_max =
+            local ? c->peer_tp.initial_max_stream_data_bidi_remote : c->peer_tp.initial_max_stream_data_bidi_local;
     if (uni)
         s->rx_max = local ? 0 : cfg->initial_max_stream_data_uni;
     else
@@ -179,7 +187,10 @@ static int send_done(const lwq_stream *s)
     return !s->has_tx || (s->tx_reset && s->reset_acked) || (!s->tx_reset && lwq_sendbuf_done(&s->tx));
 }
 
-static int recv_done(const lwq_stream *s) { return !s->has_rx || s->rx_reset_seen || s->fin_read; }
+static int recv_done(const lwq_stream *s)
+{
+    return !s->has_rx || s->rx_reset_seen || s->fin_read;
+}
 
 /* Frees a stream once both directions are finished (RFC 9000 §3.3, §3.4). */
 static void maybe_free(lwq_conn *c, lwq_stream *s)
@@ -655,7 +666,8 @@ static int write_stream_frame(lwq_conn *c, lwq_stream *s, lwq_pktb *b)
     f.u.stream.data = tmp;
     f.u.stream.len = len;
     f.u.stream.fin = fin;
-    lwq_sent_frame r = {.kind = LWQ_FRAME_STREAM, .id = (uint64_t)s->id, .off = off, .len = (uint32_t)len, .fin = (uint8_t)fin};
+    lwq_sent_frame r = {
+        .kind = LWQ_FRAME_STREAM, .id = (uint64_t)s->id, .off = off, .len = (uint32_t)len, .fin = (uint8_t)fin};
     if (lwq_pktb_add(b, &f, &r))
         return 0;
     if (off + len > s->tx.sent_off)

@@ -18,15 +18,15 @@ struct lwq_stream {
     lwq_recvbuf rx;
     uint8_t has_tx, has_rx;
     uint8_t urgency, incremental;
-    uint64_t tx_max;                      /* the peer's MAX_STREAM_DATA */
-    uint64_t rx_max, rx_window;           /* what we advertised; the window we advertise */
-    lwq_tstamp rx_window_time;            /* when rx_max last moved (auto-tuning) */
+    uint64_t tx_max;            /* the peer's MAX_STREAM_DATA */
+    uint64_t rx_max, rx_window; /* what we advertised; the window we advertise */
+    lwq_tstamp rx_window_time;  /* when rx_max last moved (auto-tuning) */
     uint8_t tx_reset, reset_pending, reset_acked;
     uint64_t reset_code, reset_final;
     uint8_t stop_pending, stop_sent;
     uint64_t stop_code;
-    uint8_t rx_reset, rx_reset_seen;      /* RESET_STREAM received; the application was told */
-    uint8_t fin_read;                     /* the application read the FIN */
+    uint8_t rx_reset, rx_reset_seen; /* RESET_STREAM received; the application was told */
+    uint8_t fin_read;                /* the application read the FIN */
     uint8_t max_data_pending, blocked_pending;
     uint64_t blocked_at;
     uint8_t readable_ev, want_writable;
@@ -38,11 +38,11 @@ typedef struct lwq_streams {
     uint8_t key[16];
     lwq_stream *head, *tail;
     /* index 0: bidirectional, 1: unidirectional */
-    uint64_t local_next[2];    /* next stream index we open */
-    uint64_t local_max[2];     /* the peer's MAX_STREAMS */
-    uint64_t peer_next[2];     /* streams the peer opened (index of the next) */
-    uint64_t peer_max[2];      /* our MAX_STREAMS */
-    uint64_t peer_closed[2];   /* peer streams freed: credit to give back */
+    uint64_t local_next[2];  /* next stream index we open */
+    uint64_t local_max[2];   /* the peer's MAX_STREAMS */
+    uint64_t peer_next[2];   /* streams the peer opened (index of the next) */
+    uint64_t peer_max[2];    /* our MAX_STREAMS */
+    uint64_t peer_closed[2]; /* peer streams freed: credit to give back */
     uint8_t max_streams_pending[2], streams_blocked_pending[2];
     /* connection flow control (RFC 9000 §4.1) */
     uint64_t tx_max_data, tx_data;

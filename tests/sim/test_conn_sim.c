@@ -160,8 +160,13 @@ static int established(void *ud)
 /* An echo of `streams` x `bytes` through links with this loss and reordering. */
 static void run_echo(uint64_t seed, double loss, double reorder, size_t streams, size_t bytes)
 {
-    lwq_sim_link_config l = {.delay = 15 * LWQ_MS, .jitter = 2 * LWQ_MS, .rate = 50000000, .queue_packets = 200,
-                             .loss = loss, .reorder = reorder, .reorder_delay = 8 * LWQ_MS};
+    lwq_sim_link_config l = {.delay = 15 * LWQ_MS,
+                             .jitter = 2 * LWQ_MS,
+                             .rate = 50000000,
+                             .queue_packets = 200,
+                             .loss = loss,
+                             .reorder = reorder,
+                             .reorder_delay = 8 * LWQ_MS};
     world w;
     world_start(&w, seed, &l, &l);
     echo_init(&w.e, &w.p, streams, bytes);

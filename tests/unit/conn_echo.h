@@ -34,7 +34,10 @@ typedef struct echo {
 
 static echo *echo_cur;
 
-static inline uint8_t echo_byte(int64_t id, size_t i) { return (uint8_t)(i * 7 + (size_t)id * 13 + (i >> 9)); }
+static inline uint8_t echo_byte(int64_t id, size_t i)
+{
+    return (uint8_t)(i * 7 + (size_t)id * 13 + (i >> 9));
+}
 
 static inline void echo_client(echo *e)
 {

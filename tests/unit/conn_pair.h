@@ -110,8 +110,8 @@ static inline void pair_enqueue(pair *p, int to_server, const uint8_t *d, size_t
     if (to_server && n && (d[0] & 0xf0) == 0xc0)
         ck_assert_uint_ge(n, 1200);
     unsigned k = to_server ? ++p->n_c2s : ++p->n_s2c;
-    if (listed(to_server ? p->drop_c2s : p->drop_s2c, k) ||
-        (p->loss_pct && pair_rand(p, 100) < p->loss_pct) || p->nq == PAIR_QMAX || n > PAIR_DGRAM) {
+    if (listed(to_server ? p->drop_c2s : p->drop_s2c, k) || (p->loss_pct && pair_rand(p, 100) < p->loss_pct) ||
+        p->nq == PAIR_QMAX || n > PAIR_DGRAM) {
         p->dropped++;
         return;
     }
@@ -131,7 +131,8 @@ static inline void pair_flush(pair *p)
     size_t seg;
     uint8_t ecn;
     ssize_t n;
-    for (int i = 0; i < 10000 && (n = lwq_conn_send(p->client, &path, buf, sizeof(buf), 1, &seg, &ecn, p->now)) > 0; i++)
+    for (int i = 0; i < 10000 && (n = lwq_conn_send(p->client, &path, buf, sizeof(buf), 1, &seg, &ecn, p->now)) > 0;
+         i++)
         pair_enqueue(p, 1, buf, (size_t)n);
     ck_assert_int_ge(n, 0);
     while ((n = lwq_server_send(p->srv, &path, buf, sizeof(buf), p->now)) > 0)

@@ -2,10 +2,22 @@
 #include "quic/frame.h"
 #include "quic/protect.h"
 
-static int both_done(pair *p) { return pair_established(p); }
-static int both_closed(pair *p) { return lwq_conn_is_closed(p->client) && lwq_conn_is_closed(p->server); }
-static int server_closing(pair *p) { return p->server->state >= LWQ_CONN_CLOSING; }
-static int client_closing(pair *p) { return p->client->state >= LWQ_CONN_CLOSING; }
+static int both_done(pair *p)
+{
+    return pair_established(p);
+}
+static int both_closed(pair *p)
+{
+    return lwq_conn_is_closed(p->client) && lwq_conn_is_closed(p->server);
+}
+static int server_closing(pair *p)
+{
+    return p->server->state >= LWQ_CONN_CLOSING;
+}
+static int client_closing(pair *p)
+{
+    return p->client->state >= LWQ_CONN_CLOSING;
+}
 
 static void establish(pair *p, uint64_t seed)
 {
@@ -195,10 +207,16 @@ START_TEST(test_stream_frame_in_initial)
     f.u.stream.len = 1;
     f.u.stream.has_len = 1;
     ck_assert_int_gt(lwq_frame_encode(payload, sizeof(payload), &f), 0);
-    lwq_pkt_hdr_out ho = {.type = LWQ_PKT_INITIAL, .version = LWQ_VERSION_1, .dcid = cl->odcid.id,
-                          .dcid_len = cl->odcid.len, .scid = cl->cids.local[0].cid.id,
-                          .scid_len = cl->cids.local[0].cid.len, .pn = 0, .pn_len = 2,
-                          .payload_len = sizeof(payload), .tag_len = 16};
+    lwq_pkt_hdr_out ho = {.type = LWQ_PKT_INITIAL,
+                          .version = LWQ_VERSION_1,
+                          .dcid = cl->odcid.id,
+                          .dcid_len = cl->odcid.len,
+                          .scid = cl->cids.local[0].cid.id,
+                          .scid_len = cl->cids.local[0].cid.len,
+                          .pn = 0,
+                          .pn_len = 2,
+                          .payload_len = sizeof(payload),
+                          .tag_len = 16};
     ssize_t h = lwq_pkt_hdr_encode(pkt, sizeof(pkt), &ho);
     ck_assert_int_gt(h, 0);
     memcpy(pkt + h, payload, sizeof(payload));

@@ -3,7 +3,10 @@
 #include "quic/packet.h"
 #include "base/mem.h"
 
-static int both_done(pair *p) { return pair_established(p); }
+static int both_done(pair *p)
+{
+    return pair_established(p);
+}
 
 static void check_confirmed(lwq_conn *c)
 {
@@ -58,7 +61,10 @@ START_TEST(test_handshake_completes)
 }
 END_TEST
 
-static int client_closed(pair *p) { return lwq_conn_is_closed(p->client); }
+static int client_closed(pair *p)
+{
+    return lwq_conn_is_closed(p->client);
+}
 
 START_TEST(test_handshake_unknown_ca_fails)
 {

@@ -1,6 +1,9 @@
 #include "conn_echo.h"
 
-static int both_done(pair *p) { return pair_established(p); }
+static int both_done(pair *p)
+{
+    return pair_established(p);
+}
 
 START_TEST(test_pipe_loss_reorder_1mib)
 {

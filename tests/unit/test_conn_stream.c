@@ -1,6 +1,9 @@
 #include "conn_echo.h"
 
-static int both_done(pair *p) { return pair_established(p); }
+static int both_done(pair *p)
+{
+    return pair_established(p);
+}
 
 static int settled_streams(pair *p)
 {
