@@ -626,17 +626,24 @@ lwq_tstamp lwq_conn_next_timeout(const lwq_conn *c)
     return t < c->now ? c->now : t;
 }
 
-static void close_silently(lwq_conn *c, int idle)
+void lwq_conn_terminate(lwq_conn *c, const lwq_close_info *ci)
 {
     if (!c->close_set) {
         c->close_set = 1;
-        memset(&c->close, 0, sizeof(c->close));
-        c->close.idle_timeout = idle;
-        set_reason(&c->close, (const uint8_t *)(idle ? "idle timeout" : "handshake timeout"),
-                   strlen(idle ? "idle timeout" : "handshake timeout"));
+        c->close = *ci;
         push_simple(c, LWQ_EV_CLOSED);
     }
     c->state = LWQ_CONN_CLOSED;
+}
+
+static void close_silently(lwq_conn *c, int idle)
+{
+    lwq_close_info ci;
+    memset(&ci, 0, sizeof(ci));
+    ci.idle_timeout = idle;
+    const char *why = idle ? "idle timeout" : "handshake timeout";
+    set_reason(&ci, (const uint8_t *)why, strlen(why));
+    lwq_conn_terminate(c, &ci);
 }
 
 int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now)

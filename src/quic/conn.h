@@ -128,6 +128,8 @@ int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const
 /* Closes with a transport error (first error wins): CONNECTION_CLOSE 0x1c with code, the offending
  * frame type and reason, then the closing period. Returns LWQ_ERR_PROTO for the caller to unwind. */
 int lwq_conn_error(lwq_conn *c, uint64_t code, uint64_t frame_type, const char *reason);
+/* Closed at once, nothing more to send or wait for (idle timeout, failed version negotiation). */
+void lwq_conn_terminate(lwq_conn *c, const lwq_close_info *ci);
 /* The peer closed (CONNECTION_CLOSE) or reset us: draining (RFC 9000 §10.2.2). */
 void lwq_conn_enter_draining(lwq_conn *c, const lwq_close_info *ci);
 /* Queues an event; LWQ_ERR_NOMEM. */

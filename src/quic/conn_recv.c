@@ -194,11 +194,34 @@ static int dcid_ok(const lwq_conn *c, const lwq_pkt_hdr *h)
     return c->is_server && h->type == LWQ_PKT_INITIAL && lwq_cid_eq(&c->odcid, h->dcid, h->dcid_len);
 }
 
+/* RFC 9000 §6.2: a client that has received nothing else abandons the attempt when the server
+ * offers none of its versions; a list with the version it chose is discarded. Compatible version
+ * negotiation (RFC 9368) would start here. */
+static void recv_vn(lwq_conn *c, const lwq_pkt_hdr *h)
+{
+    if (c->is_server || c->stats.packets_received || !lwq_cids_is_local(c, h->dcid, h->dcid_len) ||
+        !lwq_cid_eq(&c->odcid, h->scid, h->scid_len))
+        return;
+    for (size_t i = 0; i < h->n_versions; i++)
+        if (lwq_vn_version(h, i) == c->version)
+            return;
+    lwq_close_info ci;
+    memset(&ci, 0, sizeof(ci));
+    ci.by_peer = 1;
+    ci.code = LWQ_QUIC_ERR_VERSION_NEGOTIATION_ERROR;
+    strcpy(ci.reason, "version negotiation: no common version");
+    lwq_conn_terminate(c, &ci);
+}
+
 static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const uint8_t *dgram, size_t dlen)
 {
     int s = space_of(h->type);
+    if (h->type == LWQ_PKT_VN) {
+        recv_vn(c, h);
+        return 0;
+    }
     if (s < 0 || (h->type != LWQ_PKT_1RTT && h->version != c->version))
-        return 0; /* VN, Retry and 0-RTT are not handled yet */
+        return 0; /* Retry (RFC 9000 §17.2.5) and 0-RTT are not handled yet */
     if (!dcid_ok(c, h)) {
         if (h->type == LWQ_PKT_1RTT)
             check_reset(c, dgram, dlen);
@@ -210,6 +233,7 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
         return 0; /* no keys (yet): the peer retransmits */
     }
     lwq_unprotected u;
+    /* Key update (RFC 9001 §6) will choose the keys by u.key_phase between these two steps. */
     int rv = lwq_packet_unprotect(&sp->rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, &u);
     if (rv == LWQ_ERR_PROTO)
         return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, 0, "reserved header bits set");

@@ -344,6 +344,36 @@ START_TEST(test_session_ticket_resumption)
 }
 END_TEST
 
+/* RFC 9000 §6.2: a Version Negotiation packet without our version ends the attempt; one listing
+ * it, or not addressed to us, is ignored. */
+START_TEST(test_client_version_negotiation)
+{
+    pair p;
+    pair_init(&p, 22);
+    pair_start(&p);
+    lwq_conn *c = p.client;
+    const lwq_cid *scid = &c->cids.local[0].cid;
+    uint8_t vn[128];
+    uint32_t ours[] = {0x1a2a3a4a, LWQ_VERSION_1}, other[] = {0x1a2a3a4a, 0xff00001d};
+    ssize_t n = lwq_vn_encode(vn, sizeof(vn), scid->id, scid->len, c->odcid.id, c->odcid.len, ours, 2, 0x11);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_eq(lwq_conn_recv(c, &p.path, vn, (size_t)n, 0, p.now), 0);
+    ck_assert(!lwq_conn_is_closed(c));
+    n = lwq_vn_encode(vn, sizeof(vn), c->odcid.id, c->odcid.len, scid->id, scid->len, other, 2, 0x11);
+    ck_assert_int_eq(lwq_conn_recv(c, &p.path, vn, (size_t)n, 0, p.now), 0);
+    ck_assert(!lwq_conn_is_closed(c)); /* CIDs swapped the wrong way round */
+    n = lwq_vn_encode(vn, sizeof(vn), scid->id, scid->len, c->odcid.id, c->odcid.len, other, 2, 0x11);
+    ck_assert_int_eq(lwq_conn_recv(c, &p.path, vn, (size_t)n, 0, p.now), 0);
+    ck_assert(lwq_conn_is_closed(c));
+    lwq_event ev;
+    ck_assert(pair_find_event(c, LWQ_EV_CLOSED, &ev));
+    ck_assert_uint_eq(ev.close.code, LWQ_QUIC_ERR_VERSION_NEGOTIATION_ERROR);
+    ck_assert(ev.close.by_peer);
+    ck_assert_int_eq(lwq_conn_recv(c, &p.path, vn, (size_t)n, 0, p.now), LWQ_ERR_CLOSED);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_handshake(void)
 {
     Suite *s = suite_create("conn_handshake");
@@ -359,6 +389,7 @@ Suite *suite_conn_handshake(void)
     tcase_add_test(tc, test_config_rejects_bad_settings);
     tcase_add_test(tc, test_handshake_alloc_failures);
     tcase_add_test(tc, test_session_ticket_resumption);
+    tcase_add_test(tc, test_client_version_negotiation);
     suite_add_tcase(s, tc);
     return s;
 }
