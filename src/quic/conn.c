@@ -83,7 +83,8 @@ static int conn_alloc(lwq_conn **out, lwq_context *ctx, int is_server, const lwq
         lwq_sendbuf_init(&sp->ctx, c->alloc, cfg->max_crypto_buffer, 64);
     }
     *out = c;
-    int rv = lwq_recovery_init(&c->rec, c->alloc, is_server, LWQ_CC_NEWRENO, LWQ_CONN_MDS, cfg->max_sent_packets, now);
+    int rv = lwq_recovery_init(&c->rec, c->alloc, is_server,
+                               cfg->cc == LWQ_CC_ALGO_CUBIC ? LWQ_CC_CUBIC : LWQ_CC_NEWRENO, LWQ_CONN_MDS, cfg->max_sent_packets, now);
     if (rv)
         return rv;
     lwq_rtt_init(&c->rec.rtt, cfg->initial_rtt ? cfg->initial_rtt : LWQ_INITIAL_RTT);

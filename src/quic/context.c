@@ -57,8 +57,8 @@ static const char *check_config(const lwq_config *cfg)
     if (cfg->max_ack_ranges < 2 || cfg->max_sent_packets < 16 || cfg->max_crypto_buffer < 4096 ||
         cfg->stream_send_buffer == 0 || cfg->max_streams_open == 0)
         return "a limit is too small";
-    if (cfg->cc != LWQ_CC_ALGO_NEWRENO)
-        return "only NewReno is implemented";
+    if (cfg->cc != LWQ_CC_ALGO_NEWRENO && cfg->cc != LWQ_CC_ALGO_CUBIC)
+        return "unknown congestion control algorithm";
     return NULL;
 }
 
