@@ -34,7 +34,8 @@ FUZZ_GLOB ?= fuzz/fuzz_*.c
 TOOL_GLOB ?= tools/*/*.c
 SRC := $(sort $(wildcard $(SRC_GLOB)))
 OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
-TOOL_NAMES := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard $(TOOL_GLOB))))))
+TOOL_NAMES := $(filter-out common,$(notdir $(patsubst %/,%,$(sort $(dir $(wildcard $(TOOL_GLOB)))))))
+TOOL_COMMON := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/common/*.c))
 TOOLS := $(TOOL_NAMES:%=$(BUILD)/bin/%)
 TEST_SRC := $(sort $(wildcard $(TEST_GLOB)))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/testutil.o $(BUILD)/obj/tests/runner.o
@@ -57,7 +58,7 @@ tools: $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -I$(BUILD)/gen -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Itests -Itools -I$(BUILD)/gen -MMD -MP -c $< -o $@
 
 $(BUILD)/lib/liblwquic.a: $(OBJ)
 	@mkdir -p $(@D)
@@ -67,9 +68,9 @@ $(BUILD)/lib/liblwquic.so: $(OBJ)
 	@mkdir -p $(@D)
 	$(CC) -shared $(SANFLAGS) -Wl,-soname,liblwquic.so.0 -o $@ $^ $(LDLIBS)
 
-# One binary per tools/<name>/ directory.
+# One binary per tools/<name>/ directory; tools/common/ is linked into each.
 define TOOL_RULE
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(BUILD)/lib/liblwquic.a
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(TOOL_COMMON) $(BUILD)/lib/liblwquic.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(SANFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef

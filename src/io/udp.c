@@ -135,7 +135,9 @@ static void grow_buffer(int fd, int opt, int force_opt, int size)
         setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
-int lwq_udp_open(lwq_udp *u, const lwq_addr *bind_addr)
+int lwq_udp_open(lwq_udp *u, const lwq_addr *bind_addr) { return lwq_udp_open_shared(u, bind_addr, 0); }
+
+int lwq_udp_open_shared(lwq_udp *u, const lwq_addr *bind_addr, int reuseport)
 {
     int on = 1, off = 0;
     memset(u, 0, sizeof(*u));
@@ -143,6 +145,11 @@ int lwq_udp_open(lwq_udp *u, const lwq_addr *bind_addr)
     u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (u->fd < 0)
         return LWQ_ERR_IO;
+    if (reuseport && setsockopt(u->fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) {
+        close(u->fd);
+        u->fd = -1;
+        return LWQ_ERR_IO;
+    }
     grow_buffer(u->fd, SO_RCVBUF, SO_RCVBUFFORCE, 4 << 20);
     grow_buffer(u->fd, SO_SNDBUF, SO_SNDBUFFORCE, 4 << 20);
     if (u->family == AF_INET6) {
@@ -175,6 +182,13 @@ int lwq_udp_open(lwq_udp *u, const lwq_addr *bind_addr)
     }
     u->gro = setsockopt(u->fd, IPPROTO_UDP, UDP_GRO, &on, sizeof(on)) == 0;
     return 0;
+}
+
+int lwq_udp_connect(lwq_udp *u, const lwq_addr *peer)
+{
+    lwq_addr p;
+    to_socket_family(u, peer, &p);
+    return connect(u->fd, (const struct sockaddr *)&p.ss, p.len) == 0 ? 0 : LWQ_ERR_IO;
 }
 
 void lwq_udp_close(lwq_udp *u)
@@ -246,8 +260,11 @@ int lwq_udp_recv(lwq_udp *u, lwq_udp_msg *msgs, size_t n)
     do {
         r = recvmmsg(u->fd, mm, (unsigned)n, MSG_DONTWAIT, NULL);
     } while (r < 0 && errno == EINTR);
-    if (r < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : LWQ_ERR_IO;
+    if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return errno == ECONNREFUSED ? LWQ_ERR_REFUSED : LWQ_ERR_IO;
+    }
     for (int i = 0; i < r; i++) {
         lwq_udp_msg *m = &msgs[i];
         m->len = mm[i].msg_len;

@@ -44,8 +44,13 @@ typedef struct lwq_udp_msg {
 /* Binds; `[::]` gives a dual-stack socket. Non-blocking, close-on-exec, large buffers, DF set,
  * ECN and pktinfo reporting on. */
 int lwq_udp_open(lwq_udp *u, const lwq_addr *bind_addr);
+/* The same with SO_REUSEPORT: several sockets on one port, the kernel spreading flows by 4-tuple. */
+int lwq_udp_open_shared(lwq_udp *u, const lwq_addr *bind_addr, int reuseport);
 void lwq_udp_close(lwq_udp *u);
-/* Receives up to n; returns the count, 0 when nothing is queued, or LWQ_ERR_IO. */
+/* Client sockets: fixes the peer so ICMP errors come back (LWQ_ERR_REFUSED from lwq_udp_recv). */
+int lwq_udp_connect(lwq_udp *u, const lwq_addr *peer);
+/* Receives up to n; returns the count, 0 when nothing is queued, LWQ_ERR_REFUSED (connected socket,
+ * ICMP port unreachable) or LWQ_ERR_IO. */
 int lwq_udp_recv(lwq_udp *u, lwq_udp_msg *msgs, size_t n);
 /* Sends up to n; returns how many were sent (0 when the socket buffer is full) or LWQ_ERR_IO.
  * A GSO train the kernel refuses is split and sent datagram by datagram, and GSO is turned off. */

@@ -1,0 +1,149 @@
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "common/cli.h"
+
+int cli_parse_url(const char *url, cli_url *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    const char *p = url;
+    if (strncmp(p, "https://", 8) != 0) {
+        snprintf(err, errlen, "%s: only https:// URLs are supported", url);
+        return -1;
+    }
+    p += 8;
+    const char *host_end, *port_start = NULL;
+    const char *host = p;
+    if (*p == '[') {
+        host = p + 1;
+        host_end = strchr(p, ']');
+        if (!host_end) {
+            snprintf(err, errlen, "%s: unterminated IPv6 address", url);
+            return -1;
+        }
+        p = host_end + 1;
+    } else {
+        host_end = p + strcspn(p, ":/");
+        p = host_end;
+    }
+    if (*p == ':') {
+        port_start = p + 1;
+        p = port_start + strspn(port_start, "0123456789");
+    }
+    if (*p && *p != '/') {
+        snprintf(err, errlen, "%s: malformed authority", url);
+        return -1;
+    }
+    size_t hl = (size_t)(host_end - host);
+    if (hl == 0 || hl >= sizeof(out->host)) {
+        snprintf(err, errlen, "%s: missing or overlong host", url);
+        return -1;
+    }
+    memcpy(out->host, host, hl);
+    size_t pl = port_start ? (size_t)(p - port_start) : 0;
+    if (port_start && (pl == 0 || pl > 5 || atoi(port_start) > 65535 || atoi(port_start) == 0)) {
+        snprintf(err, errlen, "%s: bad port", url);
+        return -1;
+    }
+    if (pl)
+        memcpy(out->port, port_start, pl);
+    else
+        strcpy(out->port, "443");
+    if (strlen(p) >= sizeof(out->path)) {
+        snprintf(err, errlen, "%s: path too long", url);
+        return -1;
+    }
+    strcpy(out->path, *p ? p : "/");
+    for (const char *c = out->path; *c; c++) {
+        if ((unsigned char)*c < 0x21 || *c == 0x7f) {
+            snprintf(err, errlen, "%s: spaces and control characters must be percent-encoded", url);
+            return -1;
+        }
+    }
+    snprintf(out->authority, sizeof(out->authority), strchr(out->host, ':') ? "[%s]:%s" : "%s:%s", out->host,
+             out->port);
+    return 0;
+}
+
+static FILE *keylog_file;
+static pthread_mutex_t keylog_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int cli_keylog_open(const char *path)
+{
+    if (!path)
+        path = getenv("SSLKEYLOGFILE");
+    if (!path || !*path)
+        return 0;
+    keylog_file = fopen(path, "a");
+    return keylog_file ? 0 : -1;
+}
+
+int cli_keylog_enabled(void) { return keylog_file != NULL; }
+
+void cli_keylog_line(void *ud, const char *line)
+{
+    (void)ud;
+    pthread_mutex_lock(&keylog_mu);
+    if (keylog_file) {
+        fprintf(keylog_file, "%s\n", line);
+        fflush(keylog_file);
+    }
+    pthread_mutex_unlock(&keylog_mu);
+}
+
+int cli_parse_cc(const char *name, lwq_cc_algorithm *out)
+{
+    if (!strcmp(name, "cubic"))
+        *out = LWQ_CC_ALGO_CUBIC;
+    else if (!strcmp(name, "newreno"))
+        *out = LWQ_CC_ALGO_NEWRENO;
+    else
+        return -1;
+    return 0;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *cli_bytes(uint64_t n, char *buf, size_t len)
+{
+    if (n >= 10ull * 1000 * 1000)
+        snprintf(buf, len, "%.1f MB", (double)n / 1e6);
+    else if (n >= 10ull * 1000)
+        snprintf(buf, len, "%.1f kB", (double)n / 1e3);
+    else
+        snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+    return buf;
+}
+
+const char *cli_alert_name(int alert)
+{
+    switch (alert) {
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 40: return "handshake_failure";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 80: return "internal_error";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 112: return "unrecognized_name";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    }
+    return "unknown";
+}

@@ -1,0 +1,360 @@
+/* lwquic-client: fetch URLs over one QUIC connection (HTTP/0.9 over hq-interop) and save each as
+ * DIR/<last path segment>. Exit 0 only when every URL arrived complete. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "lwquic/endpoint.h"
+#include "common/cli.h"
+
+#define MAX_URLS 10000
+
+typedef struct request {
+    cli_url url;
+    char file[4096];
+    FILE *out;
+    int64_t stream_id;
+    uint64_t bytes;
+    int done, failed;
+    char why[160];
+} request;
+
+typedef struct client {
+    request *reqs;
+    size_t n, next, completed, failed, open;
+    uint64_t bytes;
+    int handshake_done, closed, finished;
+    lwq_close_info close;
+    char cipher[64], alpn[32];
+    lwq_conn_stats stats;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t max_open;
+} client;
+
+static request *find_req(client *cl, int64_t id)
+{
+    for (size_t i = 0; i < cl->next; i++)
+        if (cl->reqs[i].stream_id == id)
+            return &cl->reqs[i];
+    return NULL;
+}
+
+static void finish(client *cl)
+{
+    pthread_mutex_lock(&cl->mu);
+    cl->finished = 1;
+    pthread_cond_broadcast(&cl->cv);
+    pthread_mutex_unlock(&cl->mu);
+}
+
+/* Opens streams for the next requests, up to the concurrency cap and the peer's stream limit. */
+static void start_requests(client *cl, lwq_conn *conn)
+{
+    while (cl->next < cl->n && cl->open < cl->max_open) {
+        request *r = &cl->reqs[cl->next];
+        int64_t id;
+        if (lwq_stream_open(conn, 1, &id) != 0)
+            return; /* stream limit: MAX_STREAMS will let us go on */
+        char line[2100];
+        int len = snprintf(line, sizeof(line), "GET %s\r\n", r->url.path);
+        if (lwq_stream_write(conn, id, (const uint8_t *)line, (size_t)len, 1) != len) {
+            lwq_stream_reset(conn, id, 0);
+            return;
+        }
+        r->stream_id = id;
+        cl->next++;
+        cl->open++;
+    }
+}
+
+static void request_done(client *cl, lwq_conn *conn, request *r, int ok, const char *why)
+{
+    if (r->done || r->failed)
+        return;
+    if (r->out && fclose(r->out) != 0 && ok) {
+        ok = 0;
+        why = strerror(errno);
+    }
+    r->out = NULL;
+    if (ok) {
+        r->done = 1;
+        cl->completed++;
+    } else {
+        r->failed = 1;
+        cl->failed++;
+        snprintf(r->why, sizeof(r->why), "%s", why);
+    }
+    cl->open--;
+    start_requests(cl, conn);
+    if (cl->completed + cl->failed == cl->n)
+        lwq_conn_close(conn, 0, "done");
+}
+
+static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
+{
+    client *cl = ud;
+    (void)ec;
+    static uint8_t buf[65536];
+    switch (ev->type) {
+    case LWQ_EV_HANDSHAKE_DONE:
+        cl->handshake_done = 1;
+        snprintf(cl->cipher, sizeof(cl->cipher), "%s", lwq_conn_cipher(conn) ? lwq_conn_cipher(conn) : "?");
+        snprintf(cl->alpn, sizeof(cl->alpn), "%s", lwq_conn_alpn(conn) ? lwq_conn_alpn(conn) : "?");
+        start_requests(cl, conn);
+        break;
+    case LWQ_EV_STREAM_READABLE: {
+        request *r = find_req(cl, ev->stream_id);
+        if (!r)
+            break;
+        for (;;) {
+            int fin = 0;
+            ssize_t n = lwq_stream_read(conn, ev->stream_id, buf, sizeof(buf), &fin);
+            if (n < 0)
+                break;
+            if (n > 0) {
+                if (!r->out && !(r->out = fopen(r->file, "wb"))) {
+                    lwq_stream_stop_sending(conn, ev->stream_id, 0);
+                    request_done(cl, conn, r, 0, strerror(errno));
+                    break;
+                }
+                if (fwrite(buf, 1, (size_t)n, r->out) != (size_t)n) {
+                    lwq_stream_stop_sending(conn, ev->stream_id, 0);
+                    request_done(cl, conn, r, 0, strerror(errno));
+                    break;
+                }
+                r->bytes += (uint64_t)n;
+                __atomic_add_fetch(&cl->bytes, (uint64_t)n, __ATOMIC_RELAXED);
+            }
+            if (fin) {
+                if (!r->out)
+                    r->out = fopen(r->file, "wb"); /* an empty file is still a file */
+                request_done(cl, conn, r, r->out != NULL, strerror(errno));
+                break;
+            }
+            if (n == 0)
+                break;
+        }
+        break;
+    }
+    case LWQ_EV_STREAM_RESET: {
+        request *r = find_req(cl, ev->stream_id);
+        if (r) {
+            char why[64];
+            snprintf(why, sizeof(why), "server reset the stream (error 0x%llx)", (unsigned long long)ev->error_code);
+            request_done(cl, conn, r, 0, why);
+        }
+        break;
+    }
+    case LWQ_EV_CLOSED:
+        lwq_conn_stats_get(conn, &cl->stats);
+        cl->close = ev->close;
+        cl->closed = 1;
+        finish(cl);
+        break;
+    default:
+        break;
+    }
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: lwquic-client [--insecure | --cafile FILE] [--alpn hq-interop] [-o DIR] [--keylog FILE]\n"
+               "                     [--qlog-dir DIR] [--cc cubic|newreno] [--timeout SEC] [-q] URL...\n"
+               "Fetches every URL over one QUIC connection and saves each as DIR/<last path segment>.\n");
+}
+
+static void progress(client *cl, double start, int final)
+{
+    char b[32];
+    uint64_t n = __atomic_load_n(&cl->bytes, __ATOMIC_RELAXED);
+    double t = cli_now() - start;
+    fprintf(stderr, "\r%s received, %zu/%zu done, %.1f Mbit/s   %s", cli_bytes(n, b, sizeof(b)),
+            __atomic_load_n(&cl->completed, __ATOMIC_RELAXED), cl->n, t > 0 ? (double)n * 8 / t / 1e6 : 0.0,
+            final ? "\n" : "");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"insecure", no_argument, NULL, 'k'}, {"cafile", required_argument, NULL, 'c'},
+                                         {"alpn", required_argument, NULL, 'a'}, {"keylog", required_argument, NULL, 'K'},
+                                         {"qlog-dir", required_argument, NULL, 'Q'}, {"cc", required_argument, NULL, 'C'},
+                                         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *cafile = NULL, *alpn = "hq-interop", *outdir = ".", *keylog = NULL;
+    int insecure = 0, quiet = 0, c;
+    double timeout = 10;
+    int cc_set = 0;
+    lwq_cc_algorithm cc = LWQ_CC_ALGO_NEWRENO;
+    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': insecure = 1; break;
+        case 'c': cafile = optarg; break;
+        case 'a': alpn = optarg; break;
+        case 'o': outdir = optarg; break;
+        case 'K': keylog = optarg; break;
+        case 'Q':
+            fprintf(stderr, "lwquic-client: --qlog-dir: qlog output is not wired into connections yet\n");
+            return 2;
+        case 'C':
+            if (cli_parse_cc(optarg, &cc)) {
+                fprintf(stderr, "lwquic-client: --cc: unknown algorithm '%s' (cubic, newreno)\n", optarg);
+                return 2;
+            }
+            cc_set = 1;
+            break;
+        case 't': timeout = atof(optarg); break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (insecure && cafile) {
+        fprintf(stderr, "lwquic-client: --insecure and --cafile exclude each other\n");
+        return 2;
+    }
+    if (strcmp(alpn, "hq-interop") != 0) {
+        fprintf(stderr, "lwquic-client: --alpn %s: only hq-interop is available in this build\n", alpn);
+        return 2;
+    }
+    struct stat st;
+    if (stat(outdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "lwquic-client: -o %s: not a directory\n", outdir);
+        return 2;
+    }
+    client cl = {.n = (size_t)(argc - optind), .max_open = 100};
+    if (cl.n > MAX_URLS) {
+        fprintf(stderr, "lwquic-client: at most %d URLs\n", MAX_URLS);
+        return 2;
+    }
+    cl.reqs = calloc(cl.n, sizeof(request));
+    pthread_mutex_init(&cl.mu, NULL);
+    pthread_cond_init(&cl.cv, NULL);
+    char err[256];
+    for (size_t i = 0; i < cl.n; i++) {
+        request *r = &cl.reqs[i];
+        r->stream_id = -1;
+        if (cli_parse_url(argv[optind + (int)i], &r->url, err, sizeof(err))) {
+            fprintf(stderr, "lwquic-client: %s\n", err);
+            return 2;
+        }
+        if (strcmp(r->url.authority, cl.reqs[0].url.authority) != 0) {
+            fprintf(stderr, "lwquic-client: %s: all URLs must name the same server (one connection)\n",
+                    argv[optind + (int)i]);
+            return 2;
+        }
+        const char *base = strrchr(r->url.path, '/');
+        base = base && base[1] ? base + 1 : "index.html";
+        snprintf(r->file, sizeof(r->file), "%s/%s", outdir, base);
+    }
+    if (cli_keylog_open(keylog)) {
+        fprintf(stderr, "lwquic-client: --keylog %s: %s\n", keylog, strerror(errno));
+        return 2;
+    }
+    lwq_config cfg;
+    lwq_config_init(&cfg, 0);
+    const char *alpns[] = {alpn};
+    cfg.alpn = alpns;
+    cfg.alpn_count = 1;
+    cfg.server_name = cl.reqs[0].url.host;
+    cfg.ca_file = cafile;
+    cfg.insecure = insecure;
+    if (cc_set)
+        cfg.cc = cc;
+    cfg.handshake_timeout = (lwq_tstamp)(timeout * 1e9);
+    if (cli_keylog_enabled())
+        cfg.keylog = cli_keylog_line;
+    lwq_context *ctx;
+    const char *why = NULL;
+    int rv = lwq_context_new(&ctx, &cfg, &why);
+    if (rv) {
+        fprintf(stderr, "lwquic-client: %s (%s)\n", why ? why : "bad configuration", lwq_strerror(rv));
+        return 2;
+    }
+    lwq_loop *loop;
+    if ((rv = lwq_loop_new(&loop, 2, NULL)) != 0) {
+        fprintf(stderr, "lwquic-client: cannot start the event loop: %s\n", lwq_strerror(rv));
+        return 1;
+    }
+    lwq_endpoint *ep;
+    lwq_endpoint_handler h = {on_event, &cl};
+    lwq_endpoint_new(&ep, loop, ctx, &h, NULL);
+    double start = cli_now();
+    lwq_endpoint_conn *ec;
+    rv = lwq_endpoint_connect(ep, cl.reqs[0].url.authority, NULL, 0, &ec);
+    if (rv) {
+        fprintf(stderr, "lwquic-client: %s: %s\n", cl.reqs[0].url.authority,
+                rv == LWQ_ERR_NOT_FOUND ? "cannot resolve host" : lwq_strerror(rv));
+        return 1;
+    }
+    int tty = isatty(2) && !quiet;
+    pthread_mutex_lock(&cl.mu);
+    while (!cl.finished) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&cl.cv, &cl.mu, &ts);
+        if (tty)
+            progress(&cl, start, 0);
+    }
+    pthread_mutex_unlock(&cl.mu);
+    double elapsed = cli_now() - start;
+    if (tty)
+        progress(&cl, start, 1);
+    lwq_endpoint_conn_release(ec);
+    lwq_endpoint_del(ep);
+    lwq_loop_del(loop);
+    lwq_context_del(ctx);
+
+    int failed = 0;
+    for (size_t i = 0; i < cl.n; i++) {
+        request *r = &cl.reqs[i];
+        if (!r->done) {
+            failed++;
+            if (cl.handshake_done && (!quiet || failed <= 3))
+                fprintf(stderr, "lwquic-client: %s: %s\n", r->url.path, r->failed ? r->why : "not completed");
+        }
+    }
+    const lwq_close_info *ci = &cl.close;
+    int clean = !ci->is_app && ci->code == 0 && !ci->idle_timeout && !ci->stateless_reset;
+    if (!cl.handshake_done || (failed && !clean)) {
+        if (ci->idle_timeout)
+            fprintf(stderr, "lwquic-client: %s: no answer (%s)\n", cl.reqs[0].url.authority, ci->reason);
+        else if (ci->stateless_reset)
+            fprintf(stderr, "lwquic-client: %s: the server reset the connection\n", cl.reqs[0].url.authority);
+        else if (!ci->by_peer && ci->is_app)
+            fprintf(stderr, "lwquic-client: %s: %s\n", cl.reqs[0].url.authority, ci->reason);
+        else if (!ci->is_app && ci->code >= 0x100 && ci->code <= 0x1ff)
+            fprintf(stderr, "lwquic-client: %s: TLS handshake failed (%s, alert %s): %s\n",
+                    cl.reqs[0].url.authority, ci->by_peer ? "sent by the server" : "we sent",
+                    cli_alert_name((int)(ci->code - 0x100)), ci->reason[0] ? ci->reason : "no reason given");
+        else
+            fprintf(stderr, "lwquic-client: %s: connection closed by %s: %s error 0x%llx (%s): %s\n",
+                    cl.reqs[0].url.authority, ci->by_peer ? "the server" : "us", ci->is_app ? "application" : "transport",
+                    (unsigned long long)ci->code, ci->is_app ? "application" : lwq_quic_error_name(ci->code),
+                    ci->reason[0] ? ci->reason : "(no reason given)");
+        return 1;
+    }
+    if (!quiet) {
+        char b[32];
+        printf("connected to %s in %.1f ms: %s, ALPN %s\n", cl.reqs[0].url.authority,
+               (double)cl.stats.handshake_time / 1e6, cl.cipher, cl.alpn);
+        printf("fetched %zu of %zu file(s): %s in %.3f s (%.1f Mbit/s), rtt %.2f ms, %llu packets lost\n",
+               cl.completed, cl.n, cli_bytes(cl.bytes, b, sizeof(b)), elapsed,
+               elapsed > 0 ? (double)cl.bytes * 8 / elapsed / 1e6 : 0.0, (double)cl.stats.smoothed_rtt / 1e6,
+               (unsigned long long)cl.stats.packets_lost);
+    }
+    free(cl.reqs);
+    return failed ? 1 : 0;
+}
