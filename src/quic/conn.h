@@ -66,6 +66,7 @@ typedef struct lwq_pktb {
     lwq_space space;
     lwq_sentmap *m;
     int ack_eliciting, in_flight, nframes;
+    int pad; /* the datagram must reach 1200 bytes */
 } lwq_pktb;
 
 struct lwq_conn {

@@ -187,8 +187,10 @@ static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
     if (s == LWQ_SPACE_APP && c->path_response_pending) {
         lwq_frame f = {.type = LWQ_FRAME_PATH_RESPONSE};
         memcpy(f.u.path_data, c->path_response, 8);
-        if (lwq_pktb_add(b, &f, NULL) == 0)
+        if (lwq_pktb_add(b, &f, NULL) == 0) {
             c->path_response_pending = 0;
+            b->pad = 1; /* RFC 9000 §8.2.2: at least 1200 bytes, within the amplification limit */
+        }
     }
     if (s == LWQ_SPACE_APP && c->handshake_done_pending) {
         lwq_frame f = {.type = LWQ_FRAME_HANDSHAKE_DONE};
@@ -386,7 +388,7 @@ ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstam
         len += p->hdr_len + b.len + LWQ_AEAD_TAG_LEN;
         /* RFC 9000 §14.1: datagrams with Initial packets are at least 1200 bytes (a server pads
          * ack-eliciting ones; it may not go beyond its amplification limit). */
-        if (s == LWQ_SPACE_INITIAL && (!c->is_server || b.ack_eliciting))
+        if ((s == LWQ_SPACE_INITIAL && (!c->is_server || b.ack_eliciting)) || b.pad)
             pad_to = limit < LWQ_MIN_INITIAL_DGRAM ? limit : LWQ_MIN_INITIAL_DGRAM;
         np++;
     }

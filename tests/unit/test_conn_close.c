@@ -358,6 +358,66 @@ START_TEST(test_garbage_is_not_a_reset)
 }
 END_TEST
 
+/* RFC 9000 §8.2.2: PATH_CHALLENGE is answered with the same data in a 1200-byte datagram. */
+START_TEST(test_path_challenge_answered)
+{
+    pair p;
+    establish(&p, 53);
+    uint8_t pkt[1500];
+    lwq_conn *cl = p.client;
+    const lwq_cid *dcid = lwq_cids_dcid(cl);
+    uint8_t payload[20];
+    memset(payload, 0, sizeof(payload));
+    payload[0] = LWQ_FRAME_PATH_CHALLENGE;
+    memcpy(payload + 1, "8 bytes!", 8);
+    lwq_sentmap *m = &cl->rec.spaces[LWQ_SPACE_APP];
+    lwq_pkt_hdr_out ho = {.type = LWQ_PKT_1RTT,
+                          .dcid = dcid->id,
+                          .dcid_len = dcid->len,
+                          .pn = m->next_pn++,
+                          .pn_len = 4,
+                          .payload_len = sizeof(payload),
+                          .tag_len = 16};
+    ssize_t h = lwq_pkt_hdr_encode(pkt, sizeof(pkt), &ho);
+    memcpy(pkt + h, payload, sizeof(payload));
+    ssize_t n = lwq_packet_protect(&cl->sp[LWQ_SPACE_APP].wk, ho.pn, pkt, (size_t)h, sizeof(payload), sizeof(pkt));
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_eq(lwq_conn_recv(p.server, &p.path, pkt, (size_t)n, 0, p.now), 0);
+    ck_assert(p.server->path_response_pending);
+    size_t seg;
+    uint8_t ecn;
+    lwq_path path;
+    n = lwq_conn_send(p.server, &path, pkt, sizeof(pkt), 1, &seg, &ecn, p.now);
+    ck_assert_int_eq(n, 1200);
+    ck_assert(!p.server->path_response_pending);
+    /* Open the server's packet with the client's keys and find the PATH_RESPONSE. */
+    uint8_t copy[1500];
+    memcpy(copy, pkt, (size_t)n);
+    lwq_pkt_hdr hd;
+    ck_assert_int_gt(lwq_pkt_hdr_decode(&hd, copy, (size_t)n, 8), 0);
+    lwq_unprotected u;
+    ck_assert_int_eq(lwq_packet_unprotect(&cl->sp[LWQ_SPACE_APP].rk, copy, hd.pkt_len, hd.pn_offset,
+                                          cl->sp[LWQ_SPACE_APP].largest_rx, &u),
+                     0);
+    int found = 0;
+    for (size_t off = 0; off < u.payload_len;) {
+        lwq_frame f;
+        lwq_ack_range ar[8];
+        f.ack_ranges = ar;
+        f.ack_ranges_cap = 8;
+        ssize_t k = lwq_frame_decode(&f, copy + u.payload_off + off, u.payload_len - off);
+        ck_assert_int_gt(k, 0);
+        if (f.type == LWQ_FRAME_PATH_RESPONSE && memcmp(f.u.path_data, "8 bytes!", 8) == 0)
+            found = 1;
+        off += (size_t)k;
+    }
+    ck_assert(found);
+    ck_assert_int_eq(lwq_conn_recv(p.client, &p.path, pkt, (size_t)n, 0, p.now), 0);
+    ck_assert_int_eq(p.client->state, LWQ_CONN_ESTABLISHED);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_close(void)
 {
     Suite *s = suite_create("conn_close");
@@ -374,6 +434,7 @@ Suite *suite_conn_close(void)
     tcase_add_test(tc, test_first_error_wins);
     tcase_add_test(tc, test_stateless_reset_after_server_forgets);
     tcase_add_test(tc, test_garbage_is_not_a_reset);
+    tcase_add_test(tc, test_path_challenge_answered);
     suite_add_tcase(s, tc);
     return s;
 }
