@@ -327,7 +327,7 @@ int main(int argc, char **argv)
         }
     }
     const lwq_close_info *ci = &cl.close;
-    int clean = !ci->is_app && ci->code == 0 && !ci->idle_timeout && !ci->stateless_reset;
+    int clean = ci->code == 0 && !ci->idle_timeout && !ci->stateless_reset && (ci->is_app || !ci->by_peer);
     if (!cl.handshake_done || (failed && !clean)) {
         if (ci->idle_timeout)
             fprintf(stderr, "lwquic-client: %s: no answer (%s)\n", cl.reqs[0].url.authority, ci->reason);

@@ -1,0 +1,361 @@
+/* lwquic-server: serves a directory over QUIC with HTTP/0.9 (ALPN hq-interop): "GET /path\r\n", then
+ * the file and FIN. Never serves outside --root. One log line per request. SIGINT/SIGTERM close every
+ * connection with CONNECTION_CLOSE before exiting. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "lwquic/endpoint.h"
+#include "common/cli.h"
+
+#define MAX_LISTEN 8
+#define MAX_REQUESTS_PER_CONN 2000
+#define REQUEST_LINE_MAX 2048
+#define CHUNK 65536
+#define HQ_ERR_NOT_FOUND 0x194      /* stream reset codes for hq-interop, which defines none: 404, */
+#define HQ_ERR_BAD_REQUEST 0x190    /* 400 */
+#define HQ_ERR_TOO_MANY 0x1ad       /* 429 */
+
+typedef struct req {
+    int64_t id;
+    char line[REQUEST_LINE_MAX];
+    size_t len;
+    int fd;
+    uint64_t off, size;
+    int serving, done;
+    double start;
+    struct req *next;
+} req;
+
+typedef struct srvconn {
+    req *reqs;
+    size_t nreqs;
+} srvconn;
+
+static char root[PATH_MAX];
+static size_t root_len;
+static int quiet;
+
+static void logf_req(lwq_endpoint_conn *ec, const req *r, int status, const char *note)
+{
+    if (quiet)
+        return;
+    char b[32];
+    fprintf(stderr, "%s %.*s %d %s %.3fs%s%s\n", lwq_endpoint_conn_peer(ec), (int)strcspn(r->line, "\r\n"), r->line,
+            status, cli_bytes(r->off, b, sizeof(b)), cli_now() - r->start, note ? " " : "", note ? note : "");
+}
+
+static req *find(srvconn *sc, int64_t id)
+{
+    for (req *r = sc->reqs; r; r = r->next)
+        if (r->id == id)
+            return r;
+    return NULL;
+}
+
+static void req_free(srvconn *sc, req *r)
+{
+    for (req **p = &sc->reqs; *p; p = &(*p)->next) {
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    }
+    if (r->fd >= 0)
+        close(r->fd);
+    sc->nreqs--;
+    free(r);
+}
+
+static void fail_req(lwq_endpoint_conn *ec, lwq_conn *conn, srvconn *sc, req *r, uint64_t code, int status,
+                     const char *note)
+{
+    logf_req(ec, r, status, note);
+    lwq_stream_reset(conn, r->id, code);
+    lwq_stream_stop_sending(conn, r->id, code);
+    req_free(sc, r);
+}
+
+/* Writes file data until the stream buffer is full or the file is sent. */
+static void pump(lwq_endpoint_conn *ec, lwq_conn *conn, srvconn *sc, req *r)
+{
+    static _Thread_local uint8_t buf[CHUNK];
+    while (!r->done) {
+        size_t want = r->size - r->off < CHUNK ? (size_t)(r->size - r->off) : CHUNK;
+        ssize_t got = want ? pread(r->fd, buf, want, (off_t)r->off) : 0;
+        if (got < 0 || (want && got == 0)) {
+            fail_req(ec, conn, sc, r, HQ_ERR_NOT_FOUND, 500, strerror(errno ? errno : EIO));
+            return;
+        }
+        int fin = r->off + (uint64_t)got == r->size;
+        ssize_t n = lwq_stream_write(conn, r->id, buf, (size_t)got, fin);
+        if (n < 0) {
+            fail_req(ec, conn, sc, r, HQ_ERR_NOT_FOUND, 500, lwq_strerror((int)n));
+            return;
+        }
+        r->off += (uint64_t)n;
+        if (fin && n == got) {
+            r->done = 1;
+            logf_req(ec, r, 200, NULL);
+            close(r->fd);
+            r->fd = -1;
+            return;
+        }
+        if (n < got)
+            return; /* LWQ_EV_STREAM_WRITABLE resumes */
+    }
+}
+
+static void start_req(lwq_endpoint_conn *ec, lwq_conn *conn, srvconn *sc, req *r)
+{
+    r->line[r->len] = 0;
+    char *end = r->line + strcspn(r->line, "\r\n");
+    *end = 0;
+    if (strncmp(r->line, "GET /", 5) != 0 || strchr(r->line + 4, ' ')) {
+        fail_req(ec, conn, sc, r, HQ_ERR_BAD_REQUEST, 400, "malformed request line");
+        return;
+    }
+    char full[PATH_MAX * 2], real[PATH_MAX];
+    const char *path = r->line + 4;
+    snprintf(full, sizeof(full), "%s%s", root, path);
+    struct stat st;
+    /* realpath resolves "..", symlinks included: the result must stay under the root. */
+    if (!realpath(full, real) || strncmp(real, root, root_len) != 0 || (real[root_len] != '/' && real[root_len]) ||
+        stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fail_req(ec, conn, sc, r, HQ_ERR_NOT_FOUND, 404, NULL);
+        return;
+    }
+    r->fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        fail_req(ec, conn, sc, r, HQ_ERR_NOT_FOUND, 403, strerror(errno));
+        return;
+    }
+    r->size = (uint64_t)st.st_size;
+    r->serving = 1;
+    pump(ec, conn, sc, r);
+}
+
+static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
+{
+    (void)ud;
+    srvconn *sc = lwq_endpoint_conn_data(ec);
+    if (!sc && ev->type != LWQ_EV_CLOSED) {
+        sc = calloc(1, sizeof(*sc));
+        if (!sc) {
+            lwq_conn_close(conn, 0x1, "out of memory");
+            return;
+        }
+        lwq_endpoint_conn_set_data(ec, sc);
+    }
+    req *r;
+    switch (ev->type) {
+    case LWQ_EV_STREAM_OPENED:
+    case LWQ_EV_STREAM_READABLE:
+        r = find(sc, ev->stream_id);
+        if (!r) {
+            if (ev->stream_id & 2)
+                break; /* unidirectional streams carry no requests in HTTP/0.9 */
+            r = calloc(1, sizeof(*r));
+            if (!r) {
+                lwq_stream_reset(conn, ev->stream_id, HQ_ERR_TOO_MANY);
+                break;
+            }
+            r->id = ev->stream_id;
+            r->fd = -1;
+            r->start = cli_now();
+            r->next = sc->reqs;
+            sc->reqs = r;
+            if (++sc->nreqs > MAX_REQUESTS_PER_CONN) {
+                fail_req(ec, conn, sc, r, HQ_ERR_TOO_MANY, 429, "too many requests on one connection");
+                break;
+            }
+        }
+        if (r->serving)
+            break; /* extra bytes after the request line are ignored */
+        for (;;) {
+            int fin = 0;
+            ssize_t n = lwq_stream_read(conn, r->id, (uint8_t *)r->line + r->len, sizeof(r->line) - 1 - r->len, &fin);
+            if (n < 0)
+                break;
+            r->len += (size_t)n;
+            if (memchr(r->line, '\n', r->len) || fin) {
+                start_req(ec, conn, sc, r);
+                break;
+            }
+            if (r->len == sizeof(r->line) - 1) {
+                fail_req(ec, conn, sc, r, HQ_ERR_BAD_REQUEST, 400, "request line too long");
+                break;
+            }
+            if (n == 0)
+                break;
+        }
+        break;
+    case LWQ_EV_STREAM_WRITABLE:
+        if ((r = find(sc, ev->stream_id)) && r->serving)
+            pump(ec, conn, sc, r);
+        break;
+    case LWQ_EV_STOP_SENDING:
+        if ((r = find(sc, ev->stream_id))) {
+            logf_req(ec, r, 499, "client stopped the transfer");
+            lwq_stream_reset(conn, r->id, ev->error_code);
+            req_free(sc, r);
+        }
+        break;
+    case LWQ_EV_STREAM_RESET:
+        if ((r = find(sc, ev->stream_id)) && !r->serving)
+            req_free(sc, r);
+        break;
+    case LWQ_EV_STREAM_CLOSED:
+        if ((r = find(sc, ev->stream_id)))
+            req_free(sc, r);
+        break;
+    case LWQ_EV_CLOSED:
+        if (sc) {
+            while (sc->reqs)
+                req_free(sc, sc->reqs);
+            free(sc);
+            lwq_endpoint_conn_set_data(ec, NULL);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
+               "                     [--alpn hq-interop] [--keylog FILE] [--cc cubic|newreno] [--shards N] [-q]\n"
+               "Serves DIR over QUIC (HTTP/0.9, ALPN hq-interop). Default --listen [::]:4433, --root .\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'}, {"root", required_argument, NULL, 'r'},
+                                         {"cert", required_argument, NULL, 'c'}, {"key", required_argument, NULL, 'k'},
+                                         {"alpn", required_argument, NULL, 'a'}, {"retry", no_argument, NULL, 'R'},
+                                         {"keylog", required_argument, NULL, 'K'}, {"qlog-dir", required_argument, NULL, 'Q'},
+                                         {"cc", required_argument, NULL, 'C'}, {"shards", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    const char *listen[MAX_LISTEN], *rootdir = ".", *cert = NULL, *key = NULL, *alpn = "hq-interop", *keylog = NULL;
+    size_t nlisten = 0;
+    unsigned shards = 0;
+    int c, cc_set = 0;
+    lwq_cc_algorithm cc = LWQ_CC_ALGO_NEWRENO;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            if (nlisten == MAX_LISTEN) {
+                fprintf(stderr, "lwquic-server: at most %d --listen addresses\n", MAX_LISTEN);
+                return 2;
+            }
+            listen[nlisten++] = optarg;
+            break;
+        case 'r': rootdir = optarg; break;
+        case 'c': cert = optarg; break;
+        case 'k': key = optarg; break;
+        case 'a': alpn = optarg; break;
+        case 'K': keylog = optarg; break;
+        case 'R':
+            fprintf(stderr, "lwquic-server: --retry: address validation with Retry is not implemented yet\n");
+            return 2;
+        case 'Q':
+            fprintf(stderr, "lwquic-server: --qlog-dir: qlog output is not wired into connections yet\n");
+            return 2;
+        case 'C':
+            if (cli_parse_cc(optarg, &cc)) {
+                fprintf(stderr, "lwquic-server: --cc: unknown algorithm '%s' (cubic, newreno)\n", optarg);
+                return 2;
+            }
+            cc_set = 1;
+            break;
+        case 's': shards = (unsigned)atoi(optarg); break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc || !cert || !key) {
+        if (!cert || !key)
+            fprintf(stderr, "lwquic-server: --cert and --key are required\n");
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(alpn, "hq-interop") != 0) {
+        fprintf(stderr, "lwquic-server: --alpn %s: only hq-interop is available in this build\n", alpn);
+        return 2;
+    }
+    if (!realpath(rootdir, root)) {
+        fprintf(stderr, "lwquic-server: --root %s: %s\n", rootdir, strerror(errno));
+        return 2;
+    }
+    root_len = strlen(root);
+    if (root_len == 1)
+        root_len = 0; /* "/" : every absolute path is under it */
+    if (!nlisten)
+        listen[nlisten++] = "[::]:4433";
+    if (cli_keylog_open(keylog)) {
+        fprintf(stderr, "lwquic-server: --keylog %s: %s\n", keylog, strerror(errno));
+        return 2;
+    }
+    /* Signals go to sigwait in main; every thread started below inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    lwq_config cfg;
+    lwq_config_init(&cfg, 1);
+    const char *alpns[] = {alpn};
+    cfg.alpn = alpns;
+    cfg.alpn_count = 1;
+    cfg.cert_file = cert;
+    cfg.key_file = key;
+    if (cc_set)
+        cfg.cc = cc;
+    if (cli_keylog_enabled())
+        cfg.keylog = cli_keylog_line;
+    lwq_context *ctx;
+    const char *why = NULL;
+    int rv = lwq_context_new(&ctx, &cfg, &why);
+    if (rv) {
+        fprintf(stderr, "lwquic-server: %s (%s)\n", why ? why : "bad configuration", lwq_strerror(rv));
+        return 2;
+    }
+    lwq_loop *loop;
+    if ((rv = lwq_loop_new(&loop, 0, NULL)) != 0) {
+        fprintf(stderr, "lwquic-server: cannot start the event loop: %s\n", lwq_strerror(rv));
+        return 1;
+    }
+    lwq_endpoint *ep;
+    lwq_endpoint_handler h = {on_event, NULL};
+    lwq_endpoint_new(&ep, loop, ctx, &h, NULL);
+    for (size_t i = 0; i < nlisten; i++) {
+        uint16_t port;
+        if ((rv = lwq_endpoint_listen(ep, listen[i], shards, &port)) != 0) {
+            fprintf(stderr, "lwquic-server: --listen %s: %s\n", listen[i],
+                    rv == LWQ_ERR_IO ? strerror(errno) : lwq_strerror(rv));
+            return 1;
+        }
+        if (!quiet)
+            fprintf(stderr, "lwquic-server: serving %s on %s (UDP port %u)\n", root, listen[i], port);
+    }
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    size_t open = lwq_endpoint_conn_count(ep);
+    size_t left = lwq_endpoint_shutdown(ep, 0, "server shutting down", 3 * LWQ_SEC);
+    if (!quiet)
+        fprintf(stderr, "lwquic-server: %s: closed %zu connection(s)%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                open - left, left ? ", others timed out" : "");
+    lwq_endpoint_del(ep);
+    lwq_loop_del(loop);
+    lwq_context_del(ctx);
+    return 0;
+}
