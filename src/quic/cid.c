@@ -102,11 +102,17 @@ int lwq_cids_is_local(const lwq_conn *c, const uint8_t *id, size_t len)
     return 0;
 }
 
-static void queue_retire(lwq_conn *c, uint64_t seq)
+/* RFC 9000 §5.1.2: a bounded number of retirements in progress; -1 when full. */
+static int queue_retire(lwq_conn *c, uint64_t seq)
 {
     lwq_cids *t = &c->cids;
-    if (t->nretire < LWQ_CIDS_RETIRE_MAX)
-        t->retire[t->nretire++] = seq;
+    for (size_t i = 0; i < t->nretire; i++)
+        if (t->retire[i] == seq)
+            return 0;
+    if (t->nretire == LWQ_CIDS_RETIRE_MAX)
+        return -1;
+    t->retire[t->nretire++] = seq;
+    return 0;
 }
 
 /* RFC 9000 §19.15 */
@@ -114,6 +120,7 @@ int lwq_cids_on_new(lwq_conn *c, const lwq_frame_new_cid *f)
 {
     lwq_cids *t = &c->cids;
     uint64_t ft = LWQ_FRAME_NEW_CONNECTION_ID;
+    int dup = 0;
     if (c->cids.peer[0].cid.len == 0)
         return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, ft, "NEW_CONNECTION_ID with a zero-length CID");
     for (size_t i = 0; i < LWQ_CIDS_PEER_MAX; i++) {
@@ -124,13 +131,15 @@ int lwq_cids_on_new(lwq_conn *c, const lwq_frame_new_cid *f)
             if (!lwq_cid_eq(&p->cid, f->cid.id, f->cid.len) ||
                 (p->has_token && memcmp(p->token, f->reset_token, LWQ_RESET_TOKEN_LEN)))
                 return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, ft, "sequence number reused");
-            return 0;
+            dup = 1; /* a repeat; its retire_prior_to still counts */
+            continue;
         }
         if (lwq_cid_eq(&p->cid, f->cid.id, f->cid.len))
             return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, ft, "CID reused with another sequence");
     }
     if (f->seq < t->peer_retire_prior_to) {
-        queue_retire(c, f->seq); /* already retired: retire it at once (§5.1.2) */
+        if (queue_retire(c, f->seq)) /* already retired: retire it at once (§5.1.2) */
+            return lwq_conn_error(c, LWQ_QUIC_ERR_CONNECTION_ID_LIMIT_ERROR, ft, "too many retirements pending");
         return 0;
     }
     if (f->retire_prior_to > t->peer_retire_prior_to) {
@@ -139,7 +148,9 @@ int lwq_cids_on_new(lwq_conn *c, const lwq_frame_new_cid *f)
             lwq_peer_cid *p = &t->peer[i];
             if (p->used && p->seq < f->retire_prior_to) {
                 p->used = 0;
-                queue_retire(c, p->seq);
+                if (queue_retire(c, p->seq))
+                    return lwq_conn_error(c, LWQ_QUIC_ERR_CONNECTION_ID_LIMIT_ERROR, ft,
+                                          "too many retirements pending");
             }
         }
     }
@@ -150,7 +161,7 @@ int lwq_cids_on_new(lwq_conn *c, const lwq_frame_new_cid *f)
         else if (slot == LWQ_CIDS_PEER_MAX)
             slot = i;
     }
-    if (f->seq >= t->peer_retire_prior_to) {
+    if (!dup && f->seq >= t->peer_retire_prior_to) {
         if (active >= c->local_tp.active_connection_id_limit || slot == LWQ_CIDS_PEER_MAX)
             return lwq_conn_error(c, LWQ_QUIC_ERR_CONNECTION_ID_LIMIT_ERROR, ft, "too many connection IDs");
         lwq_peer_cid *p = &t->peer[slot];
@@ -241,7 +252,7 @@ void lwq_cids_on_lost(lwq_conn *c, const lwq_sent_frame *f)
 {
     lwq_cids *t = &c->cids;
     if (f->kind == LWQ_FRAME_RETIRE_CONNECTION_ID) {
-        queue_retire(c, f->id);
+        (void)queue_retire(c, f->id); /* lost only when 16 other retirements are pending */
         return;
     }
     for (size_t i = 0; i < LWQ_CIDS_LOCAL_MAX; i++)

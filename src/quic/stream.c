@@ -343,9 +343,11 @@ int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f)
     case LWQ_FRAME_STOP_SENDING:
         if ((rv = frame_stream(c, f->type, f->u.stop_sending.stream_id, 1, &s)) || !s)
             return rv;
-        push(c, LWQ_EV_STOP_SENDING, s->id, f->u.stop_sending.app_error, 0);
-        if (!s->tx_reset && !lwq_sendbuf_done(&s->tx))
+        if (!s->tx_reset && !lwq_sendbuf_done(&s->tx)) {
+            /* once per stream, however often the peer repeats it */
+            push(c, LWQ_EV_STOP_SENDING, s->id, f->u.stop_sending.app_error, 0);
             reset_local(s, f->u.stop_sending.app_error); /* RFC 9000 §3.5 */
+        }
         return 0;
     case LWQ_FRAME_MAX_STREAM_DATA:
         if ((rv = frame_stream(c, f->type, f->u.max_stream_data.stream_id, 1, &s)) || !s)

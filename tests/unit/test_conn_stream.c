@@ -294,6 +294,61 @@ START_TEST(test_connection_ids_issued)
 }
 END_TEST
 
+/* RFC 9000 §5.1.2: Retire Prior To makes the client move to a newer CID and retire the old ones;
+ * the server replaces what was retired and traffic flows on the new CID. */
+START_TEST(test_connection_id_rotation)
+{
+    pair p;
+    echo e;
+    pair_init(&p, 20);
+    p.ccfg.active_connection_id_limit = 3;
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    pair_run(&p, NULL, 300 * LWQ_MS);
+    const lwq_local_cid *two = NULL;
+    for (int i = 0; i < LWQ_CIDS_LOCAL_MAX; i++)
+        if (p.server->cids.local[i].used && p.server->cids.local[i].seq == 2)
+            two = &p.server->cids.local[i];
+    ck_assert_ptr_nonnull(two);
+    lwq_frame_new_cid f;
+    memset(&f, 0, sizeof(f));
+    f.seq = 2;
+    f.retire_prior_to = 2;
+    f.cid = two->cid;
+    memcpy(f.reset_token, two->token, LWQ_RESET_TOKEN_LEN);
+    lwq_cid moved_to = two->cid;
+    ck_assert_int_eq(lwq_cids_on_new(p.client, &f), 0); /* a repeat of seq 2 with Retire Prior To 2 */
+    ck_assert(lwq_cid_eq(lwq_cids_dcid(p.client), moved_to.id, moved_to.len));
+    ck_assert_uint_eq(p.client->cids.nretire, 2);
+    echo_init(&e, &p, 1, 20000);
+    ck_assert(pair_run(&p, echo_step, 10 * LWQ_SEC));
+    echo_check(&e);
+    pair_run(&p, NULL, 300 * LWQ_MS);
+    ck_assert_uint_eq(p.client->cids.nretire, 0);
+    size_t active = 0;
+    for (int i = 0; i < LWQ_CIDS_LOCAL_MAX; i++) {
+        const lwq_local_cid *l = &p.server->cids.local[i];
+        if (!l->used)
+            continue;
+        active++;
+        ck_assert_uint_ge(l->seq, 2);
+    }
+    ck_assert_uint_eq(active, 3);
+    ck_assert_uint_eq(p.server->cids.local_next_seq, 5);
+    size_t peer = 0;
+    for (int i = 0; i < LWQ_CIDS_PEER_MAX; i++)
+        peer += p.client->cids.peer[i].used;
+    ck_assert_uint_eq(peer, 3);
+    /* Going below Retire Prior To again is answered by retiring at once, not by storing it. */
+    f.seq = 1;
+    f.retire_prior_to = 0;
+    f.cid.id[0] ^= 0xff;
+    ck_assert_int_eq(lwq_cids_on_new(p.client, &f), 0);
+    ck_assert_uint_eq(p.client->cids.nretire, 1);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_stream(void)
 {
     Suite *s = suite_create("conn_stream");
@@ -307,6 +362,7 @@ Suite *suite_conn_stream(void)
     tcase_add_test(tc, test_write_buffer_bound_and_writable);
     tcase_add_test(tc, test_priority_scheduling);
     tcase_add_test(tc, test_connection_ids_issued);
+    tcase_add_test(tc, test_connection_id_rotation);
     suite_add_tcase(s, tc);
     return s;
 }
