@@ -134,7 +134,9 @@ install: lib tools $(BUILD)/lwquic.pc
 	install -m 644 $(BUILD)/lwquic.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	$(if $(TOOLS),install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/)
 
-demo: all
+demo: | $(DEPS_STAMP)
+	@echo "== building lwquic"
+	@$(MAKE) -s --no-print-directory all
 	@sh scripts/demo.sh $(BUILD)
 
 clean:
