@@ -97,6 +97,63 @@ START_TEST(test_lost_stream_data_requeued)
 }
 END_TEST
 
+/* GSO batches: several full-size datagrams in one call, the last possibly shorter. */
+START_TEST(test_send_segments)
+{
+    pair p;
+    pair_init(&p, 303);
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    pair_run(&p, NULL, 300 * LWQ_MS);
+    int64_t id;
+    static uint8_t data[20000];
+    memset(data, 's', sizeof(data));
+    ck_assert_int_eq(lwq_stream_open(p.client, 1, &id), 0);
+    ck_assert_int_eq(lwq_stream_write(p.client, id, data, sizeof(data), 1), (ssize_t)sizeof(data));
+    static uint8_t buf[8 * 1500];
+    size_t seg = 0;
+    uint8_t ecn;
+    lwq_path path;
+    ssize_t n = lwq_conn_send(p.client, &path, buf, sizeof(buf), 8, &seg, &ecn, p.now);
+    ck_assert_uint_eq(seg, 1200);
+    ck_assert_int_gt(n, 4 * 1200);
+    ck_assert_int_le(n, 8 * 1200);
+    for (size_t off = 0; off < (size_t)n; off += seg) {
+        size_t len = (size_t)n - off < seg ? (size_t)n - off : seg;
+        ck_assert_int_eq(lwq_conn_recv(p.server, &path, buf + off, len, 0, p.now), 0);
+    }
+    /* Everything that arrived is in order and readable. */
+    uint8_t out[20000];
+    int fin = 0;
+    ssize_t r = lwq_stream_read(p.server, id, out, sizeof(out), &fin);
+    ck_assert_int_gt(r, 4 * 1100);
+    ck_assert_int_eq(memcmp(out, data, (size_t)r), 0);
+    pair_free(&p);
+}
+END_TEST
+
+/* handshake_timeout: a server that never answers. */
+START_TEST(test_handshake_timeout)
+{
+    pair p;
+    pair_init(&p, 304);
+    p.ccfg.handshake_timeout = 3 * LWQ_SEC;
+    pair_start(&p);
+    p.loss_pct = 100;
+    lwq_tstamp start = p.now;
+    ck_assert(pair_run(&p, NULL, 10 * LWQ_SEC));
+    ck_assert(lwq_conn_is_closed(p.client));
+    lwq_event ev;
+    ck_assert(pair_find_event(p.client, LWQ_EV_CLOSED, &ev));
+    ck_assert(!ev.close.idle_timeout);
+    ck_assert_str_eq(ev.close.reason, "handshake timeout");
+    ck_assert_uint_ge(p.now, start + 3 * LWQ_SEC);
+    /* Initial retransmissions on PTO backoff came first: 1 + several probes. */
+    ck_assert_uint_ge(p.dropped, 3);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_loss(void)
 {
     Suite *s = suite_create("conn_loss");
@@ -104,6 +161,8 @@ Suite *suite_conn_loss(void)
     tcase_add_test(tc, test_pipe_loss_reorder_1mib);
     tcase_add_test(tc, test_ack_delay_and_threshold);
     tcase_add_test(tc, test_lost_stream_data_requeued);
+    tcase_add_test(tc, test_send_segments);
+    tcase_add_test(tc, test_handshake_timeout);
     suite_add_tcase(s, tc);
     return s;
 }
