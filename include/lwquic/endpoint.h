@@ -31,11 +31,13 @@ int lwq_endpoint_new(lwq_endpoint **out, lwq_loop *loop, lwq_context *ctx, const
  * worker). Returns the bound port in *port (useful with port 0). */
 int lwq_endpoint_listen(lwq_endpoint *ep, const char *hostport, unsigned shards, uint16_t *port);
 /* Opens a client connection to "HOST:PORT" on a socket of its own; session may be NULL (see
- * lwq_conn_client_new). Blocks until the first flight is sent; must not be called from a handler.
+ * lwq_conn_client_new); data is set as the connection's data before its first packet leaves, so the
+ * handler sees it from the first event. Blocks until the first flight is sent; must not be called
+ * from a handler.
  * LWQ_ERR_NOT_FOUND for a name that does not resolve. The caller holds a reference to *out: give it
  * back with lwq_endpoint_conn_release. */
 int lwq_endpoint_connect(lwq_endpoint *ep, const char *hostport, const uint8_t *session, size_t session_len,
-                         lwq_endpoint_conn **out);
+                         void *data, lwq_endpoint_conn **out);
 void lwq_endpoint_conn_release(lwq_endpoint_conn *ec);
 /* Runs fn(ec, conn, arg) on the connection's strand, then sends what it queued. From any thread.
  * LWQ_ERR_CLOSED when the connection is already gone (fn is not called). */

@@ -389,6 +389,7 @@ struct connect_req {
     lwq_addr to;
     const uint8_t *session;
     size_t session_len;
+    void *data;
     lwq_endpoint_conn *ec;
     int rv;
 };
@@ -412,14 +413,15 @@ static void *connect_task(void *arg)
         return NULL;
     }
     __atomic_add_fetch(&r->ec->refs, 1, __ATOMIC_ACQ_REL); /* the caller's */
+    r->ec->data = r->data;
     service(r->ec);
     return NULL;
 }
 
 int lwq_endpoint_connect(lwq_endpoint *ep, const char *hostport, const uint8_t *session, size_t session_len,
-                         lwq_endpoint_conn **out)
+                         void *data, lwq_endpoint_conn **out)
 {
-    struct connect_req r = {.session = session, .session_len = session_len};
+    struct connect_req r = {.session = session, .session_len = session_len, .data = data};
     int rv = lwq_addr_parse(&r.to, hostport, 0);
     if (rv)
         return rv;

@@ -288,7 +288,7 @@ int main(int argc, char **argv)
     lwq_endpoint_new(&ep, loop, ctx, &h, NULL);
     double start = cli_now();
     lwq_endpoint_conn *ec;
-    rv = lwq_endpoint_connect(ep, cl.reqs[0].url.authority, NULL, 0, &ec);
+    rv = lwq_endpoint_connect(ep, cl.reqs[0].url.authority, NULL, 0, NULL, &ec);
     if (rv) {
         fprintf(stderr, "lwquic-client: %s: %s\n", cl.reqs[0].url.authority,
                 rv == LWQ_ERR_NOT_FOUND ? "cannot resolve host" : lwq_strerror(rv));
