@@ -149,6 +149,9 @@ ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstam
 void lwq_conn_recovery_visitor(lwq_conn *c, lwq_recovery_visitor *v);
 /* PTO: unacknowledged CRYPTO data of a space goes out again (RFC 9002 §6.2.4). */
 void lwq_conn_requeue_crypto(lwq_conn *c, lwq_space s);
+/* Closes for a failure to track an acknowledgement or loss: LWQ_ERR_LIMIT is the peer fragmenting
+ * acknowledgements beyond the tracking limit (PROTOCOL_VIOLATION), anything else INTERNAL_ERROR. */
+void lwq_conn_tracking_failed(lwq_conn *c, int err);
 /* Encodes f into the packet and records rec (NULL: nothing to remember). LWQ_ERR_NOBUF: no room. */
 int lwq_pktb_add(lwq_pktb *b, const lwq_frame *f, const lwq_sent_frame *rec);
 /* Room left for a frame. */

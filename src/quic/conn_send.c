@@ -30,6 +30,14 @@ int lwq_pktb_add(lwq_pktb *b, const lwq_frame *f, const lwq_sent_frame *rec)
     return 0;
 }
 
+void lwq_conn_tracking_failed(lwq_conn *c, int err)
+{
+    if (err == LWQ_ERR_LIMIT)
+        lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, LWQ_FRAME_ACK, "acknowledgements fragmented past the limit");
+    else if (err)
+        lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, LWQ_FRAME_ACK, lwq_strerror(err));
+}
+
 int lwq_conn_cwnd_open(const lwq_conn *c)
 {
     return c->rec.cc.bytes_in_flight < c->rec.cc.cwnd;
@@ -42,8 +50,8 @@ static void on_acked(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
         const lwq_sent_frame *f = lwq_sentmap_frame(m, p, i);
         switch (f->kind) {
         case LWQ_FRAME_CRYPTO:
-            if (!c->sp[s].discarded && lwq_sendbuf_on_acked(&c->sp[s].ctx, f->off, f->len, 0))
-                lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, LWQ_FRAME_ACK, "ACK fragmentation");
+            if (!c->sp[s].discarded)
+                lwq_conn_tracking_failed(c, lwq_sendbuf_on_acked(&c->sp[s].ctx, f->off, f->len, 0));
             break;
         case LWQ_FRAME_ACK:
             if (f->id + 1 > c->sp[s].ack_floor)
@@ -66,8 +74,8 @@ static void on_lost(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
         const lwq_sent_frame *f = lwq_sentmap_frame(m, p, i);
         switch (f->kind) {
         case LWQ_FRAME_CRYPTO:
-            if (!c->sp[s].discarded && lwq_sendbuf_on_lost(&c->sp[s].ctx, f->off, f->len, 0))
-                lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, LWQ_FRAME_ACK, "loss tracking limit");
+            if (!c->sp[s].discarded)
+                lwq_conn_tracking_failed(c, lwq_sendbuf_on_lost(&c->sp[s].ctx, f->off, f->len, 0));
             break;
         case LWQ_FRAME_ACK:
             break;

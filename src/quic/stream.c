@@ -8,8 +8,8 @@
 #include "quic/varint.h"
 
 #define BUCKETS_MIN 16
-#define DEFAULT_URGENCY 3 /* RFC 9218 §4.1 */
-#define STREAM_MAX_RANGES 64
+#define DEFAULT_URGENCY 3      /* RFC 9218 §4.1 */
+#define STREAM_MAX_RANGES 1024 /* acknowledged / lost ranges per stream: a window's worth of losses */
 
 static int is_local(const lwq_conn *c, int64_t id)
 {
@@ -711,6 +711,7 @@ int lwq_streams_want_send(const lwq_conn *c)
 
 void lwq_streams_on_acked(lwq_conn *c, const lwq_sent_frame *f)
 {
+    int rv;
     lwq_stream *s = lwq_stream_find(c, (int64_t)f->id);
     if (!s)
         return;
@@ -718,8 +719,8 @@ void lwq_streams_on_acked(lwq_conn *c, const lwq_sent_frame *f)
     case LWQ_FRAME_STREAM:
         if (s->tx_reset)
             break;
-        if (lwq_sendbuf_on_acked(&s->tx, f->off, f->len, f->fin)) {
-            lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, LWQ_FRAME_ACK, "ACK fragmentation");
+        if ((rv = lwq_sendbuf_on_acked(&s->tx, f->off, f->len, f->fin)) != 0) {
+            lwq_conn_tracking_failed(c, rv);
             return;
         }
         if (s->want_writable && lwq_sendbuf_room(&s->tx)) {
@@ -767,8 +768,8 @@ void lwq_streams_on_lost(lwq_conn *c, const lwq_sent_frame *f)
         return;
     switch (f->kind) {
     case LWQ_FRAME_STREAM:
-        if (!s->tx_reset && lwq_sendbuf_on_lost(&s->tx, f->off, f->len, f->fin))
-            lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, 0, "loss tracking limit");
+        if (!s->tx_reset)
+            lwq_conn_tracking_failed(c, lwq_sendbuf_on_lost(&s->tx, f->off, f->len, f->fin));
         break;
     case LWQ_FRAME_RESET_STREAM:
         if (!s->reset_acked)

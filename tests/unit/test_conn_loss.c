@@ -154,6 +154,58 @@ START_TEST(test_handshake_timeout)
 }
 END_TEST
 
+/* Every allocation of the data phase failing in turn: the connection closes with INTERNAL_ERROR
+ * or carries on, never crashes, and everything is freed (the fixture checks). */
+START_TEST(test_data_phase_alloc_failures)
+{
+    int failed_closed = 0;
+    for (size_t k = 1; k <= 60; k++) {
+        pair p;
+        pair_init(&p, 305);
+        pair_start(&p);
+        ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+        lwq_test_alloc_fail_at(k);
+        int64_t id = -1;
+        uint8_t buf[1500];
+        size_t seg;
+        uint8_t ecn;
+        lwq_path path;
+        static uint8_t data[30000];
+        for (int round = 0; round < 100; round++) {
+            if (id < 0 && lwq_stream_open(p.client, 1, &id) != 0)
+                id = -1;
+            if (id >= 0)
+                (void)lwq_stream_write(p.client, id, data, sizeof(data), 0);
+            ssize_t n;
+            while ((n = lwq_conn_send(p.client, &path, buf, sizeof(buf), 1, &seg, &ecn, p.now)) > 0)
+                (void)lwq_conn_recv(p.server, &path, buf, (size_t)n, 0, p.now);
+            while ((n = lwq_conn_send(p.server, &path, buf, sizeof(buf), 1, &seg, &ecn, p.now)) > 0)
+                (void)lwq_conn_recv(p.client, &path, buf, (size_t)n, 0, p.now);
+            lwq_event ev;
+            while (lwq_conn_next_event(p.server, &ev))
+                if (ev.type == LWQ_EV_STREAM_READABLE) {
+                    int fin;
+                    while (lwq_stream_read(p.server, ev.stream_id, buf, sizeof(buf), &fin) > 0)
+                        ;
+                }
+            p.now += 5 * LWQ_MS;
+            lwq_conn_handle_timeout(p.client, p.now);
+            lwq_conn_handle_timeout(p.server, p.now);
+        }
+        lwq_test_alloc_fail_at(0);
+        if (p.client->state >= LWQ_CONN_CLOSING || p.server->state >= LWQ_CONN_CLOSING) {
+            const lwq_conn *c = p.client->state >= LWQ_CONN_CLOSING ? p.client : p.server;
+            ck_assert_msg(c->close.code == LWQ_QUIC_ERR_INTERNAL_ERROR || c->close.by_peer,
+                          "k %zu code %lu reason %s server %d", k, (unsigned long)c->close.code, c->close.reason,
+                          c->is_server);
+            failed_closed++;
+        }
+        pair_free(&p);
+    }
+    ck_assert_int_gt(failed_closed, 0);
+}
+END_TEST
+
 Suite *suite_conn_loss(void)
 {
     Suite *s = suite_create("conn_loss");
@@ -163,6 +215,7 @@ Suite *suite_conn_loss(void)
     tcase_add_test(tc, test_lost_stream_data_requeued);
     tcase_add_test(tc, test_send_segments);
     tcase_add_test(tc, test_handshake_timeout);
+    tcase_add_test(tc, test_data_phase_alloc_failures);
     suite_add_tcase(s, tc);
     return s;
 }
