@@ -228,7 +228,8 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
         return 0;
     }
     lwq_pn_space *sp = &c->sp[s];
-    if (sp->discarded || !sp->has_rk) {
+    /* RFC 9001 §5.7: a server reads no 1-RTT packet before the handshake completes. */
+    if (sp->discarded || !sp->has_rk || (s == LWQ_SPACE_APP && c->is_server && !c->handshake_complete)) {
         c->stats.packets_dropped++;
         return 0; /* no keys (yet): the peer retransmits */
     }

@@ -2,6 +2,8 @@
 #include "quic/conn.h"
 #include "quic/packet.h"
 #include "base/mem.h"
+#include "quic/frame.h"
+#include "quic/protect.h"
 
 static int both_done(pair *p)
 {
@@ -374,6 +376,54 @@ START_TEST(test_client_version_negotiation)
 }
 END_TEST
 
+/* RFC 9001 §5.7: 1-RTT packets reaching the server before the client's Finished are not read. */
+START_TEST(test_server_ignores_early_1rtt)
+{
+    pair p;
+    pair_init(&p, 23);
+    pair_start(&p);
+    pair_flush(&p);
+    p.now += p.delay;
+    pair_deliver(&p); /* ClientHello */
+    ck_assert_ptr_nonnull(p.server);
+    pair_flush(&p);
+    p.now += p.delay;
+    pair_deliver(&p); /* the server's flight */
+    lwq_conn *cl = p.client;
+    ck_assert(cl->handshake_complete);
+    ck_assert(!p.server->handshake_complete);
+    uint8_t pkt[1500], payload[40];
+    memset(payload, 0, sizeof(payload));
+    lwq_frame f;
+    memset(&f, 0, sizeof(f));
+    f.type = LWQ_FRAME_STREAM;
+    f.u.stream.data = (const uint8_t *)"early";
+    f.u.stream.len = 5;
+    f.u.stream.has_len = 1;
+    ck_assert_int_gt(lwq_frame_encode(payload, sizeof(payload), &f), 0);
+    const lwq_cid *dcid = lwq_cids_dcid(cl);
+    lwq_pkt_hdr_out ho = {.type = LWQ_PKT_1RTT,
+                          .dcid = dcid->id,
+                          .dcid_len = dcid->len,
+                          .pn = cl->rec.spaces[LWQ_SPACE_APP].next_pn++,
+                          .pn_len = 4,
+                          .payload_len = sizeof(payload),
+                          .tag_len = 16};
+    ssize_t h = lwq_pkt_hdr_encode(pkt, sizeof(pkt), &ho);
+    memcpy(pkt + h, payload, sizeof(payload));
+    ssize_t n = lwq_packet_protect(&cl->sp[LWQ_SPACE_APP].wk, ho.pn, pkt, (size_t)h, sizeof(payload), sizeof(pkt));
+    ck_assert_int_gt(n, 0);
+    uint64_t dropped = p.server->stats.packets_dropped;
+    ck_assert_int_eq(lwq_conn_recv(p.server, &p.path, pkt, (size_t)n, 0, p.now), 0);
+    ck_assert_uint_eq(p.server->stats.packets_dropped, dropped + 1);
+    lwq_event ev;
+    ck_assert(!pair_find_event(p.server, LWQ_EV_STREAM_OPENED, &ev));
+    ck_assert_ptr_null(lwq_stream_find(p.server, 0));
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_handshake(void)
 {
     Suite *s = suite_create("conn_handshake");
@@ -390,6 +440,7 @@ Suite *suite_conn_handshake(void)
     tcase_add_test(tc, test_handshake_alloc_failures);
     tcase_add_test(tc, test_session_ticket_resumption);
     tcase_add_test(tc, test_client_version_negotiation);
+    tcase_add_test(tc, test_server_ignores_early_1rtt);
     suite_add_tcase(s, tc);
     return s;
 }
