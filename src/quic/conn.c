@@ -83,8 +83,9 @@ static int conn_alloc(lwq_conn **out, lwq_context *ctx, int is_server, const lwq
         lwq_sendbuf_init(&sp->ctx, c->alloc, cfg->max_crypto_buffer, 64);
     }
     *out = c;
-    int rv = lwq_recovery_init(&c->rec, c->alloc, is_server,
-                               cfg->cc == LWQ_CC_ALGO_CUBIC ? LWQ_CC_CUBIC : LWQ_CC_NEWRENO, LWQ_CONN_MDS, cfg->max_sent_packets, now);
+    int rv =
+        lwq_recovery_init(&c->rec, c->alloc, is_server, cfg->cc == LWQ_CC_ALGO_CUBIC ? LWQ_CC_CUBIC : LWQ_CC_NEWRENO,
+                          LWQ_CONN_MDS, cfg->max_sent_packets, now);
     if (rv)
         return rv;
     lwq_rtt_init(&c->rec.rtt, cfg->initial_rtt ? cfg->initial_rtt : LWQ_INITIAL_RTT);
@@ -538,11 +539,13 @@ static int tls_pump(lwq_conn *c)
 int lwq_conn_crypto_progress(lwq_conn *c, lwq_space s)
 {
     lwq_pn_space *sp = &c->sp[s];
+    /* Not c->scratch: it still holds the datagram whose remaining frames and packets follow. */
+    uint8_t buf[2048];
     for (;;) {
-        size_t n = lwq_recvbuf_read(&sp->crx, c->scratch, c->scratch_cap, NULL);
+        size_t n = lwq_recvbuf_read(&sp->crx, buf, sizeof(buf), NULL);
         if (!n)
             break;
-        int rv = lwq_tls_recv(c->tls, lwq_space_epoch(s), c->scratch, n);
+        int rv = lwq_tls_recv(c->tls, lwq_space_epoch(s), buf, n);
         if (rv)
             return tls_failed(c, rv);
     }

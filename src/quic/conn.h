@@ -116,7 +116,7 @@ struct lwq_conn {
 
     lwq_ack_range *ack_ranges; /* decoder storage, cfg->max_ack_ranges */
     lwq_range *ack_conv;       /* the same ranges for recovery */
-    uint8_t *scratch;          /* a copy of the datagram being unprotected, and CRYPTO reads */
+    uint8_t *scratch;          /* a copy of the datagram being unprotected in place */
     size_t scratch_cap;
     char alpn[256];
     lwq_conn_stats stats;

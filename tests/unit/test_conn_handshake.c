@@ -54,6 +54,10 @@ START_TEST(test_handshake_completes)
     lwq_conn_stats st;
     lwq_conn_stats_get(p.client, &st);
     ck_assert_uint_gt(st.smoothed_rtt, 0);
+    /* Nothing lost on the way: every coalesced packet was readable and read. */
+    ck_assert_uint_eq(st.packets_dropped, 0);
+    ck_assert_uint_eq(p.server->stats.packets_dropped, 0);
+    ck_assert_uint_eq(st.packets_lost, 0);
     /* 2 x 10 ms one-way delay: the RTT estimate is near 20 ms. */
     ck_assert_uint_ge(st.min_rtt, 20 * LWQ_MS);
     ck_assert_uint_le(st.min_rtt, 30 * LWQ_MS);
@@ -424,6 +428,71 @@ START_TEST(test_server_ignores_early_1rtt)
 }
 END_TEST
 
+static size_t initial_pkt(lwq_conn *cl, uint64_t pn, const uint8_t *frames, size_t flen, uint8_t *out, size_t cap)
+{
+    uint8_t payload[1200];
+    memset(payload, 0, sizeof(payload));
+    memcpy(payload, frames, flen);
+    lwq_pkt_hdr_out ho = {.type = LWQ_PKT_INITIAL,
+                          .version = LWQ_VERSION_1,
+                          .dcid = cl->odcid.id,
+                          .dcid_len = cl->odcid.len,
+                          .scid = cl->cids.local[0].cid.id,
+                          .scid_len = cl->cids.local[0].cid.len,
+                          .pn = pn,
+                          .pn_len = 2,
+                          .payload_len = 1160,
+                          .tag_len = 16};
+    ssize_t h = lwq_pkt_hdr_encode(out, cap, &ho);
+    ck_assert_int_gt(h, 0);
+    memcpy(out + h, payload, 1160);
+    ssize_t n = lwq_packet_protect(&cl->sp[LWQ_SPACE_INITIAL].wk, pn, out, (size_t)h, 1160, cap);
+    ck_assert_int_ge(n, 1200);
+    return (size_t)n;
+}
+
+/* The ClientHello's tail arrives first; its head, in a later datagram, is followed by more frames
+ * that must still be read as they were sent (CRYPTO reassembly must not reuse the datagram). */
+START_TEST(test_crypto_reassembly_keeps_datagram)
+{
+    pair p;
+    pair_init(&p, 24);
+    pair_start(&p);
+    lwq_conn *cl = p.client;
+    size_t chlen = (size_t)cl->sp[LWQ_SPACE_INITIAL].ctx.write_off;
+    ck_assert_uint_gt(chlen, 100);
+    uint8_t ch[2048], fr[1200], pkt[1500];
+    lwq_sendbuf_copy(&cl->sp[LWQ_SPACE_INITIAL].ctx, 0, ch, chlen);
+    lwq_frame f;
+    memset(&f, 0, sizeof(f));
+    f.type = LWQ_FRAME_CRYPTO;
+    f.u.crypto.offset = 10;
+    f.u.crypto.data = ch + 10;
+    f.u.crypto.len = chlen - 10;
+    ssize_t k = lwq_frame_encode(fr, sizeof(fr), &f);
+    ck_assert_int_gt(k, 0);
+    size_t n = initial_pkt(cl, 0, fr, (size_t)k, pkt, sizeof(pkt));
+    lwq_conn *c = NULL;
+    ck_assert_int_eq(lwq_server_recv(p.srv, &p.path, pkt, n, 0, p.now, &c, NULL), 0);
+    ck_assert_ptr_nonnull(c);
+    p.server = c;
+    f.u.crypto.offset = 0;
+    f.u.crypto.data = ch;
+    f.u.crypto.len = 10;
+    k = lwq_frame_encode(fr, sizeof(fr), &f);
+    size_t flen = (size_t)k;
+    for (int i = 0; i < 20; i++)
+        fr[flen++] = LWQ_FRAME_PING; /* frames after the CRYPTO one */
+    n = initial_pkt(cl, 1, fr, flen, pkt, sizeof(pkt));
+    ck_assert_int_eq(lwq_server_recv(p.srv, &p.path, pkt, n, 0, p.now, &c, NULL), 0);
+    ck_assert_int_lt(c->state, LWQ_CONN_CLOSING);
+    ck_assert_int_eq(c->sp[LWQ_SPACE_INITIAL].ack_pending, 1);
+    /* The server answered the complete ClientHello. */
+    ck_assert(c->sp[LWQ_SPACE_HANDSHAKE].has_wk);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_handshake(void)
 {
     Suite *s = suite_create("conn_handshake");
@@ -441,6 +510,7 @@ Suite *suite_conn_handshake(void)
     tcase_add_test(tc, test_session_ticket_resumption);
     tcase_add_test(tc, test_client_version_negotiation);
     tcase_add_test(tc, test_server_ignores_early_1rtt);
+    tcase_add_test(tc, test_crypto_reassembly_keeps_datagram);
     suite_add_tcase(s, tc);
     return s;
 }
