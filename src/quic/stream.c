@@ -117,11 +117,6 @@ static int stream_new(lwq_conn *c, int64_t id, lwq_stream **out)
     s->has_tx = !uni || local;
     s->has_rx = !uni || !local;
     lwq_sendbuf_init(&s->tx, c->alloc, cfg->stream_send_buffer, STREAM_MAX_RANGES);
-    lwq_recvbuf_init(&s->rx, c->alloc,
-                     cfg->max_stream_window > cfg->initial_max_stream_data_bidi_local
-                         ? cfg->max_stream_window
-                         : cfg->initial_max_stream_data_bidi_local,
-                     cfg->max_stream_gaps);
     /* RFC 9000 §18.2: the limits in each direction. */
     if (uni)
         s->tx_max = local ? c->peer_tp.initial_max_stream_data_uni : 0;
@@ -132,6 +127,9 @@ static int stream_new(lwq_conn *c, int64_t id, lwq_stream **out)
         s->rx_max = local ? 0 : cfg->initial_max_stream_data_uni;
     else
         s->rx_max = local ? cfg->initial_max_stream_data_bidi_local : cfg->initial_max_stream_data_bidi_remote;
+    /* The reassembly buffer holds the largest window this stream will advertise. */
+    uint64_t win = s->rx_max > cfg->max_stream_window ? s->rx_max : cfg->max_stream_window;
+    lwq_recvbuf_init(&s->rx, c->alloc, win > SIZE_MAX ? SIZE_MAX : (size_t)win, cfg->max_stream_gaps);
     s->rx_window = s->rx_max;
     s->rx_window_time = c->now;
     size_t k = bucket_of(st, id);

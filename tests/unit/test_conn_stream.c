@@ -349,6 +349,24 @@ START_TEST(test_connection_id_rotation)
 }
 END_TEST
 
+/* An initial window larger than the auto-tuning maximum is honoured as advertised. */
+START_TEST(test_initial_window_above_max)
+{
+    pair p;
+    echo e;
+    pair_init(&p, 25);
+    p.scfg.initial_max_stream_data_bidi_local = 65536;
+    p.scfg.initial_max_stream_data_bidi_remote = 512 << 10;
+    p.scfg.max_stream_window = 65536;
+    pair_start(&p);
+    echo_init(&e, &p, 1, 1 << 20);
+    ck_assert(pair_run(&p, echo_step, 60 * LWQ_SEC));
+    echo_check(&e);
+    ck_assert_int_eq(p.server->state, LWQ_CONN_ESTABLISHED);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_stream(void)
 {
     Suite *s = suite_create("conn_stream");
@@ -363,6 +381,7 @@ Suite *suite_conn_stream(void)
     tcase_add_test(tc, test_priority_scheduling);
     tcase_add_test(tc, test_connection_ids_issued);
     tcase_add_test(tc, test_connection_id_rotation);
+    tcase_add_test(tc, test_initial_window_above_max);
     suite_add_tcase(s, tc);
     return s;
 }
