@@ -145,6 +145,8 @@ static int recv_frames(lwq_conn *c, const lwq_pkt_hdr *h, lwq_space s, const uin
             int rv = dispatch(c, s, &f, h);
             if (rv)
                 return rv;
+            if (c->sp[s].discarded)
+                return 0; /* the handshake finished in this packet: its space is gone (RFC 9001 §4.9) */
         }
         p += k;
         n -= (size_t)k;

@@ -699,14 +699,6 @@ int lwq_streams_write(lwq_conn *c, lwq_pktb *b, int cwnd_open)
     return 0;
 }
 
-int lwq_streams_want_send(const lwq_conn *c)
-{
-    for (lwq_stream *s = c->st.head; s; s = s->next)
-        if (sendable(c, s) || s->reset_pending || s->stop_pending || s->max_data_pending)
-            return 1;
-    return 0;
-}
-
 void lwq_streams_on_acked(lwq_conn *c, const lwq_sent_frame *f)
 {
     int rv;

@@ -64,8 +64,6 @@ lwq_stream *lwq_stream_find(const lwq_conn *c, int64_t id);
 int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f);
 /* Writes control frames, then STREAM frames by priority while cwnd_open. */
 int lwq_streams_write(lwq_conn *c, struct lwq_pktb *b, int cwnd_open);
-/* 1 when something is waiting to be sent. */
-int lwq_streams_want_send(const lwq_conn *c);
 void lwq_streams_on_acked(lwq_conn *c, const lwq_sent_frame *f);
 void lwq_streams_on_lost(lwq_conn *c, const lwq_sent_frame *f);
 
