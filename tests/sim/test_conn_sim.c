@@ -114,10 +114,13 @@ static const char *server_check(void *ud, lwq_tstamp now)
 static const lwq_sim_node_ops client_ops = {client_recv, client_send, client_next, client_timeout, client_check};
 static const lwq_sim_node_ops server_ops = {server_recv, server_send, server_next, server_timeout, server_check};
 
+static lwq_cc_algorithm world_cc = LWQ_CC_ALGO_NEWRENO;
+
 static void world_start(world *w, uint64_t seed, const lwq_sim_link_config *c2s, const lwq_sim_link_config *s2c)
 {
     memset(w, 0, sizeof(*w));
     pair_init(&w->p, seed);
+    w->p.ccfg.cc = w->p.scfg.cc = world_cc;
     const char *why;
     ck_assert_int_eq(lwq_context_new(&w->p.cctx, &w->p.ccfg, &why), 0);
     ck_assert_int_eq(lwq_context_new(&w->p.sctx, &w->p.scfg, &why), 0);
@@ -172,6 +175,7 @@ static void run_echo(uint64_t seed, double loss, double reorder, size_t streams,
     echo_init(&w.e, &w.p, streams, bytes);
     ck_assert_int_eq(lwq_sim_run(w.sim, LWQ_TSTAMP_INF, echo_done, &w), 0);
     echo_check(&w.e);
+    ck_assert_ptr_eq(w.p.client->rec.cc.ops, world_cc == LWQ_CC_ALGO_CUBIC ? &lwq_cc_cubic : &lwq_cc_newreno);
     if (loss > 0) {
         lwq_conn_stats st;
         lwq_conn_stats_get(w.p.server, &st);
@@ -239,6 +243,16 @@ START_TEST(test_sim_many_seeds)
 }
 END_TEST
 
+/* The loss scenarios again with Cubic (RFC 9438) on both sides. */
+START_TEST(test_sim_cubic)
+{
+    world_cc = LWQ_CC_ALGO_CUBIC;
+    for (uint64_t seed = 60; seed < 63; seed++)
+        run_echo(seed, 0.02 + 0.04 * (double)(seed - 60), 0.05, 2, 200000);
+    world_cc = LWQ_CC_ALGO_NEWRENO;
+}
+END_TEST
+
 Suite *suite_conn_sim(void)
 {
     Suite *s = suite_create("conn_sim");
@@ -249,6 +263,7 @@ Suite *suite_conn_sim(void)
     tcase_add_test(tc, test_sim_duplicate_corrupt);
     tcase_add_test(tc, test_sim_handshake_drop_each);
     tcase_add_test(tc, test_sim_many_seeds);
+    tcase_add_test(tc, test_sim_cubic);
     suite_add_tcase(s, tc);
     return s;
 }
