@@ -552,6 +552,7 @@ int lwq_conn_crypto_progress(lwq_conn *c, lwq_space s)
     return tls_pump(c);
 }
 
+/* path and ecn are not used yet: migration (RFC 9000 §9) and ECN validation (§13.4) start here. */
 int lwq_conn_recv(lwq_conn *c, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn, lwq_tstamp now)
 {
     if (c->state == LWQ_CONN_CLOSED)

@@ -252,7 +252,7 @@ static size_t plan_header(lwq_conn *c, lwq_space s, pkt_plan *pl, size_t room)
     ho->pn = m->next_pn;
     ho->pn_len = lwq_pn_encode_len(m->next_pn, m->largest_acked == UINT64_MAX ? LWQ_PN_NONE : m->largest_acked);
     ho->payload_len = room;
-    ho->tag_len = LWQ_AEAD_TAG_LEN;
+    ho->tag_len = LWQ_AEAD_TAG_LEN; /* the key phase (RFC 9001 §6) and spin bit stay 0 for now */
     pl->s = s;
     return lwq_pkt_hdr_encoded_len(ho);
 }

@@ -257,6 +257,7 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
             return 0; /* RFC 9000 §14.1 */
         if (s->nconns >= s->lim.max_connections || s->handshakes >= s->lim.max_handshakes)
             return 0;
+        /* Address validation with Retry (lim.retry, RFC 9000 §8.1.2) will answer here instead. */
         lwq_cid odcid;
         if (lwq_cid_set(&odcid, h.dcid, h.dcid_len))
             return 0;
