@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include "conn_pair.h"
 #include "quic/conn.h"
 #include "quic/packet.h"
@@ -493,6 +494,82 @@ START_TEST(test_crypto_reassembly_keeps_datagram)
 }
 END_TEST
 
+/* Twenty clients at once through one server: demultiplexing by CID (the routing table grows past
+ * its first size), each connection gets its own data back. */
+START_TEST(test_many_clients_one_server)
+{
+    enum { N = 20 };
+    pair p;
+    pair_init(&p, 26);
+    pair_start(&p);
+    lwq_conn *cl[N], *sv[N];
+    memset(sv, 0, sizeof(sv));
+    cl[0] = p.client;
+    for (int i = 1; i < N; i++)
+        ck_assert_int_eq(lwq_conn_client_new(&cl[i], p.cctx, &p.path, NULL, 0, NULL, 0, p.now), 0);
+    uint8_t buf[1500];
+    size_t seg;
+    uint8_t ecn;
+    lwq_path path;
+    int64_t sid[N];
+    int opened[N], got[N];
+    memset(opened, 0, sizeof(opened));
+    memset(got, 0, sizeof(got));
+    for (int round = 0; round < 400; round++) {
+        int done = 1;
+        for (int i = 0; i < N; i++) {
+            ssize_t n;
+            while ((n = lwq_conn_send(cl[i], &path, buf, sizeof(buf), 1, &seg, &ecn, p.now)) > 0) {
+                lwq_conn *c = NULL;
+                int created = 0;
+                ck_assert_int_eq(lwq_server_recv(p.srv, &path, buf, (size_t)n, 0, p.now, &c, &created), 0);
+                if (created)
+                    sv[i] = c;
+                ck_assert(c == sv[i]);
+            }
+            while (sv[i] && (n = lwq_conn_send(sv[i], &path, buf, sizeof(buf), 1, &seg, &ecn, p.now)) > 0)
+                ck_assert_int_eq(lwq_conn_recv(cl[i], &path, buf, (size_t)n, 0, p.now), 0);
+            if (lwq_conn_is_established(cl[i]) && !opened[i]) {
+                ck_assert_int_eq(lwq_stream_open(cl[i], 1, &sid[i]), 0);
+                uint8_t msg[32];
+                int len = snprintf((char *)msg, sizeof(msg), "client %d", i);
+                ck_assert_int_eq(lwq_stream_write(cl[i], sid[i], msg, (size_t)len, 1), len);
+                opened[i] = 1;
+            }
+            if (sv[i] && opened[i] && !got[i]) {
+                int fin = 0;
+                ssize_t r = lwq_stream_read(sv[i], sid[i], buf, sizeof(buf), &fin);
+                if (r > 0) {
+                    char want[32];
+                    snprintf(want, sizeof(want), "client %d", i);
+                    ck_assert_int_eq(r, (ssize_t)strlen(want));
+                    ck_assert_mem_eq(buf, want, (size_t)r);
+                    ck_assert(fin);
+                    got[i] = 1;
+                }
+            }
+            done &= got[i];
+        }
+        if (done)
+            break;
+        p.now += LWQ_MS;
+        for (int i = 0; i < N; i++) {
+            lwq_conn_handle_timeout(cl[i], p.now);
+            if (sv[i])
+                lwq_conn_handle_timeout(sv[i], p.now);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(got[i], "client %d", i);
+        for (int j = 0; j < i; j++)
+            ck_assert_ptr_ne(sv[i], sv[j]);
+    }
+    for (int i = 1; i < N; i++)
+        lwq_conn_del(cl[i]);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_handshake(void)
 {
     Suite *s = suite_create("conn_handshake");
@@ -511,6 +588,7 @@ Suite *suite_conn_handshake(void)
     tcase_add_test(tc, test_client_version_negotiation);
     tcase_add_test(tc, test_server_ignores_early_1rtt);
     tcase_add_test(tc, test_crypto_reassembly_keeps_datagram);
+    tcase_add_test(tc, test_many_clients_one_server);
     suite_add_tcase(s, tc);
     return s;
 }
