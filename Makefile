@@ -46,7 +46,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 
 # `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
 FORCE:
-.PHONY: FORCE check-thread all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
+.PHONY: FORCE check-thread check-interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
 all: lib tools
 
 deps: $(DEPS_STAMP)
@@ -93,9 +93,14 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-check: check-headers check-unit check-fuzz
+check: check-headers check-unit check-fuzz check-interop
 check-unit: $(BUILD)/tests/unit-tests all
 	$(BUILD)/tests/unit-tests
+# lwquic <-> lwquic and quic-go on loopback (tests/interop/run.sh); skipped in slice builds without tools.
+check-interop: tools
+	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then \
+	  sh scripts/deps.sh interop && sh tests/interop/run.sh $(BUILD); \
+	else echo "check-interop: lwquic-server/lwquic-client not in this build, skipped"; fi
 check-fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 	@for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay/$$n fuzz/corpus/$$n || exit 1; done
 check-headers: | $(DEPS_STAMP)

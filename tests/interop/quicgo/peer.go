@@ -16,10 +16,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"path"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lucas-clemente/quic-go"
@@ -247,6 +249,12 @@ func runClient(args []string) {
 }
 
 func main() {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-stop
+		os.Exit(0)
+	}()
 	if len(os.Args) < 2 {
 		fail("usage: quicgo-peer server|client [flags]")
 	}
