@@ -41,6 +41,8 @@ static int setup(void)
     s.initial_max_data = 65536;
     s.initial_max_stream_data_bidi_remote = s.initial_max_stream_data_uni = 16384;
     s.max_streams_open = 32;
+    s.max_datagram_frame_size = 1200;
+    s.max_datagram_queue = 4;
     return lwq_context_new(&cctx, &c, &why) || lwq_context_new(&sctx, &s, &why) ? -1 : 0;
 }
 
@@ -151,6 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     ;
             } else if (ev.type == LWQ_EV_STREAM_OPENED && (ev.stream_id & 2) == 0) {
                 lwq_stream_write(sc, ev.stream_id, buf, 100, 1);
+            } else if (ev.type == LWQ_EV_DATAGRAM && ev.len) {
+                buf[0] = ev.data[ev.len - 1]; /* touch the data: it must be valid here */
             }
         }
         now += 5 * LWQ_MS;

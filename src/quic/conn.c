@@ -31,6 +31,10 @@ static void local_params(lwq_conn *c, const lwq_cid *scid)
     tp->max_ack_delay = cfg->max_ack_delay / LWQ_MS;
     tp->active_connection_id_limit = cfg->active_connection_id_limit;
     tp->disable_active_migration = 1; /* migration is not implemented yet */
+    if (cfg->max_datagram_frame_size) {
+        tp->has_max_datagram_frame_size = 1; /* RFC 9221 §3 */
+        tp->max_datagram_frame_size = cfg->max_datagram_frame_size;
+    }
     tp->has_initial_scid = 1;
     tp->initial_scid = *scid;
     if (c->is_server) {
@@ -228,6 +232,12 @@ void lwq_conn_del(lwq_conn *c)
     }
     lwq_recovery_free(&c->rec);
     lwq_tls_del(c->tls);
+    lwq_dgram *lists[] = {c->dg_tx, c->dg_rx, c->dg_cur};
+    for (size_t i = 0; i < 3; i++)
+        for (lwq_dgram *d = lists[i], *n; d; d = n) {
+            n = d->next;
+            lwq_free(c->alloc, d);
+        }
     lwq_free(c->alloc, c->evq);
     lwq_free(c->alloc, c->ticket);
     lwq_free(c->alloc, c->scratch);
@@ -275,6 +285,17 @@ int lwq_conn_next_event(lwq_conn *c, lwq_event *ev)
     if (ev->type == LWQ_EV_SESSION_TICKET) {
         ev->data = c->ticket;
         ev->len = c->ticket_len;
+    }
+    if (ev->type == LWQ_EV_DATAGRAM && c->dg_rx) {
+        lwq_free(c->alloc, c->dg_cur); /* the previous one's data was valid until now */
+        c->dg_cur = c->dg_rx;
+        c->dg_rx = c->dg_rx->next;
+        if (!c->dg_rx)
+            c->dg_rx_tail = NULL;
+        c->dg_rx_count--;
+        c->dg_cur->next = NULL;
+        ev->data = c->dg_cur->data;
+        ev->len = c->dg_cur->len;
     }
     return 1;
 }
@@ -719,10 +740,93 @@ void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st)
     st->bytes_in_flight = c->rec.cc.bytes_in_flight;
 }
 
+static size_t dgram_frame_len(size_t len)
+{
+    return 1 + lwq_varint_len(len) + len;
+}
+
+/* The largest DATAGRAM frame that fits an otherwise empty 1-RTT packet. */
+#define DGRAM_FRAME_MAX (LWQ_CONN_MDS - 1 - LWQ_CID_MAX - 4 - LWQ_AEAD_TAG_LEN)
+
 int lwq_datagram_send(lwq_conn *c, const uint8_t *data, size_t len)
 {
-    (void)c;
-    (void)data;
-    (void)len;
-    return LWQ_ERR_UNSUPPORTED; /* RFC 9221 is not implemented yet */
+    if (c->state >= LWQ_CONN_CLOSING)
+        return LWQ_ERR_CLOSED;
+    if (!c->have_peer_tp || !c->peer_tp.has_max_datagram_frame_size || !c->peer_tp.max_datagram_frame_size)
+        return LWQ_ERR_UNSUPPORTED;
+    /* RFC 9221 §3: within the peer's limit, and in one packet since DATAGRAM is never split. */
+    if (dgram_frame_len(len) > c->peer_tp.max_datagram_frame_size || dgram_frame_len(len) > DGRAM_FRAME_MAX ||
+        c->dg_tx_count >= c->cfg->max_datagram_queue)
+        return LWQ_ERR_LIMIT;
+    lwq_dgram *d = lwq_malloc(c->alloc, sizeof(*d) + len);
+    if (!d)
+        return LWQ_ERR_NOMEM;
+    d->next = NULL;
+    d->len = len;
+    if (len)
+        memcpy(d->data, data, len);
+    if (c->dg_tx_tail)
+        c->dg_tx_tail->next = d;
+    else
+        c->dg_tx = d;
+    c->dg_tx_tail = d;
+    c->dg_tx_count++;
+    return 0;
+}
+
+int lwq_conn_write_datagrams(lwq_conn *c, lwq_pktb *b)
+{
+    while (c->dg_tx) {
+        lwq_dgram *d = c->dg_tx;
+        lwq_frame f;
+        memset(&f, 0, sizeof(f));
+        f.type = LWQ_FRAME_DATAGRAM_LEN;
+        f.u.datagram.data = d->data;
+        f.u.datagram.len = d->len;
+        int rv = lwq_pktb_add(b, &f, NULL); /* never retransmitted (RFC 9221 §5.2) */
+        if (rv == LWQ_ERR_NOBUF)
+            return 0;
+        if (rv)
+            return rv;
+        c->dg_tx = d->next;
+        if (!c->dg_tx)
+            c->dg_tx_tail = NULL;
+        c->dg_tx_count--;
+        lwq_free(c->alloc, d);
+    }
+    return 0;
+}
+
+int lwq_conn_datagram_received(lwq_conn *c, const lwq_frame *f)
+{
+    const lwq_tparams *tp = &c->local_tp;
+    size_t len = f->u.datagram.len;
+    size_t flen = f->type == LWQ_FRAME_DATAGRAM ? 1 + len : dgram_frame_len(len);
+    if (!tp->has_max_datagram_frame_size || flen > tp->max_datagram_frame_size)
+        return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, f->type, "DATAGRAM not allowed or too large");
+    if (c->dg_rx_count >= c->cfg->max_datagram_queue)
+        return 0; /* RFC 9221 §5: a receiver may drop datagrams */
+    lwq_dgram *d = lwq_malloc(c->alloc, sizeof(*d) + len);
+    if (!d)
+        return LWQ_ERR_NOMEM;
+    lwq_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = LWQ_EV_DATAGRAM;
+    ev.stream_id = -1;
+    ev.len = len;
+    if (lwq_conn_push_event(c, &ev)) {
+        lwq_free(c->alloc, d);
+        return 0;
+    }
+    d->next = NULL;
+    d->len = len;
+    if (len)
+        memcpy(d->data, f->u.datagram.data, len);
+    if (c->dg_rx_tail)
+        c->dg_rx_tail->next = d;
+    else
+        c->dg_rx = d;
+    c->dg_rx_tail = d;
+    c->dg_rx_count++;
+    return 0;
 }

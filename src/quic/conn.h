@@ -69,6 +69,12 @@ typedef struct lwq_pktb {
     int pad; /* the datagram must reach 1200 bytes */
 } lwq_pktb;
 
+typedef struct lwq_dgram {
+    struct lwq_dgram *next;
+    size_t len;
+    uint8_t data[];
+} lwq_dgram;
+
 struct lwq_conn {
     lwq_context *ctx;
     const lwq_config *cfg;
@@ -114,6 +120,11 @@ struct lwq_conn {
     uint8_t path_response[8];
     int path_response_pending;
 
+    /* RFC 9221: DATAGRAM frames to send and received ones not yet handed out, each a copy,
+     * at most cfg->max_datagram_queue in each direction. */
+    lwq_dgram *dg_tx, *dg_tx_tail, *dg_rx, *dg_rx_tail, *dg_cur;
+    size_t dg_tx_count, dg_rx_count;
+
     lwq_ack_range *ack_ranges; /* decoder storage, cfg->max_ack_ranges */
     lwq_range *ack_conv;       /* the same ranges for recovery */
     uint8_t *scratch;          /* a copy of the datagram being unprotected in place */
@@ -140,6 +151,10 @@ int lwq_conn_crypto_progress(lwq_conn *c, lwq_space s);
 void lwq_conn_discard_space(lwq_conn *c, lwq_space s);
 void lwq_conn_confirm_handshake(lwq_conn *c);
 lwq_tstamp lwq_conn_pto(const lwq_conn *c);
+
+/* DATAGRAM frames (conn.c): a received one queued for LWQ_EV_DATAGRAM; queued ones written. */
+int lwq_conn_datagram_received(lwq_conn *c, const lwq_frame *f);
+int lwq_conn_write_datagrams(lwq_conn *c, lwq_pktb *b);
 
 /* conn_recv.c */
 int lwq_conn_recv_datagram(lwq_conn *c, uint8_t *data, size_t len, lwq_tstamp now);

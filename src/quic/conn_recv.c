@@ -109,8 +109,10 @@ static int dispatch(lwq_conn *c, lwq_space s, const lwq_frame *f, const lwq_pkt_
     case LWQ_FRAME_HANDSHAKE_DONE:
         lwq_conn_confirm_handshake(c); /* RFC 9001 §4.1.2 */
         return 0;
+    case LWQ_FRAME_DATAGRAM:
+    case LWQ_FRAME_DATAGRAM_LEN:
+        return lwq_conn_datagram_received(c, f);
     default:
-        /* DATAGRAM: we advertise no max_datagram_frame_size (RFC 9221 §3). */
         return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, t, "unexpected frame");
     }
 }

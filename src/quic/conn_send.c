@@ -211,6 +211,8 @@ static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
     if (s == LWQ_SPACE_APP && c->handshake_complete) {
         if ((rv = lwq_cids_write(c, b)))
             return rv;
+        if (cwnd && (rv = lwq_conn_write_datagrams(c, b))) /* RFC 9221 §5.4: congestion controlled */
+            return rv;
         if ((rv = lwq_streams_write(c, b, cwnd)))
             return rv;
     }

@@ -2,6 +2,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "quic/conn.h"
+#include "quic/varint.h"
 
 void lwq_config_init(lwq_config *cfg, int is_server)
 {
@@ -54,6 +55,8 @@ static const char *check_config(const lwq_config *cfg)
     if (cfg->initial_max_streams_bidi > cfg->max_streams_open || cfg->initial_max_streams_uni > cfg->max_streams_open ||
         cfg->initial_max_streams_bidi + cfg->initial_max_streams_uni > cfg->max_streams_open)
         return "the peer could open more streams than max_streams_open";
+    if (cfg->max_datagram_frame_size > LWQ_VARINT_MAX)
+        return "max_datagram_frame_size above 2^62";
     if (cfg->max_ack_ranges < 2 || cfg->max_sent_packets < 16 || cfg->max_crypto_buffer < 4096 ||
         cfg->stream_send_buffer == 0 || cfg->max_streams_open == 0)
         return "a limit is too small";
