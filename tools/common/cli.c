@@ -147,3 +147,30 @@ const char *cli_alert_name(int alert)
     }
     return "unknown";
 }
+
+int cli_start(const char *prog, lwq_config *cfg, unsigned workers, const lwq_endpoint_handler *h, cli_stack *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (cli_keylog_enabled())
+        cfg->keylog = cli_keylog_line;
+    const char *why = NULL;
+    int rv = lwq_context_new(&st->ctx, cfg, &why);
+    if (rv) {
+        fprintf(stderr, "%s: %s (%s)\n", prog, why ? why : "bad configuration", lwq_strerror(rv));
+        return 2;
+    }
+    if ((rv = lwq_loop_new(&st->loop, workers, NULL)) != 0 || (rv = lwq_endpoint_new(&st->ep, st->loop, st->ctx, h, NULL))) {
+        fprintf(stderr, "%s: cannot start the event loop: %s\n", prog, lwq_strerror(rv));
+        cli_stop(st);
+        return 1;
+    }
+    return 0;
+}
+
+void cli_stop(cli_stack *st)
+{
+    lwq_endpoint_del(st->ep);
+    lwq_loop_del(st->loop);
+    lwq_context_del(st->ctx);
+    memset(st, 0, sizeof(*st));
+}

@@ -3,7 +3,7 @@
 #define LWQ_TOOLS_CLI_H
 
 #include <stdio.h>
-#include "lwquic/quic.h"
+#include "lwquic/endpoint.h"
 
 /* "https://host:port/path" -> host ("[::1]" keeps no brackets), port (default 443), path ("/" default).
  * Returns 0 or -1 with a message in err. */
@@ -23,6 +23,17 @@ int cli_keylog_enabled(void);
 int cli_parse_cc(const char *name, lwq_cc_algorithm *out);
 /* TLS alert description names (RFC 9846 §6), "alert N" for others. */
 const char *cli_alert_name(int alert);
+/* The runtime a tool needs: context, loop and endpoint. */
+typedef struct cli_stack {
+    lwq_context *ctx;
+    lwq_loop *loop;
+    lwq_endpoint *ep;
+} cli_stack;
+/* Builds the stack from cfg (the key log file, when open, is attached); prints a message naming prog
+ * and returns the tool's exit code on failure (2: bad configuration, 1: runtime), 0 on success. */
+int cli_start(const char *prog, lwq_config *cfg, unsigned workers, const lwq_endpoint_handler *h, cli_stack *st);
+void cli_stop(cli_stack *st);
+
 /* Monotonic seconds, for reports. */
 double cli_now(void);
 /* "12.3 MB" / "4.5 Mbit/s" style numbers. */

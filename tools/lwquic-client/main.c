@@ -224,8 +224,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "lwquic-client: --alpn %s: only hq-interop is available in this build\n", alpn);
         return 2;
     }
-    struct stat st;
-    if (stat(outdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    struct stat sb;
+    if (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         fprintf(stderr, "lwquic-client: -o %s: not a directory\n", outdir);
         return 2;
     }
@@ -269,26 +269,14 @@ int main(int argc, char **argv)
     if (cc_set)
         cfg.cc = cc;
     cfg.handshake_timeout = (lwq_tstamp)(timeout * 1e9);
-    if (cli_keylog_enabled())
-        cfg.keylog = cli_keylog_line;
-    lwq_context *ctx;
-    const char *why = NULL;
-    int rv = lwq_context_new(&ctx, &cfg, &why);
-    if (rv) {
-        fprintf(stderr, "lwquic-client: %s (%s)\n", why ? why : "bad configuration", lwq_strerror(rv));
-        return 2;
-    }
-    lwq_loop *loop;
-    if ((rv = lwq_loop_new(&loop, 2, NULL)) != 0) {
-        fprintf(stderr, "lwquic-client: cannot start the event loop: %s\n", lwq_strerror(rv));
-        return 1;
-    }
-    lwq_endpoint *ep;
     lwq_endpoint_handler h = {on_event, &cl};
-    lwq_endpoint_new(&ep, loop, ctx, &h, NULL);
+    cli_stack st;
+    int rv = cli_start("lwquic-client", &cfg, 2, &h, &st);
+    if (rv)
+        return rv;
     double start = cli_now();
     lwq_endpoint_conn *ec;
-    rv = lwq_endpoint_connect(ep, cl.reqs[0].url.authority, NULL, 0, NULL, &ec);
+    rv = lwq_endpoint_connect(st.ep, cl.reqs[0].url.authority, NULL, 0, NULL, &ec);
     if (rv) {
         fprintf(stderr, "lwquic-client: %s: %s\n", cl.reqs[0].url.authority,
                 rv == LWQ_ERR_NOT_FOUND ? "cannot resolve host" : lwq_strerror(rv));
@@ -313,9 +301,7 @@ int main(int argc, char **argv)
     if (tty)
         progress(&cl, start, 1);
     lwq_endpoint_conn_release(ec);
-    lwq_endpoint_del(ep);
-    lwq_loop_del(loop);
-    lwq_context_del(ctx);
+    cli_stop(&st);
 
     int failed = 0;
     for (size_t i = 0; i < cl.n; i++) {

@@ -320,26 +320,14 @@ int main(int argc, char **argv)
     cfg.key_file = key;
     if (cc_set)
         cfg.cc = cc;
-    if (cli_keylog_enabled())
-        cfg.keylog = cli_keylog_line;
-    lwq_context *ctx;
-    const char *why = NULL;
-    int rv = lwq_context_new(&ctx, &cfg, &why);
-    if (rv) {
-        fprintf(stderr, "lwquic-server: %s (%s)\n", why ? why : "bad configuration", lwq_strerror(rv));
-        return 2;
-    }
-    lwq_loop *loop;
-    if ((rv = lwq_loop_new(&loop, 0, NULL)) != 0) {
-        fprintf(stderr, "lwquic-server: cannot start the event loop: %s\n", lwq_strerror(rv));
-        return 1;
-    }
-    lwq_endpoint *ep;
     lwq_endpoint_handler h = {on_event, NULL};
-    lwq_endpoint_new(&ep, loop, ctx, &h, NULL);
+    cli_stack st;
+    int rv = cli_start("lwquic-server", &cfg, 0, &h, &st);
+    if (rv)
+        return rv;
     for (size_t i = 0; i < nlisten; i++) {
         uint16_t port;
-        if ((rv = lwq_endpoint_listen(ep, listen[i], shards, &port)) != 0) {
+        if ((rv = lwq_endpoint_listen(st.ep, listen[i], shards, &port)) != 0) {
             fprintf(stderr, "lwquic-server: --listen %s: %s\n", listen[i],
                     rv == LWQ_ERR_IO ? strerror(errno) : lwq_strerror(rv));
             return 1;
@@ -349,13 +337,11 @@ int main(int argc, char **argv)
     }
     int sig = 0;
     sigwait(&sigs, &sig);
-    size_t open = lwq_endpoint_conn_count(ep);
-    size_t left = lwq_endpoint_shutdown(ep, 0, "server shutting down", 3 * LWQ_SEC);
+    size_t open = lwq_endpoint_conn_count(st.ep);
+    size_t left = lwq_endpoint_shutdown(st.ep, 0, "server shutting down", 3 * LWQ_SEC);
     if (!quiet)
         fprintf(stderr, "lwquic-server: %s: closed %zu connection(s)%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
                 open - left, left ? ", others timed out" : "");
-    lwq_endpoint_del(ep);
-    lwq_loop_del(loop);
-    lwq_context_del(ctx);
+    cli_stop(&st);
     return 0;
 }
