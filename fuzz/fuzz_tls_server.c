@@ -2,56 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "base/mem.h"
 #include "tls/msg.h"
-#include "tls/tls.h"
+#include "fuzz_tls.h"
 
 /* A fresh server fed the input as the client's flight: records of
  * [epoch & 3][length u16][bytes]. The server's randomness, clock and settings
  * match the harness of tests/unit/test_tls_errors.c, which writes real client
  * flights to this corpus (LWQ_TLS_GEN_CORPUS), so seeds complete (resumed) handshakes. */
-
-typedef struct frng {
-    uint64_t s[2];
-    lwq_rng rng;
-} frng;
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-/* The same generator as lwq_test_rng (tests/testutil.c). */
-static void frng_fill(void *ud, uint8_t *out, size_t n)
-{
-    frng *r = ud;
-    while (n) {
-        uint64_t s0 = r->s[0], s1 = r->s[1], v = s0 + s1;
-        s1 ^= s0;
-        r->s[0] = rotl(s0, 55) ^ s1 ^ (s1 << 14);
-        r->s[1] = rotl(s1, 36);
-        size_t k = n < 8 ? n : 8;
-        memcpy(out, &v, k);
-        out += k;
-        n -= k;
-    }
-}
-
-static const lwq_rng *frng_init(frng *r, uint64_t seed)
-{
-    r->s[0] = seed * 0x9E3779B97F4A7C15ull + 1;
-    r->s[1] = (seed ^ 0xD1B54A32D192ED03ull) * 0xBF58476D1CE4E5B9ull + 7;
-    r->rng.fill = frng_fill;
-    r->rng.ud = r;
-    return &r->rng;
-}
-
-static int64_t fixed_now(void *ud)
-{
-    return 1800000000;
-}
-
-#define SAME(a, b) ((a).n == (b).n && (!(a).n || memcmp((a).p, (b).p, (a).n) == 0))
 
 /* Whatever the codec accepts and fully understands re-encodes to something it
  * decodes to the same fields (unknown extensions, and the known ones the encoder
@@ -111,30 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lwq_tls_del(tls);
         return 0;
     }
-    while (size >= 3) {
-        size_t n = lwq_get16(data + 1);
-        lwq_tls_epoch e = (lwq_tls_epoch)(data[0] & 3);
-        if (n > size - 3)
-            n = size - 3;
-        check_round_trip(data + 3, n);
-        int rc = lwq_tls_recv(tls, e, data + 3, n);
-        lwq_tls_event ev;
-        while (lwq_tls_next_event(tls, &ev) == 0)
-            ;
-        const uint8_t *p;
-        size_t len;
-        for (int k = 0; k < LWQ_TLS_EPOCHS; k++) {
-            lwq_tls_output(tls, (lwq_tls_epoch)k, &p, &len);
-            lwq_tls_output_consume(tls, (lwq_tls_epoch)k, len);
-        }
-        if (rc) {
-            lwq_tls_alert(tls);
-            lwq_tls_error_reason(tls);
-            break;
-        }
-        data += 3 + n;
-        size -= 3 + n;
-    }
+    feed_records(tls, data, size, check_round_trip);
     lwq_tls_del(tls);
     return 0;
 }
