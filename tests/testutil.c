@@ -185,3 +185,99 @@ size_t lwq_test_unhex(const char *hex, uint8_t *out, size_t cap)
     }
     return n;
 }
+
+/* A strict JSON (RFC 8259) recognizer. */
+static const char *ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *json_value(const char *p, int depth);
+
+static const char *string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    while (*p != '"') {
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            return NULL; /* our writer emits ASCII only */
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!isxdigit((unsigned char)p[i]))
+                        return NULL;
+                p += 5;
+                continue;
+            }
+            if (!strchr("\"\\/bfnrt", *p) || !*p)
+                return NULL;
+        }
+        p++;
+    }
+    return p + 1;
+}
+
+static const char *number(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return NULL;
+    if (*p == '0' && isdigit((unsigned char)p[1]))
+        return NULL;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return NULL;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return p;
+}
+
+static const char *members(const char *p, int depth, char close, int keyed)
+{
+    p = ws(p + 1);
+    if (*p == close)
+        return p + 1;
+    for (;;) {
+        if (keyed) {
+            if (!(p = string(p)))
+                return NULL;
+            p = ws(p);
+            if (*p++ != ':')
+                return NULL;
+        }
+        if (!(p = json_value(ws(p), depth + 1)))
+            return NULL;
+        p = ws(p);
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+        p = ws(p);
+    }
+}
+
+static const char *json_value(const char *p, int depth)
+{
+    if (depth > 64)
+        return NULL;
+    p = ws(p);
+    switch (*p) {
+    case '{': return members(p, depth, '}', 1);
+    case '[': return members(p, depth, ']', 0);
+    case '"': return string(p);
+    case 't': return strncmp(p, "true", 4) ? NULL : p + 4;
+    case 'f': return strncmp(p, "false", 5) ? NULL : p + 5;
+    case 'n': return strncmp(p, "null", 4) ? NULL : p + 4;
+    default: return number(p);
+    }
+}
+
+const char *lwq_test_json_value(const char *p) { return json_value(p, 0); }

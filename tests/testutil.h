@@ -34,4 +34,7 @@ uint8_t *lwq_test_read_file(const char *path, size_t *len);
 /* Hex string (spaces and newlines ignored) into out; returns bytes written. */
 size_t lwq_test_unhex(const char *hex, uint8_t *out, size_t cap);
 
+/* A strict JSON (RFC 8259) value recognizer for ASCII text: the end of the value, or NULL. */
+const char *lwq_test_json_value(const char *p);
+
 #endif

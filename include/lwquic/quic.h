@@ -82,7 +82,11 @@ typedef struct lwq_config {
     /* Observability: NSS key log lines, qlog JSON-SEQ records, a human-readable trace. */
     void (*keylog)(void *ud, const char *line);
     void *keylog_ud;
-    void (*qlog)(void *ud, const char *record, size_t len);
+    /* qlog: qlog_open(qlog_ud, is_server, odcid) gives each connection a handle (NULL: not logged),
+     * qlog_write receives its JSON-SEQ records, qlog_close ends it when the connection is freed. */
+    void *(*qlog_open)(void *ud, int is_server, const uint8_t *odcid, size_t odcid_len);
+    void (*qlog_write)(void *handle, const char *record, size_t len);
+    void (*qlog_close)(void *handle);
     void *qlog_ud;
     void (*log)(void *ud, int level, const char *msg);
     void *log_ud;

@@ -162,6 +162,7 @@ int lwq_conn_client_new(lwq_conn **out, lwq_context *ctx, const lwq_path *path, 
         lwq_cid_random(c, &c->odcid);
         lwq_cid_random(c, &scid);
         rv = lwq_cids_init(c, &scid, &c->odcid);
+        lwq_conn_qlog_start(c);
     }
     if (!rv)
         rv = install_initial_keys(c);
@@ -199,6 +200,7 @@ int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const
         c->got_peer_scid = 1;
         lwq_cid_random(c, &scid);
         rv = lwq_cids_init(c, &scid, &peer);
+        lwq_conn_qlog_start(c);
     }
     if (!rv)
         rv = install_initial_keys(c);
@@ -218,6 +220,7 @@ void lwq_conn_del(lwq_conn *c)
 {
     if (!c)
         return;
+    lwq_conn_qlog_end(c);
     lwq_cids_free(c);
     lwq_streams_free(c);
     for (int s = 0; s < LWQ_SPACE_COUNT; s++) {
@@ -306,8 +309,10 @@ static void push_simple(lwq_conn *c, lwq_event_type type)
     memset(&ev, 0, sizeof(ev));
     ev.type = type;
     ev.stream_id = -1;
-    if (type == LWQ_EV_CLOSED)
+    if (type == LWQ_EV_CLOSED) {
         ev.close = c->close;
+        lwq_conn_qlog_closed(c);
+    }
     (void)lwq_conn_push_event(c, &ev);
 }
 

@@ -132,6 +132,11 @@ struct lwq_conn {
     char alpn[256];
     lwq_conn_stats stats;
     lwq_tstamp created;
+    /* qlog (conn_qlog.c): NULL unless cfg->qlog_open gave this connection a handle */
+    struct lwq_qlog *qlog;
+    void *qlog_handle;
+    uint64_t qlog_cwnd, qlog_inflight;
+    lwq_tstamp qlog_srtt;
 };
 
 /* conn.c */
@@ -146,6 +151,17 @@ void lwq_conn_terminate(lwq_conn *c, const lwq_close_info *ci);
 void lwq_conn_enter_draining(lwq_conn *c, const lwq_close_info *ci);
 /* Queues an event; LWQ_ERR_NOMEM. */
 int lwq_conn_push_event(lwq_conn *c, const lwq_event *ev);
+
+/* qlog (conn_qlog.c); each is a no-op when the connection has no qlog. */
+void lwq_conn_qlog_start(lwq_conn *c);
+void lwq_conn_qlog_end(lwq_conn *c);
+/* A packet as sent (payload before protection) or received (after decryption). */
+void lwq_conn_qlog_packet(lwq_conn *c, int sent, lwq_space s, uint64_t pn, const uint8_t *payload, size_t len,
+                          size_t wire_len);
+void lwq_conn_qlog_lost(lwq_conn *c, lwq_space s, uint64_t pn);
+/* recovery_metrics_updated when cwnd, bytes in flight or smoothed RTT changed. */
+void lwq_conn_qlog_metrics(lwq_conn *c);
+void lwq_conn_qlog_closed(lwq_conn *c);
 /* Hands in-order CRYPTO bytes of a space to TLS and applies what comes back. */
 int lwq_conn_crypto_progress(lwq_conn *c, lwq_space s);
 void lwq_conn_discard_space(lwq_conn *c, lwq_space s);

@@ -29,6 +29,7 @@ static int recv_ack(lwq_conn *c, lwq_space s, const lwq_frame *f)
         return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, f->type, "ACK of a packet never sent");
     if (rv)
         return rv;
+    lwq_conn_qlog_metrics(c);
     if (s == LWQ_SPACE_HANDSHAKE && !c->is_server && !c->rec.peer_validated_address) {
         c->rec.peer_validated_address = 1; /* RFC 9002 §6.2.2.1 */
         lwq_recovery_update_timer(&c->rec, c->now);
@@ -253,6 +254,7 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
         return 0; /* duplicate (RFC 9000 §12.3) */
     }
     c->stats.packets_received++;
+    lwq_conn_qlog_packet(c, 0, (lwq_space)s, u.pn, pkt + u.payload_off, u.payload_len, h->pkt_len);
     if (!c->is_server && h->type == LWQ_PKT_INITIAL && !c->got_peer_scid) {
         lwq_cid_set(&c->peer_scid, h->scid, h->scid_len);
         c->got_peer_scid = 1;

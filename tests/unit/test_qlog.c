@@ -1,103 +1,8 @@
 /* qlog records: JSON-SEQ framing, valid JSON for every frame type and for hostile strings, limits. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "testutil.h"
 #include "quic/qlog.h"
-
-/* A strict JSON (RFC 8259) recognizer: returns the end of the value or NULL. */
-static const char *ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-static const char *value(const char *p, int depth);
-
-static const char *string(const char *p)
-{
-    if (*p++ != '"')
-        return NULL;
-    while (*p != '"') {
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-            return NULL; /* our writer emits ASCII only */
-        if (*p == '\\') {
-            p++;
-            if (*p == 'u') {
-                for (int i = 1; i <= 4; i++)
-                    if (!isxdigit((unsigned char)p[i]))
-                        return NULL;
-                p += 5;
-                continue;
-            }
-            if (!strchr("\"\\/bfnrt", *p) || !*p)
-                return NULL;
-        }
-        p++;
-    }
-    return p + 1;
-}
-
-static const char *number(const char *p)
-{
-    if (*p == '-')
-        p++;
-    if (!isdigit((unsigned char)*p))
-        return NULL;
-    if (*p == '0' && isdigit((unsigned char)p[1]))
-        return NULL;
-    while (isdigit((unsigned char)*p))
-        p++;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return NULL;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    return p;
-}
-
-static const char *members(const char *p, int depth, char close, int keyed)
-{
-    p = ws(p + 1);
-    if (*p == close)
-        return p + 1;
-    for (;;) {
-        if (keyed) {
-            if (!(p = string(p)))
-                return NULL;
-            p = ws(p);
-            if (*p++ != ':')
-                return NULL;
-        }
-        if (!(p = value(ws(p), depth + 1)))
-            return NULL;
-        p = ws(p);
-        if (*p == close)
-            return p + 1;
-        if (*p++ != ',')
-            return NULL;
-        p = ws(p);
-    }
-}
-
-static const char *value(const char *p, int depth)
-{
-    if (depth > 64)
-        return NULL;
-    p = ws(p);
-    switch (*p) {
-    case '{': return members(p, depth, '}', 1);
-    case '[': return members(p, depth, ']', 0);
-    case '"': return string(p);
-    case 't': return strncmp(p, "true", 4) ? NULL : p + 4;
-    case 'f': return strncmp(p, "false", 5) ? NULL : p + 5;
-    case 'n': return strncmp(p, "null", 4) ? NULL : p + 4;
-    default: return number(p);
-    }
-}
 
 struct sink {
     char recs[8][8192];
@@ -118,7 +23,7 @@ static void collect(void *ud, const char *rec, size_t len)
 static void assert_record(const char *r)
 {
     ck_assert_int_eq(r[0], 0x1e);
-    const char *end = value(r + 1, 0);
+    const char *end = lwq_test_json_value(r + 1);
     ck_assert_msg(end != NULL, "not JSON: %s", r + 1);
     ck_assert_str_eq(end, "\n");
 }
