@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include "common/cli.h"
 
 int cli_parse_url(const char *url, cli_url *out, char *err, size_t errlen)
@@ -173,4 +175,38 @@ void cli_stop(cli_stack *st)
     lwq_loop_del(st->loop);
     lwq_context_del(st->ctx);
     memset(st, 0, sizeof(*st));
+}
+
+static char qlog_dir[1024];
+
+static void *qlog_open(void *ud, int is_server, const uint8_t *odcid, size_t len)
+{
+    (void)ud;
+    char name[1200], *p = name;
+    p += snprintf(name, sizeof(name), "%s/", qlog_dir);
+    for (size_t i = 0; i < len && i < 20; i++)
+        p += sprintf(p, "%02x", odcid[i]);
+    snprintf(p, sizeof(name) - (size_t)(p - name), "_%s.sqlog", is_server ? "server" : "client");
+    FILE *f = fopen(name, "w");
+    if (!f)
+        fprintf(stderr, "qlog: cannot write %s: %s\n", name, strerror(errno));
+    return f;
+}
+
+static void qlog_write(void *h, const char *rec, size_t len) { fwrite(rec, 1, len, (FILE *)h); }
+static void qlog_close(void *h) { fclose((FILE *)h); }
+
+int cli_qlog_dir(const char *dir, lwq_config *cfg)
+{
+    if (!dir)
+        dir = getenv("QLOGDIR");
+    if (!dir || !*dir)
+        return 0;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return -1;
+    snprintf(qlog_dir, sizeof(qlog_dir), "%s", dir);
+    cfg->qlog_open = qlog_open;
+    cfg->qlog_write = qlog_write;
+    cfg->qlog_close = qlog_close;
+    return 0;
 }

@@ -23,6 +23,10 @@ int cli_keylog_enabled(void);
 int cli_parse_cc(const char *name, lwq_cc_algorithm *out);
 /* TLS alert description names (RFC 9846 §6), "alert N" for others. */
 const char *cli_alert_name(int alert);
+/* qlog files DIR/<odcid>_<client|server>.sqlog, one per connection; NULL dir: $QLOGDIR if set.
+ * Returns -1 (errno set) when the directory cannot be created. */
+int cli_qlog_dir(const char *dir, lwq_config *cfg);
+
 /* The runtime a tool needs: context, loop and endpoint. */
 typedef struct cli_stack {
     lwq_context *ctx;

@@ -184,7 +184,7 @@ int main(int argc, char **argv)
                                          {"qlog-dir", required_argument, NULL, 'Q'}, {"cc", required_argument, NULL, 'C'},
                                          {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *cafile = NULL, *alpn = "hq-interop", *outdir = ".", *keylog = NULL;
+    const char *cafile = NULL, *alpn = "hq-interop", *outdir = ".", *keylog = NULL, *qlogdir = NULL;
     int insecure = 0, quiet = 0, c;
     double timeout = 10;
     int cc_set = 0;
@@ -196,9 +196,7 @@ int main(int argc, char **argv)
         case 'a': alpn = optarg; break;
         case 'o': outdir = optarg; break;
         case 'K': keylog = optarg; break;
-        case 'Q':
-            fprintf(stderr, "lwquic-client: --qlog-dir: qlog output is not wired into connections yet\n");
-            return 2;
+        case 'Q': qlogdir = optarg; break;
         case 'C':
             if (cli_parse_cc(optarg, &cc)) {
                 fprintf(stderr, "lwquic-client: --cc: unknown algorithm '%s' (cubic, newreno)\n", optarg);
@@ -260,6 +258,10 @@ int main(int argc, char **argv)
     }
     lwq_config cfg;
     lwq_config_init(&cfg, 0);
+    if (cli_qlog_dir(qlogdir, &cfg)) {
+        fprintf(stderr, "lwquic-client: --qlog-dir %s: %s\n", qlogdir ? qlogdir : getenv("QLOGDIR"), strerror(errno));
+        return 2;
+    }
     const char *alpns[] = {alpn};
     cfg.alpn = alpns;
     cfg.alpn_count = 1;

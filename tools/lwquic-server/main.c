@@ -230,7 +230,8 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
 static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
-               "                     [--alpn hq-interop] [--keylog FILE] [--cc cubic|newreno] [--shards N] [-q]\n"
+               "                     [--alpn hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
+               "                     [--shards N] [-q]\n"
                "Serves DIR over QUIC (HTTP/0.9, ALPN hq-interop). Default --listen [::]:4433, --root .\n");
 }
 
@@ -242,7 +243,8 @@ int main(int argc, char **argv)
                                          {"keylog", required_argument, NULL, 'K'}, {"qlog-dir", required_argument, NULL, 'Q'},
                                          {"cc", required_argument, NULL, 'C'}, {"shards", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    const char *listen[MAX_LISTEN], *rootdir = ".", *cert = NULL, *key = NULL, *alpn = "hq-interop", *keylog = NULL;
+    const char *listen[MAX_LISTEN], *rootdir = ".", *cert = NULL, *key = NULL, *alpn = "hq-interop", *keylog = NULL,
+               *qlogdir = NULL;
     size_t nlisten = 0;
     unsigned shards = 0;
     int c, cc_set = 0;
@@ -264,9 +266,7 @@ int main(int argc, char **argv)
         case 'R':
             fprintf(stderr, "lwquic-server: --retry: address validation with Retry is not implemented yet\n");
             return 2;
-        case 'Q':
-            fprintf(stderr, "lwquic-server: --qlog-dir: qlog output is not wired into connections yet\n");
-            return 2;
+        case 'Q': qlogdir = optarg; break;
         case 'C':
             if (cli_parse_cc(optarg, &cc)) {
                 fprintf(stderr, "lwquic-server: --cc: unknown algorithm '%s' (cubic, newreno)\n", optarg);
@@ -313,6 +313,10 @@ int main(int argc, char **argv)
 
     lwq_config cfg;
     lwq_config_init(&cfg, 1);
+    if (cli_qlog_dir(qlogdir, &cfg)) {
+        fprintf(stderr, "lwquic-server: --qlog-dir %s: %s\n", qlogdir ? qlogdir : getenv("QLOGDIR"), strerror(errno));
+        return 2;
+    }
     const char *alpns[] = {alpn};
     cfg.alpn = alpns;
     cfg.alpn_count = 1;
