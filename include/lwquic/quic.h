@@ -21,6 +21,8 @@ extern "C" {
 
 typedef enum { LWQ_CC_ALGO_NEWRENO = 0, LWQ_CC_ALGO_CUBIC = 1 } lwq_cc_algorithm;
 
+enum { LWQ_LOG_INFO = 1, LWQ_LOG_DEBUG = 2 };
+
 /* Settings, plain data: lwq_config_init() fills defaults, the caller overrides fields, and
  * lwq_context_new() validates and loads them once for many connections. */
 typedef struct lwq_config {
@@ -88,8 +90,11 @@ typedef struct lwq_config {
     void (*qlog_write)(void *handle, const char *record, size_t len);
     void (*qlog_close)(void *handle);
     void *qlog_ud;
+    /* A human-readable trace, one line a call: LWQ_LOG_INFO for the connection's life (start, close),
+     * LWQ_LOG_DEBUG adds every packet with its frames, losses and congestion changes. */
     void (*log)(void *ud, int level, const char *msg);
     void *log_ud;
+    int log_level;
 } lwq_config;
 
 void lwq_config_init(lwq_config *cfg, int is_server);

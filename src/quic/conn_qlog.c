@@ -1,11 +1,54 @@
-/* A connection's qlog: packets as they leave and arrive (frames decoded from the plaintext, so the log
- * shows exactly what was on the wire), losses, recovery metrics, the close. */
+/* A connection's qlog and text trace: packets as they leave and arrive (frames decoded from the
+ * plaintext, so both show exactly what was on the wire), losses, recovery metrics, the close. */
+#include <stdarg.h>
+#include <stdio.h>
 #include "quic/conn.h"
 #include "quic/qlog.h"
 #include "base/mem.h"
 
 #define QLOG_MAX_FRAMES 64
 #define QLOG_MAX_ACK_RANGES 32
+
+static int tracing(const lwq_conn *c, int level) { return c->cfg->log && c->cfg->log_level >= level; }
+
+static void trace(lwq_conn *c, int level, const char *fmt, ...)
+{
+    if (!tracing(c, level))
+        return;
+    char line[1024];
+    int n = snprintf(line, sizeof(line), "%s: ", c->is_server ? "server" : "client");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    va_end(ap);
+    c->cfg->log(c->cfg->log_ud, level, line);
+}
+
+/* "STREAM(id=4 off=0 len=100 fin)" style, for people reading a trace. */
+static size_t frame_text(char *out, size_t cap, const lwq_frame *f)
+{
+    int n;
+    if (lwq_frame_is_stream(f->type))
+        n = snprintf(out, cap, " STREAM(id=%llu off=%llu len=%zu%s)", (unsigned long long)f->u.stream.stream_id,
+                     (unsigned long long)f->u.stream.offset, f->u.stream.len, f->u.stream.fin ? " fin" : "");
+    else if (f->type == LWQ_FRAME_ACK || f->type == LWQ_FRAME_ACK_ECN)
+        n = snprintf(out, cap, " ACK(%llu-%llu%s)", (unsigned long long)f->u.ack.ranges[0].smallest,
+                     (unsigned long long)f->u.ack.largest, f->u.ack.range_count > 1 ? " +gaps" : "");
+    else if (f->type == LWQ_FRAME_CRYPTO)
+        n = snprintf(out, cap, " CRYPTO(off=%llu len=%zu)", (unsigned long long)f->u.crypto.offset, f->u.crypto.len);
+    else if (f->type == LWQ_FRAME_PADDING)
+        n = snprintf(out, cap, " PADDING(%zu)", f->u.padding_len);
+    else if (f->type == LWQ_FRAME_CONNECTION_CLOSE || f->type == LWQ_FRAME_CONNECTION_CLOSE_APP)
+        n = snprintf(out, cap, " CONNECTION_CLOSE(%s 0x%llx \"%.*s\")",
+                     f->type == LWQ_FRAME_CONNECTION_CLOSE ? "transport" : "application",
+                     (unsigned long long)f->u.close.error_code, (int)(f->u.close.reason_len > 60 ? 60 : f->u.close.reason_len),
+                     (const char *)f->u.close.reason);
+    else {
+        const lwq_frame_info *info = lwq_frame_info_get(f->type);
+        n = snprintf(out, cap, " %s", info ? info->name : "UNKNOWN");
+    }
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
 
 static void sink(void *ud, const char *record, size_t len)
 {
@@ -15,6 +58,11 @@ static void sink(void *ud, const char *record, size_t len)
 
 void lwq_conn_qlog_start(lwq_conn *c)
 {
+    char id[2 * LWQ_CID_MAX + 1];
+    for (size_t i = 0; i < c->odcid.len; i++)
+        snprintf(id + 2 * i, 3, "%02x", c->odcid.id[i]);
+    id[2 * c->odcid.len] = 0;
+    trace(c, LWQ_LOG_INFO, "connection %s started, QUIC version 0x%08x", id, c->version);
     if (!c->cfg->qlog_open || !c->cfg->qlog_write)
         return;
     c->qlog_handle = c->cfg->qlog_open(c->cfg->qlog_ud, c->is_server, c->odcid.id, c->odcid.len);
@@ -51,7 +99,7 @@ static lwq_pkt_type pkt_type(lwq_space s)
 void lwq_conn_qlog_packet(lwq_conn *c, int sent, lwq_space s, uint64_t pn, const uint8_t *payload, size_t len,
                           size_t wire_len)
 {
-    if (!c->qlog)
+    if (!c->qlog && !tracing(c, LWQ_LOG_DEBUG))
         return;
     lwq_frame frames[QLOG_MAX_FRAMES];
     lwq_ack_range ranges[4][QLOG_MAX_ACK_RANGES]; /* room for four ACK frames a packet */
@@ -69,6 +117,17 @@ void lwq_conn_qlog_packet(lwq_conn *c, int sent, lwq_space s, uint64_t pn, const
         len -= (size_t)k;
         n++;
     }
+    if (tracing(c, LWQ_LOG_DEBUG)) {
+        char text[700];
+        size_t at = 0;
+        for (size_t i = 0; i < n && at < sizeof(text) - 1; i++)
+            at += frame_text(text + at, sizeof(text) - at, &frames[i]);
+        text[at] = 0;
+        trace(c, LWQ_LOG_DEBUG, "%s %s pn=%llu %zu bytes:%s", sent ? "sent" : "received",
+              lwq_qlog_pkt_type_name(pkt_type(s)), (unsigned long long)pn, wire_len, text);
+    }
+    if (!c->qlog)
+        return;
     lwq_qlog_pkt h = {.type = pkt_type(s), .pn = pn, .version = c->version, .length = wire_len};
     uint64_t exponent = sent ? c->local_tp.ack_delay_exponent : c->peer_tp.ack_delay_exponent;
     lwq_qlog_packet(c->qlog, c->now, sent, &h, frames, n, exponent);
@@ -76,6 +135,8 @@ void lwq_conn_qlog_packet(lwq_conn *c, int sent, lwq_space s, uint64_t pn, const
 
 void lwq_conn_qlog_lost(lwq_conn *c, lwq_space s, uint64_t pn)
 {
+    trace(c, LWQ_LOG_DEBUG, "%s packet pn=%llu declared lost", lwq_qlog_pkt_type_name(pkt_type(s)),
+          (unsigned long long)pn);
     if (c->qlog)
         lwq_qlog_packet_lost(c->qlog, c->now, pkt_type(s), pn, NULL);
 }
@@ -83,21 +144,27 @@ void lwq_conn_qlog_lost(lwq_conn *c, lwq_space s, uint64_t pn)
 void lwq_conn_qlog_metrics(lwq_conn *c)
 {
     const lwq_recovery *r = &c->rec;
-    if (!c->qlog || (r->cc.cwnd == c->qlog_cwnd && r->cc.bytes_in_flight == c->qlog_inflight &&
+    if ((!c->qlog && !tracing(c, LWQ_LOG_DEBUG)) || (r->cc.cwnd == c->qlog_cwnd && r->cc.bytes_in_flight == c->qlog_inflight &&
                      r->rtt.smoothed == c->qlog_srtt))
         return;
     c->qlog_cwnd = r->cc.cwnd;
     c->qlog_inflight = r->cc.bytes_in_flight;
     c->qlog_srtt = r->rtt.smoothed;
-    lwq_qlog_metrics(c->qlog, c->now, r->rtt.min, r->rtt.smoothed, r->rtt.latest, r->rtt.var, r->cc.cwnd,
+    trace(c, LWQ_LOG_DEBUG, "cwnd %llu bytes, %llu in flight, smoothed rtt %.3f ms",
+          (unsigned long long)r->cc.cwnd, (unsigned long long)r->cc.bytes_in_flight, (double)r->rtt.smoothed / 1e6);
+    if (c->qlog)
+        lwq_qlog_metrics(c->qlog, c->now, r->rtt.min, r->rtt.smoothed, r->rtt.latest, r->rtt.var, r->cc.cwnd,
                      r->cc.bytes_in_flight, r->cc.ssthresh, r->pto_count);
 }
 
 void lwq_conn_qlog_closed(lwq_conn *c)
 {
+    const lwq_close_info *ci = &c->close;
+    trace(c, LWQ_LOG_INFO, "connection closed by %s: %s error 0x%llx (%s)%s%s", ci->by_peer ? "the peer" : "us",
+          ci->is_app ? "application" : "transport", (unsigned long long)ci->code,
+          ci->is_app ? "application" : lwq_quic_error_name(ci->code), ci->reason[0] ? ": " : "", ci->reason);
     if (!c->qlog)
         return;
-    const lwq_close_info *ci = &c->close;
     const char *trigger = ci->idle_timeout ? "idle_timeout" : ci->stateless_reset ? "stateless_reset" : NULL;
     lwq_qlog_closed(c->qlog, c->now, ci->by_peer ? "remote" : "local", ci->is_app, ci->code,
                     (const uint8_t *)ci->reason, strlen(ci->reason), trigger);

@@ -1,5 +1,6 @@
 /* A whole connection's qlog, both sides, over a lossy pipe: every record is JSON-SEQ, the header names the
  * schema, and the events a reader needs are there (packets of each type, losses, metrics, the close). */
+#include <stdio.h>
 #include <stdlib.h>
 #include "testutil.h"
 #include "conn_pair.h"
@@ -118,11 +119,65 @@ START_TEST(test_qlog_of_a_lossy_connection)
 }
 END_TEST
 
+typedef struct trace_lines {
+    char text[64][300];
+    size_t n, total;
+} trace_lines;
+
+static void collect_line(void *ud, int level, const char *msg)
+{
+    trace_lines *t = ud;
+    ck_assert(level == LWQ_LOG_INFO || level == LWQ_LOG_DEBUG);
+    if (t->n < 64)
+        snprintf(t->text[t->n++], sizeof(t->text[0]), "%s", msg);
+    t->total++;
+}
+
+static int has_line(const trace_lines *t, const char *prefix)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (!strncmp(t->text[i], prefix, strlen(prefix)))
+            return 1;
+    return 0;
+}
+
+START_TEST(test_text_trace)
+{
+    pair p;
+    static trace_lines info, debug;
+    memset(&info, 0, sizeof(info));
+    memset(&debug, 0, sizeof(debug));
+    pair_init(&p, 3);
+    p.ccfg.log = p.scfg.log = collect_line;
+    p.ccfg.log_ud = &debug;
+    p.ccfg.log_level = LWQ_LOG_DEBUG;
+    p.scfg.log_ud = &info;
+    p.scfg.log_level = LWQ_LOG_INFO;
+    pair_start(&p);
+    ck_assert(pair_run(&p, pair_established, 10 * LWQ_SEC));
+    ck_assert_int_eq(lwq_conn_close(p.client, 9, "finished"), 0);
+    pair_run(&p, NULL, 2 * LWQ_SEC);
+    pair_free(&p);
+    ck_assert(has_line(&debug, "client: connection "));
+    ck_assert(has_line(&debug, "client: sent initial pn=0 1200 bytes: CRYPTO(off=0 len="));
+    ck_assert(has_line(&debug, "client: received initial pn=0 "));
+    ck_assert(has_line(&debug, "client: received handshake pn=0 "));
+    ck_assert(has_line(&debug, "client: sent 1RTT "));
+    ck_assert(has_line(&debug, "client: connection closed by us: application error 0x9 (application): finished"));
+    /* INFO: the life of the connection only, no packets. */
+    ck_assert(has_line(&info, "server: connection "));
+    ck_assert(has_line(&info, "server: connection closed by the peer: application error 0x9"));
+    ck_assert_uint_le(info.total, 3);
+    ck_assert_uint_gt(debug.total, 8);
+}
+END_TEST
+
 Suite *suite_conn_qlog(void)
 {
     Suite *s = suite_create("conn_qlog");
     TCase *tc = lwq_test_tcase("conn_qlog");
     tcase_add_test(tc, test_qlog_of_a_lossy_connection);
+    tcase_add_test(tc, test_text_trace);
     suite_add_tcase(s, tc);
     return s;
 }

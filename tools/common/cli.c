@@ -210,3 +210,18 @@ int cli_qlog_dir(const char *dir, lwq_config *cfg)
     cfg->qlog_close = qlog_close;
     return 0;
 }
+
+static void log_line(void *ud, int level, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    fprintf(stderr, "%.6f %s\n", cli_now(), msg);
+}
+
+void cli_verbose(lwq_config *cfg, int level)
+{
+    if (level <= 0)
+        return;
+    cfg->log = log_line;
+    cfg->log_level = level > LWQ_LOG_DEBUG ? LWQ_LOG_DEBUG : level;
+}

@@ -27,6 +27,9 @@ const char *cli_alert_name(int alert);
  * Returns -1 (errno set) when the directory cannot be created. */
 int cli_qlog_dir(const char *dir, lwq_config *cfg);
 
+/* -v: the library's text trace on stderr (level LWQ_LOG_INFO, or LWQ_LOG_DEBUG for -vv). */
+void cli_verbose(lwq_config *cfg, int level);
+
 /* The runtime a tool needs: context, loop and endpoint. */
 typedef struct cli_stack {
     lwq_context *ctx;

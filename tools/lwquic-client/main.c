@@ -163,7 +163,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
 static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-client [--insecure | --cafile FILE] [--alpn hq-interop] [-o DIR] [--keylog FILE]\n"
-               "                     [--qlog-dir DIR] [--cc cubic|newreno] [--timeout SEC] [-q] URL...\n"
+               "                     [--qlog-dir DIR] [--cc cubic|newreno] [--timeout SEC] [-q] [-v|-vv] URL...\n"
                "Fetches every URL over one QUIC connection and saves each as DIR/<last path segment>.\n");
 }
 
@@ -185,11 +185,11 @@ int main(int argc, char **argv)
                                          {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *cafile = NULL, *alpn = "hq-interop", *outdir = ".", *keylog = NULL, *qlogdir = NULL;
-    int insecure = 0, quiet = 0, c;
+    int insecure = 0, quiet = 0, verbose = 0, c;
     double timeout = 10;
     int cc_set = 0;
     lwq_cc_algorithm cc = LWQ_CC_ALGO_NEWRENO;
-    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:qhv", opts, NULL)) != -1) {
         switch (c) {
         case 'k': insecure = 1; break;
         case 'c': cafile = optarg; break;
@@ -206,6 +206,7 @@ int main(int argc, char **argv)
             break;
         case 't': timeout = atof(optarg); break;
         case 'q': quiet = 1; break;
+        case 'v': verbose++; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -258,6 +259,7 @@ int main(int argc, char **argv)
     }
     lwq_config cfg;
     lwq_config_init(&cfg, 0);
+    cli_verbose(&cfg, verbose);
     if (cli_qlog_dir(qlogdir, &cfg)) {
         fprintf(stderr, "lwquic-client: --qlog-dir %s: %s\n", qlogdir ? qlogdir : getenv("QLOGDIR"), strerror(errno));
         return 2;

@@ -231,7 +231,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
                "                     [--alpn hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
-               "                     [--shards N] [-q]\n"
+               "                     [--shards N] [-q] [-v|-vv]\n"
                "Serves DIR over QUIC (HTTP/0.9, ALPN hq-interop). Default --listen [::]:4433, --root .\n");
 }
 
@@ -247,9 +247,9 @@ int main(int argc, char **argv)
                *qlogdir = NULL;
     size_t nlisten = 0;
     unsigned shards = 0;
-    int c, cc_set = 0;
+    int c, cc_set = 0, verbose = 0;
     lwq_cc_algorithm cc = LWQ_CC_ALGO_NEWRENO;
-    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qhv", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             if (nlisten == MAX_LISTEN) {
@@ -276,6 +276,7 @@ int main(int argc, char **argv)
             break;
         case 's': shards = (unsigned)atoi(optarg); break;
         case 'q': quiet = 1; break;
+        case 'v': verbose++; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -313,6 +314,7 @@ int main(int argc, char **argv)
 
     lwq_config cfg;
     lwq_config_init(&cfg, 1);
+    cli_verbose(&cfg, verbose);
     if (cli_qlog_dir(qlogdir, &cfg)) {
         fprintf(stderr, "lwquic-server: --qlog-dir %s: %s\n", qlogdir ? qlogdir : getenv("QLOGDIR"), strerror(errno));
         return 2;
