@@ -168,6 +168,10 @@ void lwq_conn_discard_space(lwq_conn *c, lwq_space s);
 void lwq_conn_confirm_handshake(lwq_conn *c);
 lwq_tstamp lwq_conn_pto(const lwq_conn *c);
 
+/* conn_check.c: NULL when the bookkeeping holds at `now` (bytes in flight equal the sent maps,
+ * the amplification limit, no timer in the past), else what is wrong. For tests. */
+const char *lwq_conn_check(const lwq_conn *c, lwq_tstamp now);
+
 /* DATAGRAM frames (conn.c): a received one queued for LWQ_EV_DATAGRAM; queued ones written. */
 int lwq_conn_datagram_received(lwq_conn *c, const lwq_frame *f);
 int lwq_conn_write_datagrams(lwq_conn *c, lwq_pktb *b);
