@@ -507,7 +507,8 @@ static int tls_failed(lwq_conn *c, int rv)
         return lwq_conn_error(c, LWQ_QUIC_ERR_CRYPTO(alert ? alert : LWQ_TLS_ALERT_INTERNAL_ERROR), LWQ_FRAME_CRYPTO,
                               why ? why : lwq_tls_alert_name(alert));
     }
-    return lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, LWQ_FRAME_CRYPTO, lwq_strerror(rv));
+    int err = lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, LWQ_FRAME_CRYPTO, lwq_strerror(rv));
+    return rv == LWQ_ERR_NOMEM ? rv : err;
 }
 
 static int tls_pump(lwq_conn *c)
@@ -519,8 +520,10 @@ static int tls_pump(lwq_conn *c)
         case LWQ_TLS_EV_SECRET:
             rv = install_secret(c, &ev);
             lwq_wipe(ev.secret, sizeof(ev.secret));
-            if (rv)
-                return lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, LWQ_FRAME_CRYPTO, "cannot install keys");
+            if (rv) {
+                int err = lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, LWQ_FRAME_CRYPTO, "cannot install keys");
+                return rv == LWQ_ERR_NOMEM ? rv : err;
+            }
             break;
         case LWQ_TLS_EV_HANDSHAKE_COMPLETE: {
             rv = apply_peer_params(c);
@@ -557,8 +560,10 @@ static int tls_pump(lwq_conn *c)
     if (rv)
         return rv;
     rv = pull_output(c);
-    if (rv)
-        return lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, LWQ_FRAME_CRYPTO, "handshake output too large");
+    if (rv) {
+        int err = lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, LWQ_FRAME_CRYPTO, "handshake output too large");
+        return rv == LWQ_ERR_NOMEM ? rv : err;
+    }
     return 0;
 }
 
