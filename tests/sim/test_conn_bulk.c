@@ -608,6 +608,40 @@ START_TEST(test_stateless_reset_after_server_loses_state)
 }
 END_TEST
 
+/* lwq_conn_check sees each kind of broken bookkeeping it is meant to catch. */
+START_TEST(test_conn_check_catches)
+{
+    lwq_sim_link_config l = lossy_link(0);
+    world w;
+    world_init(&w, 140, 1, 300000);
+    world_start(&w, &l, &l);
+    ck_assert_int_eq(lwq_sim_run(w.sim, LWQ_TSTAMP_INF, half_way, &w), 0);
+    lwq_tstamp now = lwq_sim_now(w.sim);
+    lwq_conn *c = w.p.server;
+    ck_assert_ptr_null(lwq_conn_check(c, now));
+    ck_assert_uint_gt(c->rec.spaces[LWQ_SPACE_APP].count, 0);
+    c->rec.spaces[LWQ_SPACE_APP].bytes_in_flight += 1;
+    ck_assert_ptr_nonnull(lwq_conn_check(c, now));
+    c->rec.spaces[LWQ_SPACE_APP].bytes_in_flight -= 1;
+    c->rec.cc.bytes_in_flight += 1200;
+    ck_assert_ptr_nonnull(lwq_conn_check(c, now));
+    c->rec.cc.bytes_in_flight -= 1200;
+    uint8_t fl = c->rec.spaces[LWQ_SPACE_APP].pkts[c->rec.spaces[LWQ_SPACE_APP].head].flags;
+    c->rec.spaces[LWQ_SPACE_APP].pkts[c->rec.spaces[LWQ_SPACE_APP].head].flags = fl ^ LWQ_SENT_ACK_ELICITING;
+    ck_assert_ptr_nonnull(lwq_conn_check(c, now));
+    c->rec.spaces[LWQ_SPACE_APP].pkts[c->rec.spaces[LWQ_SPACE_APP].head].flags = fl;
+    ck_assert_ptr_nonnull(lwq_conn_check(c, now + 3600 * LWQ_SEC)); /* its timers all lie before that */
+    c->address_validated = 0;
+    uint64_t rx = c->bytes_rx;
+    c->bytes_rx = c->bytes_tx / 3 - 1;
+    ck_assert_str_eq(lwq_conn_check(c, now), "amplification limit exceeded (RFC 9000 §8.1)");
+    c->bytes_rx = rx;
+    c->address_validated = 1;
+    ck_assert_ptr_null(lwq_conn_check(c, now));
+    world_free(&w);
+}
+END_TEST
+
 Suite *suite_conn_bulk(void)
 {
     Suite *s = suite_create("conn_bulk");
@@ -624,6 +658,7 @@ Suite *suite_conn_bulk(void)
     tcase_add_test(tc, test_app_close_under_loss);
     tcase_add_test(tc, test_idle_timeout_after_transfer);
     tcase_add_test(tc, test_stateless_reset_after_server_loses_state);
+    tcase_add_test(tc, test_conn_check_catches);
     suite_add_tcase(s, tc);
     return s;
 }
