@@ -39,17 +39,26 @@ static void local_params(lwq_conn *c, const lwq_cid *scid)
     tp->initial_scid = *scid;
     if (c->is_server) {
         tp->has_original_dcid = 1;
-        tp->original_dcid = c->odcid;
+        tp->original_dcid = c->retried ? c->retry_odcid : c->odcid;
+        if (c->retried) {
+            tp->has_retry_scid = 1; /* RFC 9000 §7.3 */
+            tp->retry_scid = c->retry_scid;
+        }
         tp->has_reset_token = 1;
         lwq_cid_reset_token(c->ctx, scid, tp->reset_token);
     }
 }
 
-static int install_initial_keys(lwq_conn *c)
+static int install_initial_keys(lwq_conn *c, const lwq_cid *dcid)
 {
     uint8_t cs[32], ss[32];
-    int rv = lwq_quic_initial_secrets(c->version, c->odcid.id, c->odcid.len, cs, ss);
+    int rv = lwq_quic_initial_secrets(c->version, dcid->id, dcid->len, cs, ss);
     lwq_pn_space *sp = &c->sp[LWQ_SPACE_INITIAL];
+    if (sp->has_rk)
+        lwq_quic_keys_free(&sp->rk);
+    if (sp->has_wk)
+        lwq_quic_keys_free(&sp->wk);
+    sp->has_rk = sp->has_wk = 0;
     if (!rv)
         rv = lwq_quic_keys_init(&sp->wk, c->version, LWQ_SUITE_AES128GCM_SHA256, c->is_server ? ss : cs);
     if (!rv) {
@@ -164,8 +173,14 @@ int lwq_conn_client_new(lwq_conn **out, lwq_context *ctx, const lwq_path *path, 
         rv = lwq_cids_init(c, &scid, &c->odcid);
         lwq_conn_qlog_start(c);
     }
+    if (!rv && token_len) {
+        c->token = lwq_memdup(c->alloc, token, token_len); /* RFC 9000 §8.1.3 */
+        c->token_len = token_len;
+        if (!c->token)
+            rv = LWQ_ERR_NOMEM;
+    }
     if (!rv)
-        rv = install_initial_keys(c);
+        rv = install_initial_keys(c, &c->odcid);
     if (!rv) {
         local_params(c, &scid);
         rv = tls_setup(c, session, session_len);
@@ -183,7 +198,7 @@ int lwq_conn_client_new(lwq_conn **out, lwq_context *ctx, const lwq_path *path, 
 }
 
 int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const lwq_path *path, const lwq_pkt_hdr *h,
-                        lwq_tstamp now)
+                        const lwq_cid *retry_odcid, lwq_tstamp now)
 {
     *out = NULL;
     if (h->dcid_len < 8 || h->dcid_len > LWQ_CID_MAX || h->scid_len > LWQ_CID_MAX)
@@ -198,12 +213,18 @@ int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const
         lwq_cid_set(&peer, h->scid, h->scid_len);
         c->peer_scid = peer;
         c->got_peer_scid = 1;
+        if (retry_odcid) {
+            c->retried = 1;
+            c->retry_scid = c->odcid;
+            c->retry_odcid = *retry_odcid;
+            c->address_validated = 1; /* RFC 9000 §8.1.2 */
+        }
         lwq_cid_random(c, &scid);
         rv = lwq_cids_init(c, &scid, &peer);
         lwq_conn_qlog_start(c);
     }
     if (!rv)
-        rv = install_initial_keys(c);
+        rv = install_initial_keys(c, &c->odcid);
     if (!rv) {
         local_params(c, &scid);
         rv = tls_setup(c, NULL, 0);
@@ -243,6 +264,7 @@ void lwq_conn_del(lwq_conn *c)
         }
     lwq_free(c->alloc, c->evq);
     lwq_free(c->alloc, c->ticket);
+    lwq_free(c->alloc, c->token);
     lwq_free(c->alloc, c->scratch);
     lwq_free(c->alloc, c->ack_ranges);
     lwq_free(c->alloc, c->ack_conv);
@@ -435,6 +457,8 @@ static int apply_peer_params(lwq_conn *c)
     memset(&seen, 0, sizeof(seen));
     seen.peer_scid = c->peer_scid;
     seen.odcid = c->odcid;
+    seen.retried = c->retried;
+    seen.retry_scid = c->retry_scid;
     if (lwq_tparams_check_cids(tp, !c->is_server, &seen))
         return lwq_conn_error(c, LWQ_QUIC_ERR_TRANSPORT_PARAMETER_ERROR, LWQ_FRAME_CRYPTO,
                               "connection ID authentication failed (RFC 9000 §7.3)");
@@ -448,6 +472,40 @@ static int apply_peer_params(lwq_conn *c)
     if (!c->is_server && tp->has_reset_token)
         lwq_cids_set_peer0_token(c, tp->reset_token);
     lwq_streams_peer_params(c);
+    return 0;
+}
+
+int lwq_conn_retry(lwq_conn *c, const lwq_cid *scid, const uint8_t *token, size_t token_len)
+{
+    uint8_t *t = lwq_memdup(c->alloc, token, token_len);
+    if (!t)
+        return LWQ_ERR_NOMEM;
+    lwq_free(c->alloc, c->token);
+    c->token = t;
+    c->token_len = token_len;
+    c->retried = 1;
+    c->retry_scid = *scid;
+    lwq_cids_set_peer0(c, scid); /* RFC 9000 §17.2.5.2 */
+    if (install_initial_keys(c, scid)) /* RFC 9001 §5.2 */
+        return lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, 0, "cannot derive Initial keys");
+    /* RFC 9002 §6.3: recovery and congestion control restart; packet numbers keep running (the
+     * sent map keeps next_pn, RFC 9000 §17.2.5.3); the whole ClientHello goes out again. */
+    lwq_recovery *r = &c->rec;
+    lwq_cc_discard(&r->cc, lwq_sentmap_discard(&r->spaces[LWQ_SPACE_INITIAL]));
+    uint64_t in_flight = r->cc.bytes_in_flight; /* other spaces: none before a Retry, kept if any */
+    lwq_cc_init(&r->cc, c->cfg->cc == LWQ_CC_ALGO_CUBIC ? LWQ_CC_CUBIC : LWQ_CC_NEWRENO, LWQ_CONN_MDS, c->now);
+    r->cc.bytes_in_flight = in_flight;
+    /* RFC 9002 §6.3: the time since the first Initial may replace the default RTT, unless a
+     * retransmission makes it ambiguous. */
+    if (!r->pto_count && !r->first_rtt_sample && c->now > c->created)
+        lwq_rtt_init(&r->rtt, c->now - c->created);
+    r->pto_count = 0;
+    lwq_pn_space *sp = &c->sp[LWQ_SPACE_INITIAL];
+    sp->probes = 0;
+    if (sp->ctx.sent_off > sp->ctx.acked_off &&
+        lwq_sendbuf_on_lost(&sp->ctx, sp->ctx.acked_off, (size_t)(sp->ctx.sent_off - sp->ctx.acked_off), 0))
+        return lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, 0, "cannot resend the ClientHello");
+    lwq_recovery_update_timer(r, c->now);
     return 0;
 }
 

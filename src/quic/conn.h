@@ -94,6 +94,12 @@ struct lwq_conn {
     lwq_cid odcid;     /* client: DCID of its first Initial; server: the one it was reached at */
     lwq_cid peer_scid; /* SCID of the peer's first Initial / Handshake */
     int got_peer_scid;
+    /* Retry (RFC 9000 §17.2.5): SCID of the Retry processed (client) or sent (server: the DCID the
+     * validated Initial arrived on); retry_odcid, server: the client's first DCID from the token. */
+    int retried;
+    lwq_cid retry_scid, retry_odcid;
+    uint8_t *token; /* client: sent in every Initial (RFC 9000 §17.2.5.2, §8.1.3) */
+    size_t token_len;
     lwq_tparams local_tp, peer_tp;
     int have_peer_tp;
 
@@ -140,8 +146,13 @@ struct lwq_conn {
 };
 
 /* conn.c */
+/* retry_odcid: the client's first DCID from a valid Retry token (its address is then validated),
+ * NULL without one. */
 int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const lwq_path *path, const lwq_pkt_hdr *h,
-                        lwq_tstamp now);
+                        const lwq_cid *retry_odcid, lwq_tstamp now);
+/* Client: a valid Retry was received (RFC 9000 §17.2.5.2): DCID, Initial keys and token change, the
+ * ClientHello goes out again, recovery restarts (RFC 9002 §6.3). LWQ_ERR_NOMEM. */
+int lwq_conn_retry(lwq_conn *c, const lwq_cid *scid, const uint8_t *token, size_t token_len);
 /* Closes with a transport error (first error wins): CONNECTION_CLOSE 0x1c with code, the offending
  * frame type and reason, then the closing period. Returns LWQ_ERR_PROTO for the caller to unwind. */
 int lwq_conn_error(lwq_conn *c, uint64_t code, uint64_t frame_type, const char *reason);

@@ -218,6 +218,20 @@ static void recv_vn(lwq_conn *c, const lwq_pkt_hdr *h)
     lwq_conn_terminate(c, &ci);
 }
 
+/* RFC 9000 §17.2.5.2: a client takes one Retry, before any other packet from the server, sent to
+ * its SCID by a server that chose a new CID; RFC 9001 §5.8: its tag binds it to our first DCID. */
+static int recv_retry(lwq_conn *c, const lwq_pkt_hdr *h, const uint8_t *pkt)
+{
+    lwq_cid scid;
+    if (c->is_server || c->retried || c->stats.packets_received || h->version != c->version ||
+        !lwq_cids_is_local(c, h->dcid, h->dcid_len) || lwq_cid_eq(&c->odcid, h->scid, h->scid_len) ||
+        lwq_cid_set(&scid, h->scid, h->scid_len) || lwq_retry_verify(h, pkt, c->odcid.id, c->odcid.len)) {
+        c->stats.packets_dropped++;
+        return 0;
+    }
+    return lwq_conn_retry(c, &scid, h->token, h->token_len);
+}
+
 static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const uint8_t *dgram, size_t dlen)
 {
     int s = space_of(h->type);
@@ -225,8 +239,10 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
         recv_vn(c, h);
         return 0;
     }
+    if (h->type == LWQ_PKT_RETRY)
+        return recv_retry(c, h, pkt);
     if (s < 0 || (h->type != LWQ_PKT_1RTT && h->version != c->version))
-        return 0; /* Retry (RFC 9000 §17.2.5) and 0-RTT are not handled yet */
+        return 0; /* 0-RTT is not handled yet */
     if (!dcid_ok(c, h)) {
         if (h->type == LWQ_PKT_1RTT)
             check_reset(c, dgram, dlen);

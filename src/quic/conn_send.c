@@ -252,6 +252,10 @@ static size_t plan_header(lwq_conn *c, lwq_space s, pkt_plan *pl, size_t room)
     ho->dcid_len = dcid->len;
     ho->scid = c->cids.local[0].cid.id;
     ho->scid_len = c->cids.local[0].cid.len;
+    if (s == LWQ_SPACE_INITIAL && !c->is_server) {
+        ho->token = c->token; /* RFC 9000 §17.2.5.2 */
+        ho->token_len = c->token_len;
+    }
     ho->pn = m->next_pn;
     ho->pn_len = lwq_pn_encode_len(m->next_pn, m->largest_acked == UINT64_MAX ? LWQ_PN_NONE : m->largest_acked);
     ho->payload_len = room;

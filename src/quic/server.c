@@ -1,15 +1,27 @@
 /* The server side: demultiplexes datagrams by Destination Connection ID (a hash keyed by a random
  * key), creates connections for valid Initials, answers unknown versions with Version Negotiation
- * and unknown short-header packets with stateless resets, and caps connections and handshakes. */
+ * and unknown short-header packets with stateless resets, validates addresses with Retry, and caps
+ * connections and handshakes. */
+#include <netinet/in.h>
 #include <sodium.h>
 #include <string.h>
 #include "base/mem.h"
 #include "quic/conn.h"
+#include "quic/protect.h"
 
 #define REPLY_QUEUE 16
 #define REPLY_MAX 256
 #define BUCKETS_MIN 64
 #define RESET_LEN_MAX 43 /* enough unpredictable bytes to look like a short-header packet */
+
+/* Retry token (docs/retry.md): magic | nonce | AEAD(issued | address | ODCID | retry SCID) | tag. */
+#define TOKEN_MAGIC 0x52
+#define TOKEN_LIFETIME (10 * LWQ_SEC)
+#define TOKEN_ADDR_LEN 19 /* family, 16 address bytes, port */
+#define TOKEN_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TOKEN_PLAIN (8 + TOKEN_ADDR_LEN + 2 * (1 + LWQ_CID_MAX))
+#define TOKEN_LEN (1 + TOKEN_NONCE + TOKEN_PLAIN + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+enum { TOKEN_OK, TOKEN_ABSENT, TOKEN_INVALID };
 
 typedef struct route {
     lwq_cid cid;
@@ -216,6 +228,145 @@ static void send_reset(lwq_server *s, const lwq_path *path, const uint8_t *dcid,
     commit_reply(s, r, lwq_stateless_reset_encode(r->data, sizeof(r->data), n, token, s->ctx->rng));
 }
 
+static void token_addr(const lwq_path *path, uint8_t *out)
+{
+    memset(out, 0, TOKEN_ADDR_LEN);
+    if (!path)
+        return;
+    if (path->remote.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&path->remote;
+        out[0] = 4;
+        memcpy(out + 1, &a->sin_addr, 4);
+        memcpy(out + 17, &a->sin_port, 2);
+    } else if (path->remote.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&path->remote;
+        out[0] = 6;
+        memcpy(out + 1, &a->sin6_addr, 16);
+        memcpy(out + 17, &a->sin6_port, 2);
+    }
+}
+
+static void token_ad(uint8_t *ad, uint32_t version)
+{
+    ad[0] = TOKEN_MAGIC;
+    lwq_put32(ad + 1, version);
+}
+
+static void put_cid(uint8_t *p, const uint8_t *id, size_t len)
+{
+    p[0] = (uint8_t)len;
+    memset(p + 1, 0, LWQ_CID_MAX);
+    memcpy(p + 1, id, len);
+}
+
+/* RFC 9000 §8.1.2: everything needed later travels sealed in the token; the server keeps nothing. */
+static void token_make(const lwq_server *s, const lwq_path *path, const lwq_pkt_hdr *h, const lwq_cid *rscid,
+                       lwq_tstamp now, uint8_t *out)
+{
+    uint8_t pt[TOKEN_PLAIN], ad[5];
+    lwq_put64(pt, now);
+    token_addr(path, pt + 8);
+    put_cid(pt + 8 + TOKEN_ADDR_LEN, h->dcid, h->dcid_len);
+    put_cid(pt + 8 + TOKEN_ADDR_LEN + 1 + LWQ_CID_MAX, rscid->id, rscid->len);
+    token_ad(ad, h->version);
+    out[0] = TOKEN_MAGIC;
+    s->ctx->rng->fill(s->ctx->rng->ud, out + 1, TOKEN_NONCE);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + TOKEN_NONCE, NULL, pt, sizeof(pt), ad, sizeof(ad), NULL,
+                                               out + 1, s->ctx->token_key);
+    lwq_wipe(pt, sizeof(pt));
+}
+
+/* TOKEN_ABSENT: no token, or one not in our format (maybe a NEW_TOKEN of another server,
+ * RFC 9000 §8.1.3). TOKEN_INVALID: ours in form but forged, from another context, expired, for
+ * another address or another DCID. TOKEN_OK with *odcid the client's first DCID. */
+static int token_check(const lwq_server *s, const lwq_path *path, const lwq_pkt_hdr *h, lwq_tstamp now,
+                       lwq_cid *odcid)
+{
+    if (h->token_len != TOKEN_LEN || h->token[0] != TOKEN_MAGIC)
+        return TOKEN_ABSENT;
+    uint8_t pt[TOKEN_PLAIN], ad[5], addr[TOKEN_ADDR_LEN], dcid[1 + LWQ_CID_MAX];
+    token_ad(ad, h->version);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, NULL, NULL, h->token + 1 + TOKEN_NONCE,
+                                                   TOKEN_LEN - 1 - TOKEN_NONCE, ad, sizeof(ad), h->token + 1,
+                                                   s->ctx->token_key))
+        return TOKEN_INVALID;
+    token_addr(path, addr);
+    put_cid(dcid, h->dcid, h->dcid_len);
+    const uint8_t *o = pt + 8 + TOKEN_ADDR_LEN, *r = o + 1 + LWQ_CID_MAX;
+    uint64_t issued = lwq_get64(pt);
+    int ok = sodium_memcmp(pt + 8, addr, TOKEN_ADDR_LEN) == 0;
+    ok &= sodium_memcmp(r, dcid, sizeof(dcid)) == 0; /* the Initial goes to the Retry's SCID */
+    ok &= now >= issued && now - issued <= TOKEN_LIFETIME;
+    ok &= o[0] >= 8 && o[0] <= LWQ_CID_MAX;
+    if (ok)
+        lwq_cid_set(odcid, o + 1, o[0]);
+    lwq_wipe(pt, sizeof(pt));
+    return ok ? TOKEN_OK : TOKEN_INVALID;
+}
+
+static void send_retry(lwq_server *s, const lwq_path *path, const lwq_pkt_hdr *h, lwq_tstamp now)
+{
+    reply *r = queue_reply(s, path);
+    if (!r)
+        return;
+    lwq_cid rscid;
+    rscid.len = LWQ_CONN_CID_LEN;
+    do
+        s->ctx->rng->fill(s->ctx->rng->ud, rscid.id, rscid.len);
+    while (lwq_cid_eq(&rscid, h->dcid, h->dcid_len)); /* RFC 9000 §17.2.5.1: a new CID */
+    uint8_t token[TOKEN_LEN], unused;
+    token_make(s, path, h, &rscid, now, token);
+    s->ctx->rng->fill(s->ctx->rng->ud, &unused, 1);
+    commit_reply(s, r,
+                 lwq_retry_encode(r->data, sizeof(r->data), h->version, h->scid, h->scid_len, rscid.id, rscid.len,
+                                  token, sizeof(token), h->dcid, h->dcid_len, unused));
+}
+
+/* RFC 9000 §8.1.2: a bad Retry token closes with INVALID_TOKEN, here statelessly: an Initial under
+ * the keys of the client's DCID (RFC 9001 §5.2) with CONNECTION_CLOSE. */
+static void send_invalid_token(lwq_server *s, const lwq_path *path, const lwq_pkt_hdr *h)
+{
+    static const char why[] = "invalid address validation token";
+    reply *r = queue_reply(s, path);
+    if (!r)
+        return;
+    uint8_t cs[32], ss[32], payload[64];
+    lwq_quic_keys k;
+    int rv = lwq_quic_initial_secrets(h->version, h->dcid, h->dcid_len, cs, ss);
+    if (!rv)
+        rv = lwq_quic_keys_init(&k, h->version, LWQ_SUITE_AES128GCM_SHA256, ss);
+    lwq_wipe(cs, sizeof(cs));
+    lwq_wipe(ss, sizeof(ss));
+    if (rv)
+        return;
+    lwq_frame f;
+    memset(&f, 0, sizeof(f));
+    f.type = LWQ_FRAME_CONNECTION_CLOSE;
+    f.u.close.error_code = LWQ_QUIC_ERR_INVALID_TOKEN;
+    f.u.close.reason = (const uint8_t *)why;
+    f.u.close.reason_len = sizeof(why) - 1;
+    ssize_t pl = lwq_frame_encode(payload, sizeof(payload), &f);
+    lwq_pkt_hdr_out ho;
+    memset(&ho, 0, sizeof(ho));
+    ho.type = LWQ_PKT_INITIAL;
+    ho.version = h->version;
+    ho.dcid = h->scid;
+    ho.dcid_len = h->scid_len;
+    ho.scid = h->dcid;
+    ho.scid_len = h->dcid_len;
+    ho.pn_len = 2;
+    ho.payload_len = pl > 0 ? (size_t)pl : 0;
+    ho.tag_len = LWQ_AEAD_TAG_LEN;
+    ssize_t hl = pl > 0 ? lwq_pkt_hdr_encode(r->data, sizeof(r->data), &ho) : -1;
+    ssize_t n = -1;
+    if (hl > 0 && (size_t)hl + (size_t)pl + LWQ_AEAD_TAG_LEN <= sizeof(r->data)) {
+        memcpy(r->data + hl, payload, (size_t)pl);
+        n = lwq_packet_protect(&k, 0, r->data, (size_t)hl, (size_t)pl, sizeof(r->data));
+    }
+    lwq_quic_keys_free(&k);
+    commit_reply(s, r, n);
+}
+
 static int add_conn(lwq_server *s, lwq_conn *c)
 {
     if (s->nconns == s->conncap) {
@@ -257,11 +408,19 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
             return 0; /* RFC 9000 §14.1 */
         if (s->nconns >= s->lim.max_connections || s->handshakes >= s->lim.max_handshakes)
             return 0;
-        /* Address validation with Retry (lim.retry, RFC 9000 §8.1.2) will answer here instead. */
-        lwq_cid odcid;
+        lwq_cid odcid, token_odcid;
         if (lwq_cid_set(&odcid, h.dcid, h.dcid_len))
             return 0;
-        int rv = lwq_conn_server_new(&c, s->ctx, s, path, &h, now);
+        if (s->lim.retry) { /* RFC 9000 §8.1.2 */
+            int t = token_check(s, path, &h, now, &token_odcid);
+            if (t == TOKEN_ABSENT && h.dcid_len >= 8)
+                send_retry(s, path, &h, now);
+            else if (t == TOKEN_INVALID)
+                send_invalid_token(s, path, &h);
+            if (t != TOKEN_OK)
+                return 0;
+        }
+        int rv = lwq_conn_server_new(&c, s->ctx, s, path, &h, s->lim.retry ? &token_odcid : NULL, now);
         if (rv == LWQ_ERR_INVAL)
             return 0;
         if (!rv && (rv = add_conn(s, c)) != 0)
