@@ -109,6 +109,14 @@ check-headers: | $(DEPS_STAMP)
 	  echo "#include \"$$h\"" | c++ -Wall -Wextra -Werror -Iinclude -fsyntax-only -x c++ - || exit 1; \
 	done; echo "public headers compile as C99 and C++: $(words $(HEADERS)) headers"
 
+# `make check-long`: every conn_bulk loss scenario at 16 MiB each way over 200 seeds
+# (LWQ_SIM_LONG=N for another count), the five loss rates as parallel processes.
+.PHONY: check-long
+check-long: $(BUILD)/tests/unit-tests
+	@set -e; pids=; for c in bulk_0 bulk_1 bulk_5 bulk_10 bulk_20; do \
+	  LWQ_SIM_LONG=$${LWQ_SIM_LONG:-1} CK_RUN_SUITE=conn_bulk CK_RUN_CASE=$$c $(BUILD)/tests/unit-tests & pids="$$pids $$!"; \
+	done; rc=0; for p in $$pids; do wait $$p || rc=1; done; exit $$rc
+
 check-thread:
 	$(MAKE) SAN=thread BUILD=build-tsan TEST_GLOB='tests/unit/test_base.c tests/io/*.c' FUZZ_GLOB=none TOOL_GLOB=none check-unit
 

@@ -355,10 +355,12 @@ static void world_verify(world *w)
     }
 }
 
-static int sim_long(void)
+/* LWQ_SIM_LONG=1: 200 seeds per scenario; a larger number: that many. 0 when unset. */
+static unsigned sim_long(void)
 {
     const char *v = getenv("LWQ_SIM_LONG");
-    return v && *v && strcmp(v, "0");
+    unsigned n = v ? (unsigned)strtoul(v, NULL, 10) : 0;
+    return n == 1 ? 200 : n;
 }
 
 typedef struct bulk_result {
@@ -408,14 +410,17 @@ static void bulk_scenario(const char *name, double loss, uint64_t first_seed, un
                           uint64_t san_bytes)
 {
     if (sim_long()) {
-        seeds = 200;
+        seeds = sim_long();
         bytes = 16 * MIB;
     } else if (BULK_SAN) {
         bytes = san_bytes;
     }
     bulk_result r = {0};
-    for (unsigned i = 0; i < seeds; i++)
+    for (unsigned i = 0; i < seeds; i++) {
         run_bulk(first_seed + i, loss, bytes, &r);
+        if (sim_long())
+            fprintf(stderr, "conn_bulk %s: seed %lu ok\n", name, (unsigned long)(first_seed + i));
+    }
     double vt = (double)r.vtime / (double)LWQ_SEC;
     if (getenv("LWQ_SIM_REPORT") || sim_long())
         fprintf(stderr, "conn_bulk %s: %u seeds x %lu KiB each way, %.1f s virtual, %.1f Mbit/s goodput, %lu lost\n",
@@ -645,13 +650,17 @@ END_TEST
 Suite *suite_conn_bulk(void)
 {
     Suite *s = suite_create("conn_bulk");
+    /* One case per loss rate, so that make check-long can run them side by side (CK_RUN_CASE). */
+    static const char *names[] = {"bulk_0", "bulk_1", "bulk_5", "bulk_10", "bulk_20"};
+    const TTest *tests[] = {test_bulk_loss_0, test_bulk_loss_1, test_bulk_loss_5, test_bulk_loss_10, test_bulk_loss_20};
+    for (int i = 0; i < 5; i++) {
+        TCase *b = lwq_test_tcase(names[i]);
+        tcase_set_timeout(b, sim_long() ? 86400 : 600);
+        tcase_add_test(b, tests[i]);
+        suite_add_tcase(s, b);
+    }
     TCase *tc = lwq_test_tcase("conn_bulk");
-    tcase_set_timeout(tc, sim_long() ? 86400 : 600);
-    tcase_add_test(tc, test_bulk_loss_0);
-    tcase_add_test(tc, test_bulk_loss_1);
-    tcase_add_test(tc, test_bulk_loss_5);
-    tcase_add_test(tc, test_bulk_loss_10);
-    tcase_add_test(tc, test_bulk_loss_20);
+    tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_thousand_streams);
     tcase_add_test(tc, test_resets_both_ways_under_loss);
     tcase_add_test(tc, test_tiny_windows_under_loss);
