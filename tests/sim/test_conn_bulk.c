@@ -430,31 +430,31 @@ static void bulk_scenario(const char *name, double loss, uint64_t first_seed, un
 
 START_TEST(test_bulk_loss_0)
 {
-    bulk_scenario("loss 0%", 0, 1000, 1, 16 * MIB, 2 * MIB);
+    bulk_scenario("loss 0%", 0, 1000, 1, 16 * MIB, 8 * MIB);
 }
 END_TEST
 
 START_TEST(test_bulk_loss_1)
 {
-    bulk_scenario("loss 1%", 0.01, 2000, 1, 16 * MIB, 2 * MIB);
+    bulk_scenario("loss 1%", 0.01, 2000, 1, 16 * MIB, 8 * MIB);
 }
 END_TEST
 
 START_TEST(test_bulk_loss_5)
 {
-    bulk_scenario("loss 5%", 0.05, 3000, 2, 4 * MIB, 1 * MIB);
+    bulk_scenario("loss 5%", 0.05, 3000, 2, 4 * MIB, 2 * MIB);
 }
 END_TEST
 
 START_TEST(test_bulk_loss_10)
 {
-    bulk_scenario("loss 10%", 0.10, 4000, 2, 2 * MIB, MIB / 2);
+    bulk_scenario("loss 10%", 0.10, 4000, 2, 2 * MIB, 1 * MIB);
 }
 END_TEST
 
 START_TEST(test_bulk_loss_20)
 {
-    bulk_scenario("loss 20%", 0.20, 5000, 2, 1 * MIB, MIB / 4);
+    bulk_scenario("loss 20%", 0.20, 5000, 2, 1 * MIB, MIB / 2);
 }
 END_TEST
 
