@@ -1,6 +1,7 @@
 #!/bin/sh
 # Interop on loopback over hq-interop: lwquic <-> lwquic and lwquic <-> quic-go 0.29, both directions.
-# Each pairing fetches a 10 MB file and 100 small files on one connection and compares them byte for byte.
+# Each pairing fetches a 10 MB file and 100 small files on one connection and compares them byte for byte;
+# then each server validates addresses with Retry (lwquic-server --retry, quic-go --retry) for one more fetch.
 # usage: tests/interop/run.sh BUILD      (BUILD/bin holds lwquic-server and lwquic-client)
 set -u
 B=${1:-build}
@@ -32,12 +33,13 @@ wait_ready() { # LOG WORD: until the server printed WORD (or 5 s)
     return 1
 }
 
-start_server() { # KIND PORT LOG
+retry=""
+start_server() { # KIND PORT LOG   ($retry: --retry or empty)
     case $1 in
     lwquic) "$B/bin/lwquic-server" --listen "127.0.0.1:$2" --root "$W/www" --cert "$W/certs/server.pem" \
-                --key "$W/certs/server.key" 2> "$3" & ;;
+                --key "$W/certs/server.key" $retry 2> "$3" & ;;
     quicgo) "$PEER" server --listen "127.0.0.1:$2" --root "$W/www" --cert "$W/certs/server.pem" \
-                --key "$W/certs/server.key" --alpn hq-interop 2> "$3" & ;;
+                --key "$W/certs/server.key" --alpn hq-interop $retry 2> "$3" & ;;
     esac
     server_pid=$!
     wait_ready "$3" "server\|serving"
@@ -96,6 +98,11 @@ for pair in "lwquic lwquic" "lwquic quicgo" "quicgo lwquic"; do
     check_case "$1" "$2" 10mb file10mb
     # shellcheck disable=SC2086
     check_case "$1" "$2" 100-small $smalls
+done
+retry=--retry
+for pair in "lwquic lwquic" "lwquic quicgo" "quicgo lwquic"; do
+    set -- $pair
+    check_case "$1" "$2" retry file10mb small1 small50
 done
 echo "interop: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -150,7 +150,8 @@ const char *cli_alert_name(int alert)
     return "unknown";
 }
 
-int cli_start(const char *prog, lwq_config *cfg, unsigned workers, const lwq_endpoint_handler *h, cli_stack *st)
+int cli_start(const char *prog, lwq_config *cfg, unsigned workers, const lwq_server_limits *limits,
+              const lwq_endpoint_handler *h, cli_stack *st)
 {
     memset(st, 0, sizeof(*st));
     if (cli_keylog_enabled())
@@ -161,7 +162,8 @@ int cli_start(const char *prog, lwq_config *cfg, unsigned workers, const lwq_end
         fprintf(stderr, "%s: %s (%s)\n", prog, why ? why : "bad configuration", lwq_strerror(rv));
         return 2;
     }
-    if ((rv = lwq_loop_new(&st->loop, workers, NULL)) != 0 || (rv = lwq_endpoint_new(&st->ep, st->loop, st->ctx, h, NULL))) {
+    if ((rv = lwq_loop_new(&st->loop, workers, NULL)) != 0 ||
+        (rv = lwq_endpoint_new(&st->ep, st->loop, st->ctx, h, limits)) != 0) {
         fprintf(stderr, "%s: cannot start the event loop: %s\n", prog, lwq_strerror(rv));
         cli_stop(st);
         return 1;

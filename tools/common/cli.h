@@ -36,9 +36,11 @@ typedef struct cli_stack {
     lwq_loop *loop;
     lwq_endpoint *ep;
 } cli_stack;
-/* Builds the stack from cfg (the key log file, when open, is attached); prints a message naming prog
- * and returns the tool's exit code on failure (2: bad configuration, 1: runtime), 0 on success. */
-int cli_start(const char *prog, lwq_config *cfg, unsigned workers, const lwq_endpoint_handler *h, cli_stack *st);
+/* Builds the stack from cfg (the key log file, when open, is attached); limits: the server's (NULL:
+ * defaults). Prints a message naming prog and returns the tool's exit code on failure (2: bad
+ * configuration, 1: runtime), 0 on success. */
+int cli_start(const char *prog, lwq_config *cfg, unsigned workers, const lwq_server_limits *limits,
+              const lwq_endpoint_handler *h, cli_stack *st);
 void cli_stop(cli_stack *st);
 
 /* Monotonic seconds, for reports. */

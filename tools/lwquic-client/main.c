@@ -275,7 +275,7 @@ int main(int argc, char **argv)
     cfg.handshake_timeout = (lwq_tstamp)(timeout * 1e9);
     lwq_endpoint_handler h = {on_event, &cl};
     cli_stack st;
-    int rv = cli_start("lwquic-client", &cfg, 2, &h, &st);
+    int rv = cli_start("lwquic-client", &cfg, 2, NULL, &h, &st);
     if (rv)
         return rv;
     double start = cli_now();

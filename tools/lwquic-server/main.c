@@ -231,7 +231,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
                "                     [--alpn hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
-               "                     [--shards N] [-q] [-v|-vv]\n"
+               "                     [--shards N] [--retry] [-q] [-v|-vv]\n"
                "Serves DIR over QUIC (HTTP/0.9, ALPN hq-interop). Default --listen [::]:4433, --root .\n");
 }
 
@@ -249,6 +249,8 @@ int main(int argc, char **argv)
     unsigned shards = 0;
     int c, cc_set = 0, verbose = 0;
     lwq_cc_algorithm cc = LWQ_CC_ALGO_NEWRENO;
+    lwq_server_limits lim;
+    memset(&lim, 0, sizeof(lim));
     while ((c = getopt_long(argc, argv, "qhv", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
@@ -263,9 +265,7 @@ int main(int argc, char **argv)
         case 'k': key = optarg; break;
         case 'a': alpn = optarg; break;
         case 'K': keylog = optarg; break;
-        case 'R':
-            fprintf(stderr, "lwquic-server: --retry: address validation with Retry is not implemented yet\n");
-            return 2;
+        case 'R': lim.retry = 1; break;
         case 'Q': qlogdir = optarg; break;
         case 'C':
             if (cli_parse_cc(optarg, &cc)) {
@@ -328,7 +328,7 @@ int main(int argc, char **argv)
         cfg.cc = cc;
     lwq_endpoint_handler h = {on_event, NULL};
     cli_stack st;
-    int rv = cli_start("lwquic-server", &cfg, 0, &h, &st);
+    int rv = cli_start("lwquic-server", &cfg, 0, &lim, &h, &st);
     if (rv)
         return rv;
     for (size_t i = 0; i < nlisten; i++) {

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -102,7 +103,12 @@ func runServer(args []string) {
 	cert := fs.String("cert", "", "certificate chain (PEM)")
 	key := fs.String("key", "", "private key (PEM)")
 	alpn := fs.String("alpn", "hq-interop", "hq-interop or h3")
+	retry := fs.Bool("retry", false, "validate every client address with a Retry")
 	fs.Parse(args)
+	qconf := quicConfig()
+	if *retry {
+		qconf.RequireAddressValidation = func(net.Addr) bool { return true }
+	}
 	pair, err := tls.LoadX509KeyPair(*cert, *key)
 	if err != nil {
 		fail("loading certificate: %v", err)
@@ -118,14 +124,14 @@ func runServer(args []string) {
 			io.Copy(w, r.Body)
 		})
 		mux.Handle("/", http.FileServer(http.Dir(*root)))
-		srv := http3.Server{Addr: *listen, Handler: mux, TLSConfig: tconf, QuicConfig: quicConfig()}
+		srv := http3.Server{Addr: *listen, Handler: mux, TLSConfig: tconf, QuicConfig: qconf}
 		fmt.Fprintf(os.Stderr, "quicgo-peer: h3 server on %s\n", *listen)
 		if err := srv.ListenAndServe(); err != nil {
 			fail("h3 server: %v", err)
 		}
 		return
 	}
-	ln, err := quic.ListenAddr(*listen, tconf, quicConfig())
+	ln, err := quic.ListenAddr(*listen, tconf, qconf)
 	if err != nil {
 		fail("listen: %v", err)
 	}
