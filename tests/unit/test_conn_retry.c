@@ -370,6 +370,64 @@ START_TEST(test_retry_recovery_reset)
 }
 END_TEST
 
+START_TEST(test_retry_v2_initial)
+{
+    /* The Retry answers in the version of the Initial, its tag keyed for that version
+     * (RFC 9369 §3.3.3); the header alone decides, so a v2 Initial with any payload will do. */
+    static const uint8_t dcid[8] = {0xd0, 1, 2, 3, 4, 5, 6, 7}, scid[5] = {0x5c, 1, 2, 3, 4};
+    pair p;
+    rpair_start(&p, 90, 1);
+    uint8_t d[1200], r[DG];
+    lwq_pkt_hdr_out ho;
+    memset(&ho, 0, sizeof(ho));
+    ho.type = LWQ_PKT_INITIAL;
+    ho.version = LWQ_VERSION_2;
+    ho.dcid = dcid;
+    ho.dcid_len = 8;
+    ho.scid = scid;
+    ho.scid_len = 5;
+    ho.pn_len = 2;
+    ho.tag_len = LWQ_AEAD_TAG_LEN;
+    ho.payload_len = sizeof(d) - LWQ_AEAD_TAG_LEN - lwq_pkt_hdr_encoded_len(&ho);
+    ssize_t hl = lwq_pkt_hdr_encode(d, sizeof(d), &ho);
+    ck_assert_int_gt(hl, 0);
+    memset(d + hl, 0x11, sizeof(d) - (size_t)hl);
+    ck_assert_ptr_null(server_in(&p, &p.path, d, sizeof(d)));
+    ssize_t n = server_reply(&p, r);
+    ck_assert_int_gt(n, 0);
+    lwq_pkt_hdr h;
+    ck_assert_int_eq(lwq_pkt_hdr_decode(&h, r, (size_t)n, 8), n);
+    ck_assert_int_eq(h.type, LWQ_PKT_RETRY);
+    ck_assert_uint_eq(h.version, LWQ_VERSION_2);
+    ck_assert_uint_eq(h.dcid_len, 5);
+    ck_assert_mem_eq(h.dcid, scid, 5);
+    ck_assert_int_eq(lwq_retry_verify(&h, r, dcid, 8), 0);
+    h.version = LWQ_VERSION_1;
+    ck_assert_int_eq(lwq_retry_verify(&h, r, dcid, 8), LWQ_ERR_DECRYPT);
+    /* Its token, replayed in a v1 Initial to the Retry's SCID, is refused: the version is bound. */
+    uint8_t tok[DG];
+    size_t tlen = h.token_len;
+    memcpy(tok, h.token, tlen);
+    uint8_t rscid[LWQ_CID_MAX];
+    size_t rlen = h.scid_len;
+    memcpy(rscid, h.scid, rlen);
+    ho.version = LWQ_VERSION_1;
+    ho.dcid = rscid;
+    ho.dcid_len = rlen;
+    ho.token = tok;
+    ho.token_len = tlen;
+    ho.payload_len = sizeof(d) - LWQ_AEAD_TAG_LEN - lwq_pkt_hdr_encoded_len(&ho);
+    hl = lwq_pkt_hdr_encode(d, sizeof(d), &ho);
+    ck_assert_int_gt(hl, 0);
+    ck_assert_ptr_null(server_in(&p, &p.path, d, sizeof(d)));
+    n = server_reply(&p, r);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_gt(lwq_pkt_hdr_decode(&h, r, (size_t)n, 8), 0);
+    ck_assert_int_eq(h.type, LWQ_PKT_INITIAL); /* the INVALID_TOKEN close */
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_retry(void)
 {
     Suite *s = suite_create("conn_retry");
@@ -383,6 +441,7 @@ Suite *suite_conn_retry(void)
     tcase_add_test(tc, test_retry_after_handshake_packet_ignored);
     tcase_add_test(tc, test_retry_tparams_mismatch);
     tcase_add_test(tc, test_retry_recovery_reset);
+    tcase_add_test(tc, test_retry_v2_initial);
     suite_add_tcase(s, tc);
     return s;
 }
