@@ -279,8 +279,7 @@ static void token_make(const lwq_server *s, const lwq_path *path, const lwq_pkt_
 /* TOKEN_ABSENT: no token, or one not in our format (maybe a NEW_TOKEN of another server,
  * RFC 9000 §8.1.3). TOKEN_INVALID: ours in form but forged, from another context, expired, for
  * another address or another DCID. TOKEN_OK with *odcid the client's first DCID. */
-static int token_check(const lwq_server *s, const lwq_path *path, const lwq_pkt_hdr *h, lwq_tstamp now,
-                       lwq_cid *odcid)
+static int token_check(const lwq_server *s, const lwq_path *path, const lwq_pkt_hdr *h, lwq_tstamp now, lwq_cid *odcid)
 {
     if (h->token_len != TOKEN_LEN || h->token[0] != TOKEN_MAGIC)
         return TOKEN_ABSENT;

@@ -227,8 +227,7 @@ START_TEST(test_retry_foreign_token_gets_retry)
     pair p;
     rpair_start(&p, 40, 1);
     lwq_conn_del(p.client);
-    ck_assert_int_eq(
-        lwq_conn_client_new(&p.client, p.cctx, &p.path, NULL, 0, foreign, sizeof(foreign) - 1, p.now), 0);
+    ck_assert_int_eq(lwq_conn_client_new(&p.client, p.cctx, &p.path, NULL, 0, foreign, sizeof(foreign) - 1, p.now), 0);
     uint8_t retry[DG];
     lwq_pkt_hdr rh;
     first_retry(&p, retry, &rh);
