@@ -55,13 +55,16 @@ const char *lwq_conn_check(const lwq_conn *c, lwq_tstamp now)
         return "amplification limit exceeded (RFC 9000 §8.1)";
     if (c->state >= LWQ_CONN_CLOSING)
         return timer_missed(c->close_deadline, now) ? "closing deadline in the past" : NULL;
-    amp_blocked = amp_blocked && c->bytes_tx >= LWQ_AMPLIFICATION_FACTOR * c->bytes_rx;
-    if (!amp_blocked && timer_missed(c->rec.timer, now))
-        return "loss detection timer in the past";
-    for (int s = 0; s < LWQ_SPACE_COUNT; s++)
-        if (c->sp[s].ack_pending && timer_missed(c->sp[s].ack_deadline, now))
-            return "ACK deadline in the past";
-    if (lwq_conn_next_timeout(c) < now)
+    lwq_tstamp next = lwq_conn_next_timeout(c);
+    if (next < now)
         return "next timeout in the past";
+    /* A deadline may have passed only while the connection could not act on it (the loss timer
+     * under the amplification limit, RFC 9002 §6.2.2.1); it must then be due at once. */
+    amp_blocked = amp_blocked && c->bytes_tx >= LWQ_AMPLIFICATION_FACTOR * c->bytes_rx;
+    if (!amp_blocked && timer_missed(c->rec.timer, now) && next > now)
+        return "loss detection timer in the past and not due";
+    for (int s = 0; s < LWQ_SPACE_COUNT; s++)
+        if (c->sp[s].ack_pending && timer_missed(c->sp[s].ack_deadline, now) && next > now)
+            return "ACK deadline in the past and not due";
     return NULL;
 }

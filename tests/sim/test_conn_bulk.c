@@ -458,6 +458,21 @@ START_TEST(test_bulk_loss_20)
 }
 END_TEST
 
+/* Seeds the long runs failed with: the server's loss timer expired while it was blocked by the
+ * amplification limit and fired at once when the next datagram lifted it (RFC 9002 §6.2.2.1). */
+START_TEST(test_bulk_regressions)
+{
+    static const struct {
+        uint64_t seed;
+        double loss;
+    } runs[] = {{5002, 0.20}, {4022, 0.10}, {3031, 0.05}};
+    bulk_result r = {0};
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
+        run_bulk(runs[i].seed, runs[i].loss, 256 << 10, &r);
+    ck_assert_uint_eq(r.runs, 3);
+}
+END_TEST
+
 /* 1000 streams open at once, each carrying data both ways (RFC 9000 §4.6 stream limits raised). */
 START_TEST(test_thousand_streams)
 {
@@ -661,6 +676,7 @@ Suite *suite_conn_bulk(void)
     }
     TCase *tc = lwq_test_tcase("conn_bulk");
     tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_bulk_regressions);
     tcase_add_test(tc, test_thousand_streams);
     tcase_add_test(tc, test_resets_both_ways_under_loss);
     tcase_add_test(tc, test_tiny_windows_under_loss);
