@@ -12,19 +12,6 @@ typedef struct world {
     lwq_path cpath, spath;
 } world;
 
-static const char *conn_check(const lwq_conn *c)
-{
-    uint64_t sum = 0;
-    for (int s = 0; s < LWQ_SPACE_COUNT; s++)
-        if (!c->rec.discarded[s])
-            sum += c->rec.spaces[s].bytes_in_flight;
-    if (sum != c->rec.cc.bytes_in_flight)
-        return "bytes in flight differ from the sent map";
-    if (c->is_server && !c->address_validated && c->bytes_tx > 3 * c->bytes_rx)
-        return "amplification limit exceeded (RFC 9000 §8.1)";
-    return NULL;
-}
-
 static int client_recv(void *ud, lwq_sim_addr from, lwq_sim_addr to, const uint8_t *d, size_t n, uint8_t ecn,
                        lwq_tstamp now)
 {
@@ -62,7 +49,7 @@ static int client_timeout(void *ud, lwq_tstamp now)
 static const char *client_check(void *ud, lwq_tstamp now)
 {
     world *w = ud;
-    return conn_check(w->p.client);
+    return lwq_conn_check(w->p.client, now);
 }
 
 static int server_recv(void *ud, lwq_sim_addr from, lwq_sim_addr to, const uint8_t *d, size_t n, uint8_t ecn,
@@ -108,7 +95,7 @@ static int server_timeout(void *ud, lwq_tstamp now)
 static const char *server_check(void *ud, lwq_tstamp now)
 {
     world *w = ud;
-    return w->p.server ? conn_check(w->p.server) : NULL;
+    return w->p.server ? lwq_conn_check(w->p.server, now) : NULL;
 }
 
 static const lwq_sim_node_ops client_ops = {client_recv, client_send, client_next, client_timeout, client_check};
