@@ -198,6 +198,10 @@ int lwq_datagram_send(lwq_conn *c, const uint8_t *data, size_t len);
 /* Closes with an application error (CONNECTION_CLOSE 0x1d), then the closing period (RFC 9000 §10.2). */
 int lwq_conn_close(lwq_conn *c, uint64_t app_error, const char *reason);
 
+/* One pointer the embedder keeps with the connection (e.g. its own per-connection state). */
+void lwq_conn_set_app_data(lwq_conn *c, void *data);
+void *lwq_conn_app_data(const lwq_conn *c);
+
 /* State for tools and traces. */
 int lwq_conn_is_established(const lwq_conn *c);
 int lwq_conn_is_closed(const lwq_conn *c); /* nothing more to send; free it */

@@ -161,6 +161,7 @@ static lwq_endpoint_conn *attach(shard *sh, lwq_conn *c, const lwq_path *path)
     ec->sh = sh;
     ec->conn = c;
     ec->refs = 1;
+    lwq_conn_set_app_data(c, ec); /* datagram routing finds the handle in O(1) */
     ec->timer = lwq_timer_new(ep->loop, sh->strand, on_timer, ec);
     if (!ec->timer) {
         lwq_free(ep->a, ec);
@@ -178,14 +179,6 @@ static lwq_endpoint_conn *attach(shard *sh, lwq_conn *c, const lwq_path *path)
     ep->nconns++;
     pthread_mutex_unlock(&ep->mu);
     return ec;
-}
-
-static lwq_endpoint_conn *find(shard *sh, const lwq_conn *c)
-{
-    for (lwq_endpoint_conn *ec = sh->conns; ec; ec = ec->next)
-        if (ec->conn == c)
-            return ec;
-    return NULL;
 }
 
 static void mark_dirty(shard *sh, lwq_endpoint_conn *ec)
@@ -222,7 +215,7 @@ static void datagram_in(shard *sh, const lwq_path *path, const uint8_t *p, size_
     int created = 0;
     if (lwq_server_recv(sh->server, path, p, n, ecn, now, &c, &created) < 0 || !c)
         return;
-    ec = created ? attach(sh, c, path) : find(sh, c);
+    ec = created ? attach(sh, c, path) : lwq_conn_app_data(c);
     if (!ec) {
         if (created)
             lwq_server_remove(sh->server, c); /* out of memory: drop the attempt */

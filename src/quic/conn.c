@@ -776,6 +776,9 @@ int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now)
     return 0;
 }
 
+void lwq_conn_set_app_data(lwq_conn *c, void *data) { c->app_data = data; }
+void *lwq_conn_app_data(const lwq_conn *c) { return c->app_data; }
+
 int lwq_conn_is_established(const lwq_conn *c)
 {
     return c->handshake_complete && c->state == LWQ_CONN_ESTABLISHED;

@@ -139,6 +139,7 @@ struct lwq_conn {
     lwq_conn_stats stats;
     lwq_tstamp created;
     /* qlog (conn_qlog.c): NULL unless cfg->qlog_open gave this connection a handle */
+    void *app_data;
     struct lwq_qlog *qlog;
     void *qlog_handle;
     uint64_t qlog_cwnd, qlog_inflight;
