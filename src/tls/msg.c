@@ -413,6 +413,21 @@ static ssize_t w_done(const wr *w)
     return (ssize_t)w->len;
 }
 
+/* Each message's writer runs twice: sizing (out == NULL) and encoding. */
+#define MSG_ENCODERS(name, writer)                                                                                     \
+    ssize_t lwq_tls_##name##_encode(const lwq_tls_##name *m, uint8_t *out, size_t cap)                                 \
+    {                                                                                                                  \
+        wr w = {out, cap, 0, 0};                                                                                       \
+        writer(m, &w);                                                                                                 \
+        return w_done(&w);                                                                                             \
+    }                                                                                                                  \
+    size_t lwq_tls_##name##_encoded_len(const lwq_tls_##name *m)                                                       \
+    {                                                                                                                  \
+        wr w = {NULL, 0, 0, 0};                                                                                        \
+        writer(m, &w);                                                                                                 \
+        return w.oversize ? 0 : w.len;                                                                                 \
+    }
+
 static int has(uint64_t present, uint16_t type)
 {
     return (present & lwq_tls_ext_bit(type)) != 0;
@@ -471,19 +486,7 @@ static void ch_write(const lwq_tls_client_hello *m, wr *w)
     w_close(w, msg, 3);
 }
 
-ssize_t lwq_tls_client_hello_encode(const lwq_tls_client_hello *m, uint8_t *out, size_t cap)
-{
-    wr w = {out, cap, 0, 0};
-    ch_write(m, &w);
-    return w_done(&w);
-}
-
-size_t lwq_tls_client_hello_encoded_len(const lwq_tls_client_hello *m)
-{
-    wr w = {NULL, 0, 0, 0};
-    ch_write(m, &w);
-    return w.oversize ? 0 : w.len;
-}
+MSG_ENCODERS(client_hello, ch_write)
 
 /* ---- ServerHello / HelloRetryRequest ---- */
 
@@ -571,19 +574,7 @@ static void sh_write(const lwq_tls_server_hello *m, wr *w)
     w_close(w, msg, 3);
 }
 
-ssize_t lwq_tls_server_hello_encode(const lwq_tls_server_hello *m, uint8_t *out, size_t cap)
-{
-    wr w = {out, cap, 0, 0};
-    sh_write(m, &w);
-    return w_done(&w);
-}
-
-size_t lwq_tls_server_hello_encoded_len(const lwq_tls_server_hello *m)
-{
-    wr w = {NULL, 0, 0, 0};
-    sh_write(m, &w);
-    return w.oversize ? 0 : w.len;
-}
+MSG_ENCODERS(server_hello, sh_write)
 
 /* ---- EncryptedExtensions ---- */
 
@@ -661,19 +652,7 @@ static void ee_write(const lwq_tls_encrypted_extensions *m, wr *w)
     w_close(w, msg, 3);
 }
 
-ssize_t lwq_tls_encrypted_extensions_encode(const lwq_tls_encrypted_extensions *m, uint8_t *out, size_t cap)
-{
-    wr w = {out, cap, 0, 0};
-    ee_write(m, &w);
-    return w_done(&w);
-}
-
-size_t lwq_tls_encrypted_extensions_encoded_len(const lwq_tls_encrypted_extensions *m)
-{
-    wr w = {NULL, 0, 0, 0};
-    ee_write(m, &w);
-    return w.oversize ? 0 : w.len;
-}
+MSG_ENCODERS(encrypted_extensions, ee_write)
 
 /* ---- Certificate ---- */
 
@@ -885,19 +864,7 @@ static void nst_write(const lwq_tls_new_session_ticket *m, wr *w)
     w_close(w, msg, 3);
 }
 
-ssize_t lwq_tls_new_session_ticket_encode(const lwq_tls_new_session_ticket *m, uint8_t *out, size_t cap)
-{
-    wr w = {out, cap, 0, 0};
-    nst_write(m, &w);
-    return w_done(&w);
-}
-
-size_t lwq_tls_new_session_ticket_encoded_len(const lwq_tls_new_session_ticket *m)
-{
-    wr w = {NULL, 0, 0, 0};
-    nst_write(m, &w);
-    return w.oversize ? 0 : w.len;
-}
+MSG_ENCODERS(new_session_ticket, nst_write)
 
 /* ---- list walkers ---- */
 
