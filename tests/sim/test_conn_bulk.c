@@ -4,7 +4,7 @@
  *
  * LWQ_SIM_LONG=1 (make check-long) runs every loss scenario at 16 MiB each way over 200 seeds. */
 #include <stdlib.h>
-#include "sim/sim.h"
+#include "sim/conn_node.h"
 #include "unit/conn_pair.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -20,8 +20,6 @@
 
 #define MIB ((uint64_t)1 << 20)
 #define CHUNK 16384
-
-static const lwq_sim_addr CLIENT = {1, 5000}, SERVER = {2, 443};
 
 typedef struct flow {
     int known;
@@ -42,13 +40,10 @@ typedef struct side {
 } side;
 
 typedef struct world {
-    pair p;
-    lwq_sim *sim;
-    lwq_path cpath, spath;
+    conn_node n;
     side cs, ss;
     uint64_t bytes;     /* per stream per direction */
     size_t reset_every; /* every n-th stream is reset by both senders at half; 0 = none */
-    int server_lost;    /* the server forgot its connection */
 } world;
 
 static uint64_t mix(uint64_t x)
@@ -185,101 +180,20 @@ static void side_pump(world *w, side *s)
         }
 }
 
-static int client_recv(void *ud, lwq_sim_addr from, lwq_sim_addr to, const uint8_t *d, size_t n, uint8_t ecn,
-                       lwq_tstamp now)
+static void pump(void *app, int server)
 {
-    world *w = ud;
-    int rv = lwq_conn_recv(w->p.client, &w->cpath, d, n, ecn, now);
-    return rv == LWQ_ERR_CLOSED ? 0 : rv;
+    world *w = app;
+    if (server)
+        w->ss.c = w->n.p.server;
+    side_pump(w, server ? &w->ss : &w->cs);
 }
 
-static ssize_t client_send(void *ud, uint8_t *buf, size_t cap, lwq_sim_addr *from, lwq_sim_addr *to, uint8_t *ecn,
-                           lwq_tstamp now)
-{
-    world *w = ud;
-    side_pump(w, &w->cs);
-    size_t seg;
-    lwq_path path;
-    *from = CLIENT;
-    *to = SERVER;
-    return lwq_conn_send(w->p.client, &path, buf, cap, 1, &seg, ecn, now);
-}
-
-static lwq_tstamp client_next(void *ud)
-{
-    world *w = ud;
-    return lwq_conn_next_timeout(w->p.client);
-}
-
-static int client_timeout(void *ud, lwq_tstamp now)
-{
-    world *w = ud;
-    int rv = lwq_conn_handle_timeout(w->p.client, now);
-    return rv == LWQ_ERR_CLOSED ? 0 : rv;
-}
-
-static const char *client_check(void *ud, lwq_tstamp now)
-{
-    world *w = ud;
-    return lwq_conn_check(w->p.client, now);
-}
-
-static int server_recv(void *ud, lwq_sim_addr from, lwq_sim_addr to, const uint8_t *d, size_t n, uint8_t ecn,
-                       lwq_tstamp now)
-{
-    world *w = ud;
-    lwq_conn *c = NULL;
-    int rv = lwq_server_recv(w->p.srv, &w->spath, d, n, ecn, now, &c, NULL);
-    if (c && !w->p.server && !w->server_lost)
-        w->p.server = w->ss.c = c;
-    return rv;
-}
-
-static ssize_t server_send(void *ud, uint8_t *buf, size_t cap, lwq_sim_addr *from, lwq_sim_addr *to, uint8_t *ecn,
-                           lwq_tstamp now)
-{
-    world *w = ud;
-    lwq_path path;
-    *from = SERVER;
-    *to = CLIENT;
-    ssize_t n = lwq_server_send(w->p.srv, &path, buf, cap, now);
-    if (n || !w->p.server)
-        return n;
-    side_pump(w, &w->ss);
-    size_t seg;
-    return lwq_conn_send(w->p.server, &path, buf, cap, 1, &seg, ecn, now);
-}
-
-static lwq_tstamp server_next(void *ud)
-{
-    world *w = ud;
-    return w->p.server ? lwq_conn_next_timeout(w->p.server) : LWQ_TSTAMP_INF;
-}
-
-static int server_timeout(void *ud, lwq_tstamp now)
-{
-    world *w = ud;
-    int rv = lwq_conn_handle_timeout(w->p.server, now);
-    return rv == LWQ_ERR_CLOSED ? 0 : rv;
-}
-
-static const char *server_check(void *ud, lwq_tstamp now)
-{
-    world *w = ud;
-    return w->p.server ? lwq_conn_check(w->p.server, now) : NULL;
-}
-
-static const lwq_sim_node_ops client_ops = {client_recv, client_send, client_next, client_timeout, client_check};
-static const lwq_sim_node_ops server_ops = {server_recv, server_send, server_next, server_timeout, server_check};
-
-/* Creates the sim first so that LWQ_SIM_SEED also pins the connections' randomness. */
 static void world_init(world *w, uint64_t seed, size_t streams, uint64_t bytes)
 {
     memset(w, 0, sizeof(*w));
-    lwq_sim_config cfg = {.seed = seed, .replay_args = "conn_bulk"};
-    w->sim = lwq_sim_new(&cfg, lwq_test_alloc);
-    ck_assert_ptr_nonnull(w->sim);
-    pair_init(&w->p, lwq_sim_seed(w->sim));
+    conn_node_init(&w->n, seed, "conn_bulk");
+    w->n.pump = pump;
+    w->n.app = w;
     w->bytes = bytes;
     w->cs.nf = w->ss.nf = streams;
     w->cs.f = calloc(streams, sizeof(flow));
@@ -292,30 +206,13 @@ static void world_init(world *w, uint64_t seed, size_t streams, uint64_t bytes)
 
 static void world_start(world *w, const lwq_sim_link_config *c2s, const lwq_sim_link_config *s2c)
 {
-    const char *why;
-    ck_assert_int_eq(lwq_context_new(&w->p.cctx, &w->p.ccfg, &why), 0);
-    ck_assert_int_eq(lwq_context_new(&w->p.sctx, &w->p.scfg, &why), 0);
-    ck_assert_int_eq(lwq_server_new(&w->p.srv, w->p.sctx, NULL), 0);
-    w->cpath.remote_len = lwq_sim_addr_to_sockaddr(SERVER, &w->cpath.remote);
-    w->cpath.local_len = lwq_sim_addr_to_sockaddr(CLIENT, &w->cpath.local);
-    w->spath.remote_len = lwq_sim_addr_to_sockaddr(CLIENT, &w->spath.remote);
-    w->spath.local_len = lwq_sim_addr_to_sockaddr(SERVER, &w->spath.local);
-    ck_assert_int_eq(lwq_sim_add_node(w->sim, CLIENT, &client_ops, w), 0);
-    ck_assert_int_eq(lwq_sim_add_node(w->sim, SERVER, &server_ops, w), 1);
-    ck_assert_int_ge(lwq_sim_add_link(w->sim, 0, 1, c2s), 0);
-    ck_assert_int_ge(lwq_sim_add_link(w->sim, 1, 0, s2c), 0);
-    ck_assert_int_eq(
-        lwq_conn_client_new(&w->p.client, w->p.cctx, &w->cpath, NULL, 0, NULL, 0, lwq_sim_now(w->sim)), 0);
-    w->cs.c = w->p.client;
+    conn_node_start(&w->n, NULL, c2s, s2c);
+    w->cs.c = w->n.p.client;
 }
 
 static void world_free(world *w)
 {
-    lwq_sim_del(w->sim);
-    lwq_conn_del(w->p.client);
-    lwq_server_del(w->p.srv);
-    lwq_context_del(w->p.cctx);
-    lwq_context_del(w->p.sctx);
+    conn_node_free(&w->n);
     free(w->cs.f);
     free(w->ss.f);
 }
@@ -323,7 +220,7 @@ static void world_free(world *w)
 static int all_done(void *ud)
 {
     world *w = ud;
-    return w->cs.done == w->cs.nf && w->ss.done == w->ss.nf && w->p.server;
+    return w->cs.done == w->cs.nf && w->ss.done == w->ss.nf && w->n.p.server;
 }
 
 /* Every stream arrived whole with the sender's hash, or was reset where the sender reset it. */
@@ -389,16 +286,17 @@ static void run_bulk(uint64_t seed, double loss, uint64_t bytes, bulk_result *re
     world w;
     world_init(&w, seed, 1, bytes);
     world_start(&w, &l, &l);
-    int rc = lwq_sim_run(w.sim, LWQ_TSTAMP_INF, all_done, &w);
-    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.sim));
+    int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, all_done, &w);
+    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
     world_verify(&w);
     lwq_conn_stats cs, ss;
-    lwq_conn_stats_get(w.p.client, &cs);
-    lwq_conn_stats_get(w.p.server, &ss);
+    lwq_conn_stats_get(w.n.p.client, &cs);
+    lwq_conn_stats_get(w.n.p.server, &ss);
     if (loss > 0)
         ck_assert_uint_gt(cs.packets_lost + ss.packets_lost, 0);
-    ck_assert_uint_gt(lwq_sim_link_get(w.sim, 0)->stats.duplicated + lwq_sim_link_get(w.sim, 1)->stats.duplicated, 0);
-    res->vtime += lwq_sim_now(w.sim);
+    ck_assert_uint_gt(lwq_sim_link_get(w.n.sim, 0)->stats.duplicated + lwq_sim_link_get(w.n.sim, 1)->stats.duplicated,
+                      0);
+    res->vtime += lwq_sim_now(w.n.sim);
     res->lost += cs.packets_lost + ss.packets_lost;
     res->bytes += 2 * bytes;
     res->runs++;
@@ -479,21 +377,21 @@ START_TEST(test_thousand_streams)
     lwq_sim_link_config l = lossy_link(0.02);
     world w;
     world_init(&w, 77, 1000, 3000);
-    w.p.scfg.initial_max_streams_bidi = w.p.ccfg.initial_max_streams_bidi = 1000;
-    w.p.scfg.max_streams_open = w.p.ccfg.max_streams_open = 1200;
+    w.n.p.scfg.initial_max_streams_bidi = w.n.p.ccfg.initial_max_streams_bidi = 1000;
+    w.n.p.scfg.max_streams_open = w.n.p.ccfg.max_streams_open = 1200;
     world_start(&w, &l, &l);
-    int rc = lwq_sim_run(w.sim, LWQ_TSTAMP_INF, all_done, &w);
-    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.sim));
+    int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, all_done, &w);
+    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
     world_verify(&w);
     /* All 1000 were open at the same time: the client never had to wait for MAX_STREAMS. */
-    ck_assert_uint_eq(w.p.client->st.local_next[0], 1000);
-    ck_assert_uint_eq(w.p.server->st.peer_next[0], 1000);
+    ck_assert_uint_eq(w.n.p.client->st.local_next[0], 1000);
+    ck_assert_uint_eq(w.n.p.server->st.peer_next[0], 1000);
     world_free(&w);
 }
 END_TEST
 
-/* Both senders reset every third stream once the peer has read a quarter of it, under loss: the resets arrive with their codes and
- * final sizes, every other stream stays byte-exact (RFC 9000 §3.2, §19.4). */
+/* Both senders reset every third stream once the peer has read a quarter of it, under loss: the resets arrive with
+ * their codes and final sizes, every other stream stays byte-exact (RFC 9000 §3.2, §19.4). */
 START_TEST(test_resets_both_ways_under_loss)
 {
     for (uint64_t seed = 80; seed < 82; seed++) {
@@ -502,8 +400,8 @@ START_TEST(test_resets_both_ways_under_loss)
         world_init(&w, seed, 12, 200000);
         w.reset_every = 3;
         world_start(&w, &l, &l);
-        int rc = lwq_sim_run(w.sim, LWQ_TSTAMP_INF, all_done, &w);
-        ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.sim));
+        int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, all_done, &w);
+        ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
         world_verify(&w);
         size_t resets = 0, mid = 0;
         for (size_t k = 0; k < 12; k++) {
@@ -523,19 +421,19 @@ START_TEST(test_tiny_windows_under_loss)
     lwq_sim_link_config l = lossy_link(0.03);
     world w;
     world_init(&w, 90, 4, 30000);
-    lwq_config *cfgs[2] = {&w.p.ccfg, &w.p.scfg};
+    lwq_config *cfgs[2] = {&w.n.p.ccfg, &w.n.p.scfg};
     for (int i = 0; i < 2; i++) {
         lwq_config *c = cfgs[i];
         c->initial_max_data = c->initial_max_stream_data_bidi_local = c->initial_max_stream_data_bidi_remote =
             c->initial_max_stream_data_uni = c->max_window = c->max_stream_window = 1024;
     }
     world_start(&w, &l, &l);
-    int rc = lwq_sim_run(w.sim, LWQ_TSTAMP_INF, all_done, &w);
-    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.sim));
+    int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, all_done, &w);
+    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
     world_verify(&w);
-    ck_assert_uint_le(w.p.client->st.rx_window, 1024);
-    ck_assert_uint_le(w.p.server->st.rx_window, 1024);
-    ck_assert_uint_gt(w.p.client->st.blocked_sent + w.p.server->st.blocked_sent, 0);
+    ck_assert_uint_le(w.n.p.client->st.rx_window, 1024);
+    ck_assert_uint_le(w.n.p.server->st.rx_window, 1024);
+    ck_assert_uint_gt(w.n.p.client->st.blocked_sent + w.n.p.server->st.blocked_sent, 0);
     world_free(&w);
 }
 END_TEST
@@ -543,7 +441,7 @@ END_TEST
 static int both_closed(void *ud)
 {
     world *w = ud;
-    return w->cs.closed && w->ss.closed && lwq_conn_is_closed(w->p.client) && lwq_conn_is_closed(w->p.server);
+    return w->cs.closed && w->ss.closed && lwq_conn_is_closed(w->n.p.client) && lwq_conn_is_closed(w->n.p.server);
 }
 
 static int half_way(void *ud)
@@ -561,10 +459,10 @@ START_TEST(test_app_close_under_loss)
         world w;
         world_init(&w, seed, 2, 400000);
         world_start(&w, &l, &l);
-        ck_assert_int_eq(lwq_sim_run(w.sim, LWQ_TSTAMP_INF, half_way, &w), 0);
-        ck_assert_int_eq(lwq_conn_close(w.p.client, 0x4242, "enough"), 0);
-        int rc = lwq_sim_run(w.sim, LWQ_TSTAMP_INF, both_closed, &w);
-        ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.sim));
+        ck_assert_int_eq(lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, half_way, &w), 0);
+        ck_assert_int_eq(lwq_conn_close(w.n.p.client, 0x4242, "enough"), 0);
+        int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, both_closed, &w);
+        ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
         ck_assert(w.ss.close.is_app && w.ss.close.by_peer);
         ck_assert_uint_eq(w.ss.close.code, 0x4242);
         ck_assert_str_eq(w.ss.close.reason, "enough");
@@ -582,17 +480,17 @@ START_TEST(test_idle_timeout_after_transfer)
     lwq_sim_link_config l = lossy_link(0.01);
     world w;
     world_init(&w, 120, 2, 100000);
-    w.p.ccfg.idle_timeout = 3 * LWQ_SEC;
-    w.p.scfg.idle_timeout = 5 * LWQ_SEC;
+    w.n.p.ccfg.idle_timeout = 3 * LWQ_SEC;
+    w.n.p.scfg.idle_timeout = 5 * LWQ_SEC;
     world_start(&w, &l, &l);
-    ck_assert_int_eq(lwq_sim_run(w.sim, LWQ_TSTAMP_INF, all_done, &w), 0);
+    ck_assert_int_eq(lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, all_done, &w), 0);
     world_verify(&w);
-    lwq_tstamp done_at = lwq_sim_now(w.sim);
-    int rc = lwq_sim_run(w.sim, LWQ_TSTAMP_INF, both_closed, &w);
-    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.sim));
+    lwq_tstamp done_at = lwq_sim_now(w.n.sim);
+    int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, both_closed, &w);
+    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
     ck_assert(w.cs.close.idle_timeout && w.ss.close.idle_timeout);
     /* The smaller of the two advertised timeouts applies. */
-    lwq_tstamp t = lwq_sim_now(w.sim) - done_at;
+    lwq_tstamp t = lwq_sim_now(w.n.sim) - done_at;
     ck_assert_uint_ge(t, 3 * LWQ_SEC - 200 * LWQ_MS);
     ck_assert_uint_le(t, 4 * LWQ_SEC);
     world_free(&w);
@@ -613,17 +511,17 @@ START_TEST(test_stateless_reset_after_server_loses_state)
     world w;
     world_init(&w, 130, 1, 2 * MIB);
     world_start(&w, &l, &l);
-    ck_assert_int_eq(lwq_sim_run(w.sim, LWQ_TSTAMP_INF, half_way, &w), 0);
-    lwq_server_remove(w.p.srv, w.p.server);
-    w.p.server = w.ss.c = NULL;
-    w.server_lost = 1;
-    lwq_tstamp lost_at = lwq_sim_now(w.sim);
-    int rc = lwq_sim_run(w.sim, LWQ_TSTAMP_INF, client_closed, &w);
-    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.sim));
+    ck_assert_int_eq(lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, half_way, &w), 0);
+    lwq_server_remove(w.n.p.srv, w.n.p.server);
+    w.n.p.server = w.ss.c = NULL;
+    w.n.server_lost = 1;
+    lwq_tstamp lost_at = lwq_sim_now(w.n.sim);
+    int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, client_closed, &w);
+    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
     ck_assert(w.cs.close.stateless_reset);
     ck_assert(!w.cs.close.idle_timeout);
     /* Well before the 30 s idle timeout: within a few round trips. */
-    ck_assert_uint_lt(lwq_sim_now(w.sim) - lost_at, 2 * LWQ_SEC);
+    ck_assert_uint_lt(lwq_sim_now(w.n.sim) - lost_at, 2 * LWQ_SEC);
     world_free(&w);
 }
 END_TEST
@@ -635,9 +533,9 @@ START_TEST(test_conn_check_catches)
     world w;
     world_init(&w, 140, 1, 300000);
     world_start(&w, &l, &l);
-    ck_assert_int_eq(lwq_sim_run(w.sim, LWQ_TSTAMP_INF, half_way, &w), 0);
-    lwq_tstamp now = lwq_sim_now(w.sim);
-    lwq_conn *c = w.p.server;
+    ck_assert_int_eq(lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, half_way, &w), 0);
+    lwq_tstamp now = lwq_sim_now(w.n.sim);
+    lwq_conn *c = w.n.p.server;
     ck_assert_ptr_null(lwq_conn_check(c, now));
     ck_assert_uint_gt(c->rec.spaces[LWQ_SPACE_APP].count, 0);
     c->rec.spaces[LWQ_SPACE_APP].bytes_in_flight += 1;

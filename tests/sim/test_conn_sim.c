@@ -1,138 +1,35 @@
 /* Whole connections over the simulated network: loss, reordering, duplication and corruption by a
  * seeded PRNG; every transfer is checked byte for byte by the echo application. */
-#include "sim/sim.h"
+#include "sim/conn_node.h"
 #include "unit/conn_echo.h"
 
-static const lwq_sim_addr CLIENT = {1, 5000}, SERVER = {2, 443};
-
 typedef struct world {
-    pair p; /* contexts and the two connections */
+    conn_node n; /* first: the node callbacks get the world */
     echo e;
-    lwq_sim *sim;
-    lwq_path cpath, spath;
 } world;
 
-static int client_recv(void *ud, lwq_sim_addr from, lwq_sim_addr to, const uint8_t *d, size_t n, uint8_t ecn,
-                       lwq_tstamp now)
+static void pump(void *app, int server)
 {
-    world *w = ud;
-    int rv = lwq_conn_recv(w->p.client, &w->cpath, d, n, ecn, now);
-    return rv == LWQ_ERR_CLOSED ? 0 : rv;
-}
-
-static ssize_t client_send(void *ud, uint8_t *buf, size_t cap, lwq_sim_addr *from, lwq_sim_addr *to, uint8_t *ecn,
-                           lwq_tstamp now)
-{
-    world *w = ud;
+    world *w = app;
     if (w->e.n)
-        echo_client(&w->e);
-    size_t seg;
-    lwq_path path;
-    *from = CLIENT;
-    *to = SERVER;
-    return lwq_conn_send(w->p.client, &path, buf, cap, 1, &seg, ecn, now);
+        (server ? echo_server : echo_client)(&w->e);
 }
-
-static lwq_tstamp client_next(void *ud)
-{
-    world *w = ud;
-    return lwq_conn_next_timeout(w->p.client);
-}
-
-static int client_timeout(void *ud, lwq_tstamp now)
-{
-    world *w = ud;
-    int rv = lwq_conn_handle_timeout(w->p.client, now);
-    return rv == LWQ_ERR_CLOSED ? 0 : rv;
-}
-
-static const char *client_check(void *ud, lwq_tstamp now)
-{
-    world *w = ud;
-    return lwq_conn_check(w->p.client, now);
-}
-
-static int server_recv(void *ud, lwq_sim_addr from, lwq_sim_addr to, const uint8_t *d, size_t n, uint8_t ecn,
-                       lwq_tstamp now)
-{
-    world *w = ud;
-    lwq_conn *c = NULL;
-    int rv = lwq_server_recv(w->p.srv, &w->spath, d, n, ecn, now, &c, NULL);
-    if (c && !w->p.server)
-        w->p.server = c;
-    return rv;
-}
-
-static ssize_t server_send(void *ud, uint8_t *buf, size_t cap, lwq_sim_addr *from, lwq_sim_addr *to, uint8_t *ecn,
-                           lwq_tstamp now)
-{
-    world *w = ud;
-    lwq_path path;
-    *from = SERVER;
-    *to = CLIENT;
-    ssize_t n = lwq_server_send(w->p.srv, &path, buf, cap, now);
-    if (n || !w->p.server)
-        return n;
-    if (w->e.n)
-        echo_server(&w->e);
-    size_t seg;
-    return lwq_conn_send(w->p.server, &path, buf, cap, 1, &seg, ecn, now);
-}
-
-static lwq_tstamp server_next(void *ud)
-{
-    world *w = ud;
-    return w->p.server ? lwq_conn_next_timeout(w->p.server) : LWQ_TSTAMP_INF;
-}
-
-static int server_timeout(void *ud, lwq_tstamp now)
-{
-    world *w = ud;
-    int rv = lwq_conn_handle_timeout(w->p.server, now);
-    return rv == LWQ_ERR_CLOSED ? 0 : rv;
-}
-
-static const char *server_check(void *ud, lwq_tstamp now)
-{
-    world *w = ud;
-    return w->p.server ? lwq_conn_check(w->p.server, now) : NULL;
-}
-
-static const lwq_sim_node_ops client_ops = {client_recv, client_send, client_next, client_timeout, client_check};
-static const lwq_sim_node_ops server_ops = {server_recv, server_send, server_next, server_timeout, server_check};
 
 static lwq_cc_algorithm world_cc = LWQ_CC_ALGO_NEWRENO;
 
 static void world_start(world *w, uint64_t seed, const lwq_sim_link_config *c2s, const lwq_sim_link_config *s2c)
 {
-    memset(w, 0, sizeof(*w));
-    pair_init(&w->p, seed);
-    w->p.ccfg.cc = w->p.scfg.cc = world_cc;
-    const char *why;
-    ck_assert_int_eq(lwq_context_new(&w->p.cctx, &w->p.ccfg, &why), 0);
-    ck_assert_int_eq(lwq_context_new(&w->p.sctx, &w->p.scfg, &why), 0);
-    ck_assert_int_eq(lwq_server_new(&w->p.srv, w->p.sctx, NULL), 0);
-    w->cpath.remote_len = lwq_sim_addr_to_sockaddr(SERVER, &w->cpath.remote);
-    w->cpath.local_len = lwq_sim_addr_to_sockaddr(CLIENT, &w->cpath.local);
-    w->spath.remote_len = lwq_sim_addr_to_sockaddr(CLIENT, &w->spath.remote);
-    w->spath.local_len = lwq_sim_addr_to_sockaddr(SERVER, &w->spath.local);
-    lwq_sim_config cfg = {.seed = seed, .quiet = 0, .replay_args = "conn_sim"};
-    w->sim = lwq_sim_new(&cfg, lwq_test_alloc);
-    ck_assert_ptr_nonnull(w->sim);
-    ck_assert_int_eq(lwq_sim_add_node(w->sim, CLIENT, &client_ops, w), 0);
-    ck_assert_int_eq(lwq_sim_add_node(w->sim, SERVER, &server_ops, w), 1);
-    ck_assert_int_ge(lwq_sim_add_link(w->sim, 0, 1, c2s), 0);
-    ck_assert_int_ge(lwq_sim_add_link(w->sim, 1, 0, s2c), 0);
-    ck_assert_int_eq(lwq_conn_client_new(&w->p.client, w->p.cctx, &w->cpath, NULL, 0, NULL, 0, lwq_sim_now(w->sim)), 0);
+    conn_node_init(&w->n, seed, "conn_sim");
+    memset(&w->e, 0, sizeof(w->e));
+    w->n.pump = pump;
+    w->n.app = w;
+    w->n.p.ccfg.cc = w->n.p.scfg.cc = world_cc;
+    conn_node_start(&w->n, NULL, c2s, s2c);
 }
 
 static void world_free(world *w)
 {
-    lwq_sim_del(w->sim);
-    lwq_conn_del(w->p.client);
-    lwq_server_del(w->p.srv);
-    lwq_context_del(w->p.cctx);
-    lwq_context_del(w->p.sctx);
+    conn_node_free(&w->n);
 }
 
 static int echo_done(void *ud)
@@ -144,7 +41,7 @@ static int echo_done(void *ud)
 static int established(void *ud)
 {
     world *w = ud;
-    return pair_established(&w->p);
+    return pair_established(&w->n.p);
 }
 
 /* An echo of `streams` x `bytes` through links with this loss and reordering. */
@@ -159,15 +56,15 @@ static void run_echo(uint64_t seed, double loss, double reorder, size_t streams,
                              .reorder_delay = 8 * LWQ_MS};
     world w;
     world_start(&w, seed, &l, &l);
-    echo_init(&w.e, &w.p, streams, bytes);
-    ck_assert_int_eq(lwq_sim_run(w.sim, LWQ_TSTAMP_INF, echo_done, &w), 0);
+    echo_init(&w.e, &w.n.p, streams, bytes);
+    ck_assert_int_eq(lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, echo_done, &w), 0);
     echo_check(&w.e);
-    ck_assert_ptr_eq(w.p.client->rec.cc.ops, world_cc == LWQ_CC_ALGO_CUBIC ? &lwq_cc_cubic : &lwq_cc_newreno);
+    ck_assert_ptr_eq(w.n.p.client->rec.cc.ops, world_cc == LWQ_CC_ALGO_CUBIC ? &lwq_cc_cubic : &lwq_cc_newreno);
     if (loss > 0 && streams * bytes >= 200000) {
         /* Enough packets that some loss must have been detected and repaired on the way. */
         lwq_conn_stats cs, ss;
-        lwq_conn_stats_get(w.p.client, &cs);
-        lwq_conn_stats_get(w.p.server, &ss);
+        lwq_conn_stats_get(w.n.p.client, &cs);
+        lwq_conn_stats_get(w.n.p.server, &ss);
         ck_assert_uint_gt(cs.packets_lost + ss.packets_lost, 0);
     }
     world_free(&w);
@@ -199,10 +96,10 @@ START_TEST(test_sim_duplicate_corrupt)
     lwq_sim_link_config l = {.delay = 10 * LWQ_MS, .duplicate = 0.05, .corrupt = 0.02, .loss = 0.02};
     world w;
     world_start(&w, 31, &l, &l);
-    echo_init(&w.e, &w.p, 2, 100000);
-    ck_assert_int_eq(lwq_sim_run(w.sim, LWQ_TSTAMP_INF, echo_done, &w), 0);
+    echo_init(&w.e, &w.n.p, 2, 100000);
+    ck_assert_int_eq(lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, echo_done, &w), 0);
     echo_check(&w.e);
-    ck_assert_uint_gt(lwq_sim_link_get(w.sim, 0)->stats.corrupted + lwq_sim_link_get(w.sim, 1)->stats.corrupted, 0);
+    ck_assert_uint_gt(lwq_sim_link_get(w.n.sim, 0)->stats.corrupted + lwq_sim_link_get(w.n.sim, 1)->stats.corrupted, 0);
     world_free(&w);
 }
 END_TEST
@@ -217,7 +114,7 @@ START_TEST(test_sim_handshake_drop_each)
             lwq_sim_link_config ok = {.delay = 20 * LWQ_MS};
             world w;
             world_start(&w, 40 + k, dir ? &ok : &drop, dir ? &drop : &ok);
-            ck_assert_int_eq(lwq_sim_run(w.sim, 10 * LWQ_SEC, established, &w), 0);
+            ck_assert_int_eq(lwq_sim_run(w.n.sim, 10 * LWQ_SEC, established, &w), 0);
             ck_assert_msg(established(&w), "drop %u dir %d", (unsigned)k, dir);
             world_free(&w);
         }
