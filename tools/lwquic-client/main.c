@@ -163,7 +163,8 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
 static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-client [--insecure | --cafile FILE] [--alpn hq-interop] [-o DIR] [--keylog FILE]\n"
-               "                     [--qlog-dir DIR] [--cc cubic|newreno] [--timeout SEC] [-q] [-v|-vv] URL...\n"
+               "                     [--qlog-dir DIR] [--cc cubic|newreno] [--timeout SEC] [--resolve HOST=ADDR:PORT]\n"
+               "                     [-q] [-v|-vv] URL...\n"
                "Fetches every URL over one QUIC connection and saves each as DIR/<last path segment>.\n");
 }
 
@@ -183,12 +184,14 @@ int main(int argc, char **argv)
                                          {"alpn", required_argument, NULL, 'a'}, {"keylog", required_argument, NULL, 'K'},
                                          {"qlog-dir", required_argument, NULL, 'Q'}, {"cc", required_argument, NULL, 'C'},
                                          {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+                                         {"resolve", required_argument, NULL, 'O'}, {NULL, 0, NULL, 0}};
     const char *cafile = NULL, *alpn = "hq-interop", *outdir = ".", *keylog = NULL, *qlogdir = NULL;
     int insecure = 0, quiet = 0, verbose = 0, c;
     double timeout = 10;
     int cc_set = 0;
     lwq_cc_algorithm cc = LWQ_CC_ALGO_NEWRENO;
+    const char *resolve[8];
+    size_t nresolve = 0;
     while ((c = getopt_long(argc, argv, "o:qhv", opts, NULL)) != -1) {
         switch (c) {
         case 'k': insecure = 1; break;
@@ -205,6 +208,13 @@ int main(int argc, char **argv)
             cc_set = 1;
             break;
         case 't': timeout = atof(optarg); break;
+        case 'O':
+            if (nresolve == 8 || !strchr(optarg, '=')) {
+                fprintf(stderr, "lwquic-client: --resolve HOST=ADDR:PORT (at most 8)\n");
+                return 2;
+            }
+            resolve[nresolve++] = optarg;
+            break;
         case 'q': quiet = 1; break;
         case 'v': verbose++; break;
         case 'h': usage(stdout); return 0;
@@ -280,7 +290,12 @@ int main(int argc, char **argv)
         return rv;
     double start = cli_now();
     lwq_endpoint_conn *ec;
-    rv = lwq_endpoint_connect(st.ep, cl.reqs[0].url.authority, NULL, 0, NULL, &ec);
+    const char *target = cl.reqs[0].url.authority;
+    size_t hl = strlen(cl.reqs[0].url.host);
+    for (size_t i = 0; i < nresolve; i++)
+        if (!strncmp(resolve[i], cl.reqs[0].url.host, hl) && resolve[i][hl] == '=')
+            target = resolve[i] + hl + 1; /* the name stays the SNI; only the address changes */
+    rv = lwq_endpoint_connect(st.ep, target, NULL, 0, NULL, &ec);
     if (rv) {
         fprintf(stderr, "lwquic-client: %s: %s\n", cl.reqs[0].url.authority,
                 rv == LWQ_ERR_NOT_FOUND ? "cannot resolve host" : lwq_strerror(rv));
