@@ -116,7 +116,9 @@ typedef struct lwq_path {
 typedef struct lwq_conn lwq_conn;
 
 /* Client connection to `path`. session: a blob from LWQ_EV_SESSION_TICKET to resume (may be NULL);
- * token: from LWQ_EV_NEW_TOKEN for this server (may be NULL). */
+ * token: from LWQ_EV_NEW_TOKEN for this server (may be NULL). With a session whose ticket allows it
+ * and cfg.enable_0rtt, streams may be opened and written at once: their data goes in 0-RTT packets
+ * within the limits remembered in the session (RFC 9000 §7.4.1); see LWQ_EV_EARLY_DATA. */
 int lwq_conn_client_new(lwq_conn **out, lwq_context *ctx, const lwq_path *path, const uint8_t *session,
                         size_t session_len, const uint8_t *token, size_t token_len, lwq_tstamp now);
 void lwq_conn_del(lwq_conn *c);
@@ -149,7 +151,10 @@ typedef enum {
     LWQ_EV_PATH_CHANGED,    /* the peer migrated; path holds the new one */
     LWQ_EV_NEW_TOKEN,       /* client: keep data/len to skip address validation next time */
     LWQ_EV_SESSION_TICKET,  /* client: keep data/len to resume (session + transport parameters) */
-    LWQ_EV_EARLY_DATA,      /* client: accepted (1) or rejected (0): rejected 0-RTT streams are reset */
+    /* client: 0-RTT accepted (1) or rejected (0). Rejected: streams opened and data written before
+     * the handshake stay as they are; the library sends that data again in 1-RTT as it does lost
+     * data (nothing for the application to do); the server sees each byte once. */
+    LWQ_EV_EARLY_DATA,
     LWQ_EV_CLOSED,          /* the connection is closed: close info below */
 } lwq_event_type;
 
@@ -208,12 +213,15 @@ int lwq_conn_is_closed(const lwq_conn *c); /* nothing more to send; free it */
 const char *lwq_conn_alpn(const lwq_conn *c);
 const char *lwq_conn_cipher(const lwq_conn *c);
 uint32_t lwq_conn_version(const lwq_conn *c);
+/* 1 when the handshake resumed a session (PSK, no certificate). */
+int lwq_conn_resumed(const lwq_conn *c);
 
 typedef struct lwq_conn_stats {
     uint64_t packets_sent, packets_received, packets_lost, packets_dropped;
     uint64_t bytes_sent, bytes_received, stream_bytes_sent, stream_bytes_received;
     lwq_tstamp smoothed_rtt, min_rtt, latest_rtt, handshake_time;
     uint64_t cwnd, bytes_in_flight;
+    uint64_t packets_0rtt; /* 0-RTT packets sent (client) or accepted (server) */
 } lwq_conn_stats;
 void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st);
 

@@ -135,11 +135,16 @@ static int tls_setup(lwq_conn *c, const uint8_t *session, size_t session_len)
         t.cert_chain = &c->ctx->chain;
         t.key = c->ctx->key;
         t.ticket_key = c->ctx->ticket_key;
+        t.early_data = cfg->enable_0rtt;
+        t.early_data_fresh = lwq_conn_early_fresh; /* docs/resumption.md */
+        t.early_data_fresh_ud = c;
     } else {
         t.trust = c->ctx->trust;
         t.insecure = cfg->insecure;
         t.session = session;
         t.session_len = session_len;
+        t.early_data = cfg->enable_0rtt;
+        lwq_conn_early_init(c, session, session_len);
     }
     if (cfg->verify) {
         t.verify = verify_adapter;
@@ -255,6 +260,7 @@ void lwq_conn_del(lwq_conn *c)
             lwq_quic_keys_free(&sp->wk);
     }
     lwq_recovery_free(&c->rec);
+    lwq_conn_early_free(c);
     lwq_tls_del(c->tls);
     lwq_dgram *lists[] = {c->dg_tx, c->dg_rx, c->dg_cur};
     for (size_t i = 0; i < 3; i++)
@@ -310,6 +316,10 @@ int lwq_conn_next_event(lwq_conn *c, lwq_event *ev)
     if (ev->type == LWQ_EV_SESSION_TICKET) {
         ev->data = c->ticket;
         ev->len = c->ticket_len;
+    }
+    if (ev->type == LWQ_EV_NEW_TOKEN) {
+        ev->data = c->early.token;
+        ev->len = c->early.token_len;
     }
     if (ev->type == LWQ_EV_DATAGRAM && c->dg_rx) {
         lwq_free(c->alloc, c->dg_cur); /* the previous one's data was valid until now */
@@ -435,6 +445,7 @@ void lwq_conn_confirm_handshake(lwq_conn *c)
         c->state = LWQ_CONN_ESTABLISHED;
     if (c->is_server) {
         c->handshake_done_pending = 1; /* RFC 9001 §4.1.2 */
+        lwq_conn_token_confirmed(c);
         if (c->server)
             lwq_server_conn_established(c->server, c);
     }
@@ -472,7 +483,7 @@ static int apply_peer_params(lwq_conn *c)
     if (!c->is_server && tp->has_reset_token)
         lwq_cids_set_peer0_token(c, tp->reset_token);
     lwq_streams_peer_params(c);
-    return 0;
+    return lwq_conn_early_check_params(c);
 }
 
 int lwq_conn_retry(lwq_conn *c, const lwq_cid *scid, const uint8_t *token, size_t token_len)
@@ -500,6 +511,7 @@ int lwq_conn_retry(lwq_conn *c, const lwq_cid *scid, const uint8_t *token, size_
     if (!r->pto_count && !r->first_rtt_sample && c->now > c->created)
         lwq_rtt_init(&r->rtt, c->now - c->created);
     r->pto_count = 0;
+    lwq_conn_early_requeue(c); /* 0-RTT before the Retry was dropped (RFC 9000 §17.2.5.3) */
     lwq_pn_space *sp = &c->sp[LWQ_SPACE_INITIAL];
     sp->probes = 0;
     if (sp->ctx.sent_off > sp->ctx.acked_off &&
@@ -521,7 +533,7 @@ static int install_secret(lwq_conn *c, const lwq_tls_event *ev)
 {
     int s = space_of_epoch(ev->epoch);
     if (s < 0)
-        return 0; /* 0-RTT is not implemented yet */
+        return lwq_conn_early_install(c, ev);
     lwq_pn_space *sp = &c->sp[s];
     if (sp->discarded)
         return 0;
@@ -536,6 +548,8 @@ static int install_secret(lwq_conn *c, const lwq_tls_event *ev)
     *has = 1;
     if (s == LWQ_SPACE_HANDSHAKE && !c->is_server)
         c->rec.has_handshake_keys = 1;
+    if (s == LWQ_SPACE_APP && ev->write)
+        lwq_conn_early_drop(c); /* RFC 9001 §4.9.3 */
     return 0;
 }
 
@@ -609,6 +623,8 @@ static int tls_pump(lwq_conn *c)
             break;
         }
         case LWQ_TLS_EV_EARLY_DATA:
+            if ((rv = lwq_conn_early_answer(c, ev.accepted)) != 0)
+                return rv;
             break;
         }
     }
@@ -809,6 +825,12 @@ void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st)
     st->latest_rtt = c->rec.rtt.latest;
     st->cwnd = c->rec.cc.cwnd;
     st->bytes_in_flight = c->rec.cc.bytes_in_flight;
+    st->packets_0rtt = c->early.packets;
+}
+
+int lwq_conn_resumed(const lwq_conn *c)
+{
+    return c->tls && lwq_tls_resumed(c->tls);
 }
 
 static size_t dgram_frame_len(size_t len)

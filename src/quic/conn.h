@@ -5,6 +5,7 @@
 
 #include "lwquic/quic.h"
 #include "quic/cid.h"
+#include "quic/conn_early.h"
 #include "quic/frame.h"
 #include "quic/packet.h"
 #include "quic/recovery.h"
@@ -144,6 +145,7 @@ struct lwq_conn {
     void *qlog_handle;
     uint64_t qlog_cwnd, qlog_inflight;
     lwq_tstamp qlog_srtt;
+    lwq_conn_early early; /* 0-RTT and NEW_TOKEN (conn_early.c) */
 };
 
 /* conn.c */
@@ -220,5 +222,7 @@ static inline lwq_tls_epoch lwq_space_epoch(lwq_space s)
 int lwq_server_cid_add(lwq_server *s, const lwq_cid *cid, lwq_conn *c);
 void lwq_server_cid_remove(lwq_server *s, const lwq_cid *cid);
 void lwq_server_conn_established(lwq_server *s, lwq_conn *c);
+/* The server's 0-RTT replay cache, made on first use; NULL when it cannot be (no 0-RTT then). */
+struct lwq_replay *lwq_server_replay(lwq_server *s);
 
 #endif

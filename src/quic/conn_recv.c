@@ -9,8 +9,8 @@ static int space_of(lwq_pkt_type t)
 {
     return t == LWQ_PKT_INITIAL     ? LWQ_SPACE_INITIAL
            : t == LWQ_PKT_HANDSHAKE ? LWQ_SPACE_HANDSHAKE
-           : t == LWQ_PKT_1RTT      ? LWQ_SPACE_APP
-                                    : -1;
+           : t == LWQ_PKT_1RTT || t == LWQ_PKT_0RTT ? LWQ_SPACE_APP
+                                                     : -1;
 }
 
 static int recv_ack(lwq_conn *c, lwq_space s, const lwq_frame *f)
@@ -82,7 +82,7 @@ static int dispatch(lwq_conn *c, lwq_space s, const lwq_frame *f, const lwq_pkt_
     case LWQ_FRAME_CRYPTO:
         return recv_crypto(c, s, f);
     case LWQ_FRAME_NEW_TOKEN:
-        return 0; /* address validation tokens are not used yet */
+        return lwq_conn_token_received(c, f->u.new_token.data, f->u.new_token.len); /* RFC 9000 §19.7 */
     case LWQ_FRAME_RESET_STREAM:
     case LWQ_FRAME_STOP_SENDING:
     case LWQ_FRAME_MAX_DATA:
@@ -196,7 +196,8 @@ static int dcid_ok(const lwq_conn *c, const lwq_pkt_hdr *h)
 {
     if (lwq_cids_is_local(c, h->dcid, h->dcid_len))
         return 1;
-    return c->is_server && h->type == LWQ_PKT_INITIAL && lwq_cid_eq(&c->odcid, h->dcid, h->dcid_len);
+    return c->is_server && (h->type == LWQ_PKT_INITIAL || h->type == LWQ_PKT_0RTT) &&
+           lwq_cid_eq(&c->odcid, h->dcid, h->dcid_len);
 }
 
 /* RFC 9000 §6.2: a client that has received nothing else abandons the attempt when the server
@@ -242,21 +243,25 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
     if (h->type == LWQ_PKT_RETRY)
         return recv_retry(c, h, pkt);
     if (s < 0 || (h->type != LWQ_PKT_1RTT && h->version != c->version))
-        return 0; /* 0-RTT is not handled yet */
+        return 0;
     if (!dcid_ok(c, h)) {
         if (h->type == LWQ_PKT_1RTT)
             check_reset(c, dgram, dlen);
         return 0;
     }
     lwq_pn_space *sp = &c->sp[s];
+    /* RFC 9001 §5.6: 0-RTT packets under their own keys (a server with 0-RTT accepted; they
+     * may arrive before the handshake completes), in the application packet number space. */
+    int early = h->type == LWQ_PKT_0RTT;
+    const lwq_quic_keys *rk = early ? lwq_conn_early_rx_keys(c) : sp->has_rk ? &sp->rk : NULL;
     /* RFC 9001 §5.7: a server reads no 1-RTT packet before the handshake completes. */
-    if (sp->discarded || !sp->has_rk || (s == LWQ_SPACE_APP && c->is_server && !c->handshake_complete)) {
+    if (sp->discarded || !rk || (s == LWQ_SPACE_APP && !early && c->is_server && !c->handshake_complete)) {
         c->stats.packets_dropped++;
         return 0; /* no keys (yet): the peer retransmits */
     }
     lwq_unprotected u;
     /* Key update (RFC 9001 §6) will choose the keys by u.key_phase between these two steps. */
-    int rv = lwq_packet_unprotect(&sp->rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, &u);
+    int rv = lwq_packet_unprotect(rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, &u);
     if (rv == LWQ_ERR_PROTO)
         return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, 0, "reserved header bits set");
     if (rv) {
@@ -270,6 +275,10 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
         return 0; /* duplicate (RFC 9000 §12.3) */
     }
     c->stats.packets_received++;
+    if (early)
+        c->early.packets++;
+    else if (h->type == LWQ_PKT_1RTT)
+        lwq_conn_early_got_1rtt(c);
     lwq_conn_qlog_packet(c, 0, (lwq_space)s, u.pn, pkt + u.payload_off, u.payload_len, h->pkt_len);
     if (!c->is_server && h->type == LWQ_PKT_INITIAL && !c->got_peer_scid) {
         lwq_cid_set(&c->peer_scid, h->scid, h->scid_len);

@@ -60,6 +60,7 @@ static void on_acked(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
         case LWQ_FRAME_NEW_CONNECTION_ID:
         case LWQ_FRAME_RETIRE_CONNECTION_ID:
         case LWQ_FRAME_HANDSHAKE_DONE:
+        case LWQ_FRAME_NEW_TOKEN:
             break;
         default:
             lwq_streams_on_acked(c, f);
@@ -82,6 +83,9 @@ static void on_lost(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
             break;
         case LWQ_FRAME_HANDSHAKE_DONE:
             c->handshake_done_pending = 1;
+            break;
+        case LWQ_FRAME_NEW_TOKEN:
+            lwq_conn_token_lost(c);
             break;
         case LWQ_FRAME_NEW_CONNECTION_ID:
         case LWQ_FRAME_RETIRE_CONNECTION_ID:
@@ -212,11 +216,15 @@ static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
     if (s == LWQ_SPACE_APP && c->handshake_complete) {
         if ((rv = lwq_cids_write(c, b)))
             return rv;
+        if ((rv = lwq_conn_token_write(c, b)))
+            return rv;
         if (cwnd && (rv = lwq_conn_write_datagrams(c, b))) /* RFC 9221 §5.4: congestion controlled */
             return rv;
         if ((rv = lwq_streams_write(c, b, cwnd)))
             return rv;
     }
+    if (lwq_conn_early_sending(c, s) && (rv = lwq_streams_write(c, b, cwnd))) /* RFC 9001 §4.6.1 */
+        return rv;
     if (sp->probes && !b->ack_eliciting) {
         lwq_frame f = {.type = LWQ_FRAME_PING};
         (void)lwq_pktb_add(b, &f, NULL);
@@ -246,7 +254,7 @@ static size_t plan_header(lwq_conn *c, lwq_space s, pkt_plan *pl, size_t room)
     lwq_pkt_hdr_out *ho = &pl->ho;
     const lwq_cid *dcid = lwq_cids_dcid(c);
     memset(ho, 0, sizeof(*ho));
-    ho->type = type_of(s);
+    ho->type = lwq_conn_early_sending(c, s) ? LWQ_PKT_0RTT : type_of(s);
     ho->version = c->version;
     ho->dcid = dcid->id;
     ho->dcid_len = dcid->len;
@@ -286,7 +294,8 @@ static ssize_t seal(lwq_conn *c, uint8_t *out, pkt_plan *pl, size_t np, size_t l
             lwq_conn_qlog_packet(c, 1, p->s, p->ho.pn, out + p->start + p->hdr_len, p->payload_len,
                                  p->hdr_len + p->payload_len + LWQ_AEAD_TAG_LEN);
         ssize_t n = h < 0 ? h
-                          : lwq_packet_protect(&sp->wk, p->ho.pn, out + p->start, p->hdr_len, p->payload_len,
+                          : lwq_packet_protect(p->ho.type == LWQ_PKT_0RTT ? &c->early.keys : &sp->wk, p->ho.pn,
+                                               out + p->start, p->hdr_len, p->payload_len,
                                                p->hdr_len + p->payload_len + LWQ_AEAD_TAG_LEN);
         if (n < 0) {
             if (p->tracked)
@@ -299,6 +308,8 @@ static ssize_t seal(lwq_conn *c, uint8_t *out, pkt_plan *pl, size_t np, size_t l
         else
             c->rec.spaces[p->s].next_pn++;
         c->stats.packets_sent++;
+        if (p->ho.type == LWQ_PKT_0RTT)
+            c->early.packets++;
         if (p->eliciting && !c->sent_eliciting_since_rx) {
             c->idle_start = c->now; /* RFC 9000 §10.1 */
             c->sent_eliciting_since_rx = 1;
@@ -376,7 +387,7 @@ ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstam
     pkt_plan pl[MAX_PKTS_PER_DGRAM];
     for (int s = 0; s < LWQ_SPACE_COUNT; s++) {
         lwq_pn_space *sp = &c->sp[s];
-        if (sp->discarded || !sp->has_wk || limit - len < MIN_PKT_ROOM)
+        if (sp->discarded || !(sp->has_wk || lwq_conn_early_sending(c, s)) || limit - len < MIN_PKT_ROOM)
             continue;
         pkt_plan *p = &pl[np];
         p->hdr_len = plan_header(c, (lwq_space)s, p, limit - len);

@@ -8,6 +8,7 @@
 #include "base/mem.h"
 #include "quic/conn.h"
 #include "quic/protect.h"
+#include "quic/token.h"
 
 #define REPLY_QUEUE 16
 #define REPLY_MAX 256
@@ -46,6 +47,7 @@ struct lwq_server {
     size_t nconns, conncap, handshakes;
     reply q[REPLY_QUEUE];
     size_t qhead, qcount;
+    lwq_replay *replay; /* 0-RTT anti-replay (docs/resumption.md), made on first use */
 };
 
 int lwq_server_new(lwq_server **out, lwq_context *ctx, const lwq_server_limits *limits)
@@ -103,7 +105,15 @@ void lwq_server_del(lwq_server *s)
         }
     lwq_free(s->alloc, s->buckets);
     lwq_free(s->alloc, s->conns);
+    lwq_replay_del(s->replay);
     lwq_free(s->alloc, s);
+}
+
+lwq_replay *lwq_server_replay(lwq_server *s)
+{
+    if (!s->replay)
+        (void)lwq_replay_new(&s->replay, s->alloc, s->ctx->rng); /* NULL on failure: 0-RTT refused */
+    return s->replay;
 }
 
 static size_t bucket_of(const lwq_server *s, const uint8_t *id, size_t len, size_t nbuckets)
@@ -410,7 +420,9 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
         lwq_cid odcid, token_odcid;
         if (lwq_cid_set(&odcid, h.dcid, h.dcid_len))
             return 0;
-        if (s->lim.retry) { /* RFC 9000 §8.1.2 */
+        /* RFC 9000 §8.1.3: a valid NEW_TOKEN token validates the address; any other is ignored. */
+        int validated = h.token_len && lwq_new_token_check(s->ctx, path, h.token, h.token_len, now);
+        if (s->lim.retry && !validated) { /* RFC 9000 §8.1.2 */
             int t = token_check(s, path, &h, now, &token_odcid);
             if (t == TOKEN_ABSENT && h.dcid_len >= 8)
                 send_retry(s, path, &h, now);
@@ -419,9 +431,11 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
             if (t != TOKEN_OK)
                 return 0;
         }
-        int rv = lwq_conn_server_new(&c, s->ctx, s, path, &h, s->lim.retry ? &token_odcid : NULL, now);
+        int rv = lwq_conn_server_new(&c, s->ctx, s, path, &h, s->lim.retry && !validated ? &token_odcid : NULL, now);
         if (rv == LWQ_ERR_INVAL)
             return 0;
+        if (!rv && validated)
+            c->address_validated = 1;
         if (!rv && (rv = add_conn(s, c)) != 0)
             lwq_conn_del(c);
         if (!rv && (rv = lwq_server_cid_add(s, &odcid, c)) != 0)

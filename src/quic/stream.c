@@ -447,8 +447,8 @@ int lwq_stream_open(lwq_conn *c, int bidi, int64_t *stream_id)
     lwq_streams *st = &c->st;
     if (c->state >= LWQ_CONN_CLOSING)
         return LWQ_ERR_CLOSED;
-    if (!c->handshake_complete || !c->have_peer_tp)
-        return LWQ_ERR_STATE; /* 0-RTT streams are not implemented yet */
+    if ((!c->handshake_complete || !c->have_peer_tp) && !lwq_conn_early_streams(c))
+        return LWQ_ERR_STATE; /* before the handshake only with 0-RTT (conn_early.c) */
     int d = bidi ? 0 : 1;
     if (st->local_next[d] >= st->local_max[d]) {
         st->streams_blocked_pending[d] = 1; /* RFC 9000 §4.6 */
