@@ -155,6 +155,8 @@ void lwq_conn_early_got_1rtt(lwq_conn *c)
     lwq_conn_early *e = &c->early;
     if (c->is_server && e->has_keys && !e->discard_at)
         e->discard_at = c->now + 3 * lwq_conn_pto(c);
+    else
+        (void)lwq_conn_early_rx_keys(c); /* frees them once due */
 }
 
 int lwq_conn_early_fresh(void *ud, const uint8_t *binder, size_t len)
