@@ -58,9 +58,9 @@ func safePath(root, p string) (string, bool) {
 	return full, true
 }
 
-func serveHQ(ln quic.Listener, root string) {
+func serveHQ(accept func() (quic.Connection, error), root string) {
 	for {
-		conn, err := ln.Accept(context.Background())
+		conn, err := accept()
 		if err != nil {
 			return
 		}
@@ -104,6 +104,7 @@ func runServer(args []string) {
 	key := fs.String("key", "", "private key (PEM)")
 	alpn := fs.String("alpn", "hq-interop", "hq-interop or h3")
 	retry := fs.Bool("retry", false, "validate every client address with a Retry")
+	early := fs.Bool("0rtt", false, "accept 0-RTT data (hq-interop)")
 	fs.Parse(args)
 	qconf := quicConfig()
 	if *retry {
@@ -131,12 +132,21 @@ func runServer(args []string) {
 		}
 		return
 	}
+	if *early {
+		ln, err := quic.ListenAddrEarly(*listen, tconf, qconf)
+		if err != nil {
+			fail("listen: %v", err)
+		}
+		fmt.Fprintf(os.Stderr, "quicgo-peer: hq-interop server (0-RTT) on %s\n", *listen)
+		serveHQ(func() (quic.Connection, error) { return ln.Accept(context.Background()) }, *root)
+		return
+	}
 	ln, err := quic.ListenAddr(*listen, tconf, qconf)
 	if err != nil {
 		fail("listen: %v", err)
 	}
 	fmt.Fprintf(os.Stderr, "quicgo-peer: hq-interop server on %s\n", *listen)
-	serveHQ(ln, *root)
+	serveHQ(func() (quic.Connection, error) { return ln.Accept(context.Background()) }, *root)
 }
 
 func tlsClient(cafile, alpn string) *tls.Config {
@@ -165,6 +175,11 @@ func runClient(args []string) {
 	out := fs.String("o", ".", "output directory")
 	alpn := fs.String("alpn", "hq-interop", "hq-interop or h3")
 	post := fs.String("post", "", "POST this file's bytes to each URL instead of GET (h3)")
+	resolve := fs.String("resolve", "", "host=addr:port[,host=addr:port...]: connect there, keep host as the SNI (hq-interop)")
+	resume := fs.Bool("resume", false, "fetch the first URL, wait for a session ticket, fetch the rest on a resumed connection")
+	zerortt := fs.Bool("0rtt", false, "as --resume, sending the second connection's requests in 0-RTT")
+	multi := fs.Bool("multiconnect", false, "one connection per URL")
+	hsTimeout := fs.Duration("handshake-timeout", 10*time.Second, "handshake idle timeout")
 	fs.Parse(args)
 	urls := fs.Args()
 	if len(urls) == 0 {
@@ -176,6 +191,15 @@ func runClient(args []string) {
 	var wg sync.WaitGroup
 	if *alpn == "h3" {
 		rt := &http3.RoundTripper{TLSClientConfig: tconf, QuicConfig: quicConfig()}
+		rt.Dial = func(ctx context.Context, addr string, tc *tls.Config, qc *quic.Config) (quic.EarlyConnection, error) {
+			host, _, _ := net.SplitHostPort(addr)
+			for _, r := range strings.Split(*resolve, ",") {
+				if kv := strings.SplitN(r, "=", 2); len(kv) == 2 && kv[0] == host {
+					addr = kv[1]
+				}
+			}
+			return quic.DialAddrEarlyContext(ctx, addr, tc, qc)
+		}
 		defer rt.Close()
 		client := &http.Client{Transport: rt}
 		for _, u := range urls {
@@ -212,46 +236,138 @@ func runClient(args []string) {
 		}
 		wg.Wait()
 	} else {
-		first, err := url.Parse(urls[0])
-		if err != nil {
-			fail("bad URL %s", urls[0])
-		}
-		tconf.ServerName = first.Hostname()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		conn, err := quic.DialAddrContext(ctx, first.Host, tconf, quicConfig())
-		if err != nil {
-			fail("connecting to %s: %v", first.Host, err)
-		}
-		for _, u := range urls {
-			wg.Add(1)
-			go func(u string) {
-				defer wg.Done()
-				pu, _ := url.Parse(u)
-				err := func() error {
-					s, err := conn.OpenStreamSync(ctx)
-					if err != nil {
-						return err
-					}
-					if _, err := s.Write([]byte("GET " + pu.Path + "\r\n")); err != nil {
-						return err
-					}
-					s.Close()
-					return save(*out, pu.Path, s)
-				}()
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, u+": "+err.Error())
-					mu.Unlock()
-				}
-			}(u)
-		}
-		wg.Wait()
-		conn.CloseWithError(0, "")
+		errs = fetchHQClient(tconf, urls, *out, clientModes{*resolve, *resume, *zerortt, *multi, *hsTimeout})
 	}
 	if len(errs) > 0 {
 		fail("%d failed: %s", len(errs), strings.Join(errs, "; "))
 	}
+}
+
+type clientModes struct {
+	resolve         string
+	resume, zerortt bool
+	multi           bool
+	hsTimeout       time.Duration
+}
+
+// ticketCache signals when the server's NewSessionTicket arrived.
+type ticketCache struct {
+	tls.ClientSessionCache
+	got chan struct{}
+}
+
+func (c *ticketCache) Put(key string, cs *tls.ClientSessionState) {
+	c.ClientSessionCache.Put(key, cs)
+	if cs != nil {
+		select {
+		case c.got <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func fetchHQClient(tconf *tls.Config, urls []string, out string, m clientModes) []string {
+	first, err := url.Parse(urls[0])
+	if err != nil {
+		fail("bad URL %s", urls[0])
+	}
+	tconf.ServerName = first.Hostname()
+	addr := first.Host
+	if first.Port() == "" {
+		addr = net.JoinHostPort(first.Hostname(), "443")
+	}
+	for _, r := range strings.Split(m.resolve, ",") {
+		if kv := strings.SplitN(r, "=", 2); len(kv) == 2 && kv[0] == first.Hostname() {
+			addr = kv[1]
+		}
+	}
+	qconf := quicConfig()
+	qconf.HandshakeIdleTimeout = m.hsTimeout
+	cache := &ticketCache{tls.NewLRUClientSessionCache(4), make(chan struct{}, 1)}
+	tconf.ClientSessionCache = cache
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Second)
+	defer cancel()
+	dial := func(early bool) (quic.Connection, error) {
+		if early {
+			return quic.DialAddrEarlyContext(ctx, addr, tconf, qconf)
+		}
+		return quic.DialAddrContext(ctx, addr, tconf, qconf)
+	}
+	var errs []string
+	switch {
+	case m.multi:
+		for _, u := range urls {
+			conn, err := dial(false)
+			if err != nil {
+				return append(errs, u+": "+err.Error())
+			}
+			errs = append(errs, fetchHQ(ctx, conn, []string{u}, out)...)
+			conn.CloseWithError(0, "")
+		}
+	case m.resume || m.zerortt:
+		conn, err := dial(false)
+		if err != nil {
+			return []string{"connecting: " + err.Error()}
+		}
+		errs = fetchHQ(ctx, conn, urls[:1], out)
+		select {
+		case <-cache.got:
+		case <-time.After(5 * time.Second):
+			errs = append(errs, "no session ticket within 5 s")
+		}
+		conn.CloseWithError(0, "")
+		if len(urls) > 1 {
+			conn, err = dial(m.zerortt)
+			if err != nil {
+				return append(errs, "resuming: "+err.Error())
+			}
+			errs = append(errs, fetchHQ(ctx, conn, urls[1:], out)...)
+			if !conn.ConnectionState().TLS.DidResume {
+				errs = append(errs, "the second connection was not resumed")
+			}
+			conn.CloseWithError(0, "")
+		}
+	default:
+		conn, err := dial(false)
+		if err != nil {
+			fail("connecting to %s: %v", addr, err)
+		}
+		errs = fetchHQ(ctx, conn, urls, out)
+		conn.CloseWithError(0, "")
+	}
+	return errs
+}
+
+// fetchHQ fetches every URL on conn, one stream each (HTTP/0.9).
+func fetchHQ(ctx context.Context, conn quic.Connection, urls []string, out string) []string {
+	var mu sync.Mutex
+	var errs []string
+	var wg sync.WaitGroup
+	for _, u := range urls {
+		wg.Add(1)
+		go func(u string) {
+			defer wg.Done()
+			pu, _ := url.Parse(u)
+			err := func() error {
+				s, err := conn.OpenStreamSync(ctx)
+				if err != nil {
+					return err
+				}
+				if _, err := s.Write([]byte("GET " + pu.Path + "\r\n")); err != nil {
+					return err
+				}
+				s.Close()
+				return save(out, pu.Path, s)
+			}()
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, u+": "+err.Error())
+				mu.Unlock()
+			}
+		}(u)
+	}
+	wg.Wait()
+	return errs
 }
 
 func main() {

@@ -1,0 +1,62 @@
+#!/bin/bash
+# Debian's ngtcp2 0.12 examples (gtlsserver / gtlsclient, GnuTLS) behind the runner's endpoint contract,
+# with the environment of interop/run_endpoint.sh. They speak only h3, so every case runs over h3.
+# Unsupported (127): connectionmigration as server (gtlsserver advertises a preferred address only on a
+# port it binds itself, which the relay's second front port cannot map), v2 as client (0.12 has no
+# compatible-version upgrade to the final v2 codepoint).
+set -u
+WWW=${WWW:-/www} DOWNLOADS=${DOWNLOADS:-/downloads} CERTS=${CERTS:-/certs} PORT=${PORT:-443}
+common=(-q --no-quic-dump --no-http-dump)
+[ -n "${QLOGDIR:-}" ] && mkdir -p "$QLOGDIR" && common+=(--qlog-dir "$QLOGDIR")
+if [ "${ROLE:-}" = server ]; then
+    flags=()
+    case ${TESTCASE:-} in
+    handshake | transfer | multiconnect | resumption | zerortt | http3 | ecn) ;;
+    retry) flags+=(-V) ;;
+    chacha20) flags+=(--ciphers=TLS_CHACHA20_POLY1305_SHA256) ;;
+    v2) flags+=(--preferred-versions=6b3343cf --other-versions=6b3343cf,00000001) ;;
+    *) exit 127 ;;
+    esac
+    exec gtlsserver "${common[@]}" "${flags[@]}" -d "$WWW" --handshake-timeout=180s '*' "$PORT" \
+        "$CERTS/priv.key" "$CERTS/cert.pem"
+fi
+[ "${ROLE:-}" = client ] || exit 1
+flags=(--exit-on-all-streams-close --download "$DOWNLOADS" --handshake-timeout=180s)
+mode=plain
+case ${TESTCASE:-} in
+handshake | transfer | retry | http3 | ecn) ;;
+multiconnect) mode=multi ;;
+resumption | zerortt) mode=resume ;;
+chacha20) flags+=(--ciphers=TLS_CHACHA20_POLY1305_SHA256) ;;
+keyupdate) flags+=(--key-update=1ms) ;;
+*) exit 127 ;;
+esac
+read -r -a urls <<< "${REQUESTS:-}"
+mkdir -p "$DOWNLOADS"
+host=${urls[0]#https://}
+host=${host%%[:/]*}
+addr=$host port=443
+for r in ${RESOLVE:-}; do
+    if [ "${r%%=*}" = "$host" ]; then
+        a=${r#*=}
+        port=${a##*:}
+        addr=${a%:*}
+        addr=${addr#[}
+        addr=${addr%]}
+    fi
+done
+case $mode in
+plain) exec gtlsclient "${common[@]}" "${flags[@]}" "$addr" "$port" "${urls[@]}" ;;
+multi)
+    for u in "${urls[@]}"; do
+        gtlsclient "${common[@]}" "${flags[@]}" "$addr" "$port" "$u" || exit 1
+    done ;;
+resume)
+    t=$(mktemp -d)
+    trap 'rm -rf "$t"' EXIT
+    gtlsclient "${common[@]}" "${flags[@]}" --session-file "$t/s" --tp-file "$t/tp" "$addr" "$port" "${urls[0]}" \
+        || exit 1
+    [ ${#urls[@]} -gt 1 ] || exit 0
+    gtlsclient "${common[@]}" "${flags[@]}" --session-file "$t/s" --tp-file "$t/tp" "$addr" "$port" \
+        "${urls[@]:1}" || exit 1 ;;
+esac

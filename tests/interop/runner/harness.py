@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""The QUIC interop runner on loopback (docs/interop.md): for each (server, client, test) make the runner's
+certificates and files, start the server endpoint, probe it with Version Negotiation, start lwquic-netsim
+with the test's network, run the client endpoint under the test's timeout, then verify the relay's pcaps.
+
+usage: harness.py --build BUILD [--out DIR] [--pairs S:C,...] [--tests T,...] [--quick] [--docs FILE]
+Results: DIR/results.tsv (server, client, test, pass|fail|unsupported) and DIR/runs/<server>_<client>/<test>/.
+Exit 1 when any result is "fail" (or an implementation is not compliant), else 0.
+"""
+import argparse
+import os
+import random
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+sys.path.insert(0, HERE)
+import verify  # noqa: E402
+
+KiB, MiB = 1024, 1024 * 1024
+
+# name: (abbreviation, server TESTCASE, client TESTCASE, file sizes, relay flags, timeout, extras)
+TESTS = [
+    ("handshake", "H", "handshake", "handshake", [1 * KiB], [], 60, {}),
+    ("transfer", "DC", "transfer", "transfer", [2 * MiB, 3 * MiB, 5 * MiB], [], 60, {}),
+    ("longrtt", "LR", "handshake", "handshake", [1 * KiB], ["--delay", "750"], 60, {}),
+    ("chacha20", "C20", "chacha20", "chacha20", [3 * MiB], [], 60, {}),
+    ("multiplexing", "M", "transfer", "transfer", [32] * 1999, [], 60, {}),
+    ("retry", "S", "retry", "retry", [10 * KiB], [], 60, {}),
+    ("resumption", "R", "resumption", "resumption", [5 * KiB, 10 * KiB], [], 60, {}),
+    ("zerortt", "Z", "zerortt", "zerortt", [32] * 40, [], 60, {"longnames": True}),
+    ("http3", "3", "http3", "http3", [5 * KiB, 10 * KiB, 500 * KiB], [], 60, {}),
+    ("blackhole", "B", "transfer", "transfer", [10 * MiB], ["--blackhole", "5,2"], 60, {}),
+    ("keyupdate", "U", "transfer", "keyupdate", [3 * MiB], [], 60, {}),
+    ("ecn", "E", "ecn", "ecn", [100 * KiB], [], 60, {}),
+    ("amplificationlimit", "A", "transfer", "transfer", [5 * KiB], ["--droplist-to-server", "2,3,4,5,6,7"], 60,
+     {"chain": 9}),
+    ("handshakeloss", "L1", "multiconnect", "multiconnect", [1 * KiB] * 50, ["--drop", "30,3"], 300, {}),
+    ("transferloss", "L2", "transfer", "transfer", [2 * MiB], ["--drop", "2,3"], 60, {}),
+    ("handshakecorruption", "C1", "multiconnect", "multiconnect", [1 * KiB] * 50, ["--corrupt", "30,3"], 300, {}),
+    ("transfercorruption", "C2", "transfer", "transfer", [2 * MiB], ["--corrupt", "2,3"], 60, {}),
+    ("ipv6", "6", "transfer", "transfer", [5 * KiB, 10 * KiB], [], 60, {"host": "server6"}),
+    ("v2", "V2", "v2", "v2", [1 * KiB], [], 60, {}),
+    ("rebind-port", "BP", "transfer", "transfer", [10 * MiB], ["--rebind", "1,5"], 60, {}),
+    ("rebind-addr", "BA", "transfer", "transfer", [10 * MiB], ["--rebind", "1,5,addr"], 60, {}),
+    ("connectionmigration", "CM", "connectionmigration", "transfer", [2 * MiB], [], 60,
+     {"host": "server46", "preferred": True}),
+    ("goodput", "G", "transfer", "transfer", [10 * MiB], [], 60, {}),
+]
+QUICK = ["handshake", "transfer", "retry", "resumption", "http3"]
+IMPLS = ["lwquic", "quicgo", "ngtcp2"]
+ALL_PAIRS = [("lwquic", "lwquic"), ("lwquic", "quicgo"), ("quicgo", "lwquic"), ("lwquic", "ngtcp2"),
+             ("ngtcp2", "lwquic")]
+QUICK_PAIRS = [("lwquic", "quicgo"), ("quicgo", "lwquic")]
+
+
+def endpoint_cmd(impl, build):
+    if impl == "lwquic":
+        return ["bash", os.path.join(REPO, "interop", "run_endpoint.sh")], {"BIN": os.path.join(build, "bin")}
+    script = os.path.join(HERE, "endpoint_%s.sh" % impl)
+    return ["bash", script], {"PEER": os.path.join(build, "interop", "quicgo-peer")}
+
+
+def free_port():
+    """A UDP port free on 127.0.0.1 and ::1 alike."""
+    for _ in range(200):
+        p = random.randint(20000, 60000)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, \
+                    socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as b:
+                a.bind(("127.0.0.1", p))
+                b.bind(("::1", p))
+                return p
+        except OSError:
+            continue
+    raise RuntimeError("no free UDP port")
+
+
+def vn_probe(port, proc, deadline=10.0):
+    """The simulator's wait for the server: 1207-byte datagrams of version WAIT until a VN comes back."""
+    probe = bytes([0xC0]) + b"WAIT" + bytes([0, 0]) + bytes(1207 - 7)
+    end = time.monotonic() + deadline
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.5)
+        while time.monotonic() < end:
+            if proc.poll() is not None:
+                return False
+            s.sendto(probe, ("127.0.0.1", port))
+            try:
+                data = s.recv(2048)
+                if len(data) >= 5 and data[1:5] == b"\0\0\0\0":
+                    return True
+            except socket.timeout:
+                pass
+    return False
+
+
+def slug(rng, n=None):
+    if n:
+        return "".join(rng.choice(string.ascii_lowercase) for _ in range(n))
+    return "-".join("".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 8)))
+                    for _ in range(2))
+
+
+class Certs:
+    def __init__(self, root):
+        self.root = root
+        self.made = {}
+
+    def get(self, chain):
+        if chain not in self.made:
+            d = os.path.join(self.root, "certs-%d" % chain)
+            subprocess.run(["sh", os.path.join(HERE, "certs.sh"), d, str(chain)], check=True)
+            self.made[chain] = d
+        return self.made[chain]
+
+
+def stop(proc, grace=3.0):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode
+
+
+def spawn(cmd, env, log):
+    f = open(log, "wb")
+    p = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    f.close()
+    return p
+
+
+def base_env(extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("SSLKEYLOGFILE", "QLOGDIR", "TESTCASE", "ROLE")}
+    env.update(extra)
+    return env
+
+
+def run_one(args, certs, srv, cli, test, rng):
+    name, abbr, srv_tc, cli_tc, sizes, relay_flags, timeout, extra = test
+    run = os.path.join(args.out, "runs", "%s_%s" % (srv, cli), name)
+    shutil.rmtree(run, ignore_errors=True)
+    for sub in ("www", "downloads", "sim", "logs/server/qlog", "logs/client/qlog"):
+        os.makedirs(os.path.join(run, sub), exist_ok=True)
+    files = []
+    for size in sizes:
+        f = slug(rng, 250 if extra.get("longnames") else None)
+        while f in files:
+            f = slug(rng, 250 if extra.get("longnames") else None)
+        files.append(f)
+        with open(os.path.join(run, "www", f), "wb") as out:
+            out.write(os.urandom(size))
+    with open(os.path.join(run, "expected.txt"), "w", encoding="utf-8") as out:
+        out.write("\n".join(files) + "\n")
+    cdir = certs.get(extra.get("chain", 1))
+    sport, rport = free_port(), free_port()
+    s2port, r2port = (free_port(), free_port()) if extra.get("preferred") else (0, 0)
+    h3_only = "ngtcp2" in (srv, cli)
+    common = {"CERTS": cdir, "H3_ONLY": "1" if h3_only else ""}
+
+    scmd, senv = endpoint_cmd(srv, args.build)
+    senv.update(common)
+    senv.update({"ROLE": "server", "TESTCASE": srv_tc, "WWW": os.path.join(run, "www"), "PORT": str(sport),
+                 "LOGS": os.path.join(run, "logs", "server"),
+                 "SSLKEYLOGFILE": os.path.join(run, "logs", "server", "keys.log"),
+                 "QLOGDIR": os.path.join(run, "logs", "server", "qlog")})
+    if s2port:
+        senv.update({"PREFERRED_PORT": str(s2port), "PREFERRED_ADDRESS": "127.0.0.1:%d" % r2port,
+                     "PREFERRED_ADDRESS6": "[::1]:%d" % r2port})
+    server = spawn(scmd, base_env(senv), os.path.join(run, "logs", "server", "output.txt"))
+    relay = client = None
+    try:
+        if not vn_probe(sport, server):
+            if server.poll() == 127:
+                return "unsupported", "server: TESTCASE %s unsupported" % srv_tc
+            return "fail", "server did not answer the Version Negotiation probe (exit %s)" % server.poll()
+        rcmd = [os.path.join(args.build, "bin", "lwquic-netsim"), "--listen", str(rport), "--server", str(sport),
+                "--left", os.path.join(run, "sim", "trace_node_left.pcap"),
+                "--right", os.path.join(run, "sim", "trace_node_right.pcap")] + relay_flags
+        if s2port:
+            rcmd += ["--listen2", str(r2port), "--server2", str(s2port)]
+        rlog = os.path.join(run, "sim", "output.txt")
+        relay = spawn(rcmd, base_env({}), rlog)
+        for _ in range(50):
+            with open(rlog, "rb") as f:
+                if b"relaying" in f.read():
+                    break
+            if relay.poll() is not None:
+                return "fail", "relay did not start"
+            time.sleep(0.05)
+        host = extra.get("host", "server4")
+        v4, v6 = "127.0.0.1:%d" % rport, "[::1]:%d" % rport
+        resolve = "server=%s server4=%s server6=%s server46=%s" % (v4, v4, v6, v4)
+        ccmd, cenv = endpoint_cmd(cli, args.build)
+        cenv.update(common)
+        cenv.update({"ROLE": "client", "TESTCASE": cli_tc, "DOWNLOADS": os.path.join(run, "downloads"),
+                     "LOGS": os.path.join(run, "logs", "client"), "RESOLVE": resolve,
+                     "SSLKEYLOGFILE": os.path.join(run, "logs", "client", "keys.log"),
+                     "QLOGDIR": os.path.join(run, "logs", "client", "qlog"),
+                     "REQUESTS": " ".join("https://%s:443/%s" % (host, f) for f in files)})
+        start = time.monotonic()
+        client = spawn(ccmd, base_env(cenv), os.path.join(run, "logs", "client", "output.txt"))
+        try:
+            crc = client.wait(timeout)
+        except subprocess.TimeoutExpired:
+            stop(client, 1)
+            return "fail", "timeout after %d s" % timeout
+        elapsed = time.monotonic() - start
+        time.sleep(0.2)
+        src = server.poll()
+        if crc == 127 or src == 127:
+            return "unsupported", "%s exited 127" % ("client" if crc == 127 else "server")
+        if crc != 0:
+            return "fail", "client exited %d after %.1f s" % (crc, elapsed)
+    finally:
+        for p in (client, relay, server):
+            if p is not None:
+                stop(p)
+    v = verify.verify(name, run)
+    if v == "pass":
+        return "pass", "%.1f s" % elapsed
+    kind, _, why = v.partition(": ")
+    return kind, why
+
+
+def compliance(args, impl):
+    """A random TESTCASE must make both roles exit 127 (the runner's pre-check)."""
+    d = os.path.join(args.out, "compliance", impl)
+    os.makedirs(d, exist_ok=True)
+    cmd, env = endpoint_cmd(impl, args.build)
+    ok = True
+    for role in ("server", "client"):
+        env2 = dict(env, ROLE=role, TESTCASE="x" + slug(random.Random()), WWW=d, DOWNLOADS=d, LOGS=d, CERTS=d,
+                    PORT=str(free_port()), REQUESTS="https://server4:443/x")
+        p = spawn(cmd, base_env(env2), os.path.join(d, role + ".txt"))
+        try:
+            rc = p.wait(10)
+        except subprocess.TimeoutExpired:
+            rc = stop(p)
+        if rc != 127:
+            print("compliance: %s as %s exited %s for an unknown TESTCASE (must be 127)" % (impl, role, rc))
+            ok = False
+    return ok
+
+
+MARK_BEGIN, MARK_END = "<!-- matrix:begin -->", "<!-- matrix:end -->"
+
+
+def write_docs(path, results):
+    pairs = []
+    for s, c, _, _, _ in results:
+        if (s, c) not in pairs:
+            pairs.append((s, c))
+    sym = {"pass": "✓", "fail": "✗", "unsupported": "–"}
+    lines = [MARK_BEGIN, "", "| test | " + " | ".join("%s → %s" % (s, c) for s, c in pairs) + " |",
+             "|---|" + "---|" * len(pairs)]
+    for t in TESTS:
+        row = {(s, c): r for s, c, n, r, _ in results if n == t[0]}
+        if not row:
+            continue
+        lines.append("| %s (%s) | " % (t[0], t[1]) + " | ".join(sym.get(row.get(p), " ") for p in pairs) + " |")
+    lines += ["", "Server → client. ✓ pass, ✗ fail, – unsupported (exit 127 or no keylog). Generated by "
+              "`make interop` (tests/interop/runner/harness.py) on %s." % time.strftime("%Y-%m-%d"), "",
+              "Failures and their reasons:", ""]
+    for s, c, n, r, why in results:
+        if r == "fail":
+            lines.append("- %s → %s %s: %s" % (s, c, n, why.replace("|", "/")))
+    lines += ["", MARK_END]
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    if MARK_BEGIN in text and MARK_END in text:
+        a, b = text.index(MARK_BEGIN), text.index(MARK_END) + len(MARK_END)
+        text = text[:a] + "\n".join(lines) + text[b:]
+    else:
+        text += "\n" + "\n".join(lines) + "\n"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--out")
+    ap.add_argument("--pairs")
+    ap.add_argument("--tests")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--docs")
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    args.out = os.path.abspath(args.out or os.path.join(args.build, "interop"))
+    os.makedirs(args.out, exist_ok=True)
+    pairs = QUICK_PAIRS if args.quick else ALL_PAIRS
+    if args.pairs:
+        pairs = [tuple(p.split(":")) for p in args.pairs.split(",")]
+    names = QUICK if args.quick else [t[0] for t in TESTS]
+    if args.tests:
+        names = args.tests.split(",")
+    tests = [t for t in TESTS if t[0] in names]
+    impls = sorted({x for p in pairs for x in p})
+    if "quicgo" in impls:
+        peer = os.path.join(args.build, "interop", "quicgo-peer")
+        src = os.path.join(REPO, "tests", "interop", "quicgo", "peer.go")
+        if not os.path.exists(peer) or os.path.getmtime(src) > os.path.getmtime(peer):
+            subprocess.run(["sh", os.path.join(REPO, "tests", "interop", "build_peer.sh"),
+                            os.path.join(args.build, "interop")], check=True, stdout=subprocess.DEVNULL)
+    failed = False
+    for impl in impls:
+        if not compliance(args, impl):
+            failed = True
+            pairs = [p for p in pairs if impl not in p]
+    rng = random.Random(args.seed)
+    certs = Certs(os.path.join(args.out, "certs"))
+    results = []
+    tsv = os.path.join(args.out, "results.tsv")
+    with open(tsv, "w", encoding="utf-8") as out:
+        for srv, cli in pairs:
+            for t in tests:
+                r, why = run_one(args, certs, srv, cli, t, rng)
+                results.append((srv, cli, t[0], r, why))
+                out.write("%s\t%s\t%s\t%s\n" % (srv, cli, t[0], r))
+                out.flush()
+                print("%-11s %-6s → %-6s %-20s %s" % (r, srv, cli, t[0], why), flush=True)
+                failed |= r == "fail"
+    if args.docs:
+        write_docs(args.docs, results)
+    n = {k: sum(1 for x in results if x[3] == k) for k in ("pass", "fail", "unsupported")}
+    print("interop runner: %d passed, %d failed, %d unsupported (%s)" % (n["pass"], n["fail"], n["unsupported"], tsv))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
