@@ -42,7 +42,8 @@ typedef struct lwq_cubic {
     double w_max, k, w_est, cwnd_epoch, cwnd_prior, alpha;
     lwq_tstamp t_epoch; /* 0: congestion avoidance has not started an epoch */
     struct {
-        double cwnd, cwnd_prior, ssthresh, w_max, k, w_est;
+        uint64_t cwnd, ssthresh;
+        double cwnd_prior, w_max, k, w_est;
         lwq_tstamp t_epoch;
         int valid;
     } undo;

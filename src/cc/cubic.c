@@ -94,9 +94,9 @@ static void cubic_on_congestion(lwq_cc *cc, lwq_tstamp sent_time, int ecn_ce, lw
     (void)ecn_ce; /* ECN-CE is a congestion event like a loss (RFC 9002 §7.1, RFC 9438 §4.6) */
     if (cc->in_recovery && sent_time <= cc->recovery_start)
         return;
-    c->undo.cwnd = (double)cc->cwnd;
+    c->undo.cwnd = cc->cwnd;
     c->undo.cwnd_prior = c->cwnd_prior;
-    c->undo.ssthresh = (double)cc->ssthresh;
+    c->undo.ssthresh = cc->ssthresh;
     c->undo.w_max = c->w_max;
     c->undo.k = c->k;
     c->undo.w_est = c->w_est;
@@ -138,9 +138,9 @@ static void cubic_on_spurious_loss(lwq_cc *cc, lwq_tstamp now)
     /* RFC 9438 §4.9.2: restore only while the window is still below what it was. */
     if (!c->undo.valid || (double)cc->cwnd >= c->cwnd_prior)
         return;
-    cc->cwnd = (uint64_t)c->undo.cwnd;
+    cc->cwnd = c->undo.cwnd;
     c->cwnd_prior = c->undo.cwnd_prior;
-    cc->ssthresh = (uint64_t)c->undo.ssthresh;
+    cc->ssthresh = c->undo.ssthresh;
     c->w_max = c->undo.w_max;
     c->k = c->undo.k;
     c->w_est = c->undo.w_est;

@@ -59,3 +59,18 @@ void lwq_pacer_on_sent(lwq_pacer *p, size_t bytes, lwq_tstamp now)
     refill(p, now);
     p->tokens -= (double)bytes;
 }
+
+lwq_tstamp lwq_pacer_release(const lwq_pacer *p, size_t bytes, lwq_tstamp now)
+{
+    if (p->rate == 0)
+        return now;
+    double tokens = p->tokens;
+    if (now > p->last) {
+        tokens += p->rate * (double)(now - p->last) / (double)LWQ_SEC;
+        if (tokens > p->burst)
+            tokens = p->burst;
+    }
+    if (tokens >= (double)bytes)
+        return now;
+    return now + (lwq_tstamp)(((double)bytes - tokens) / p->rate * (double)LWQ_SEC) + 1;
+}

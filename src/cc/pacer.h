@@ -23,5 +23,7 @@ size_t lwq_pacer_budget(lwq_pacer *p, lwq_tstamp now);
 /* Earliest time `bytes` may be sent (now when the budget allows it). */
 lwq_tstamp lwq_pacer_next(lwq_pacer *p, size_t bytes, lwq_tstamp now);
 void lwq_pacer_on_sent(lwq_pacer *p, size_t bytes, lwq_tstamp now);
+/* lwq_pacer_next without changing the pacer: the earliest time `bytes` may go, never before now. */
+lwq_tstamp lwq_pacer_release(const lwq_pacer *p, size_t bytes, lwq_tstamp now);
 
 #endif

@@ -732,6 +732,9 @@ lwq_tstamp lwq_conn_next_timeout(const lwq_conn *c)
     }
     if (c->cfg->handshake_timeout && !c->handshake_complete && c->created + c->cfg->handshake_timeout < t)
         t = c->created + c->cfg->handshake_timeout;
+    lwq_tstamp pace = lwq_recovery_pacing_time(&c->rec, c->now); /* RFC 9002 §7.7 */
+    if (pace > c->now && pace < t)
+        t = pace;
     /* A deadline that passed while the timer was suppressed (amplification limit) fires now. */
     return t < c->now ? c->now : t;
 }

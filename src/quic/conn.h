@@ -208,7 +208,7 @@ static inline size_t lwq_pktb_room(const lwq_pktb *b)
 {
     return b->cap - b->len;
 }
-/* 1 when new in-flight data may be sent (congestion window, RFC 9002 §7). */
+/* 1 when new in-flight data may be sent (congestion window, RFC 9002 §7, and pacer, §7.7). */
 int lwq_conn_cwnd_open(const lwq_conn *c);
 
 static inline lwq_tls_epoch lwq_space_epoch(lwq_space s)

@@ -141,20 +141,44 @@ void lwq_conn_qlog_lost(lwq_conn *c, lwq_space s, uint64_t pn)
         lwq_qlog_packet_lost(c->qlog, c->now, pkt_type(s), pn, NULL);
 }
 
+/* recovery_metrics_updated and congestion_state_updated (draft-ietf-quic-qlog-quic-events §7.2,
+ * §7.3); the state names follow the RFC 9002 controller: slow_start, congestion_avoidance,
+ * application_limited, recovery. */
 void lwq_conn_qlog_metrics(lwq_conn *c)
 {
-    const lwq_recovery *r = &c->rec;
-    if ((!c->qlog && !tracing(c, LWQ_LOG_DEBUG)) || (r->cc.cwnd == c->qlog_cwnd && r->cc.bytes_in_flight == c->qlog_inflight &&
-                     r->rtt.smoothed == c->qlog_srtt))
+    lwq_recovery *r = &c->rec;
+    const char *state = lwq_recovery_cc_state(r);
+    if (c->qlog && state != r->cc_state_logged) {
+        lwq_qlog_congestion_state(c->qlog, c->now, r->cc_state_logged, state,
+                                  r->cc.in_recovery ? (r->ecn_ce_events ? "ecn" : "loss") : NULL);
+    }
+    if (state != r->cc_state_logged)
+        trace(c, LWQ_LOG_DEBUG, "congestion state %s", state);
+    r->cc_state_logged = state;
+    if ((!c->qlog && !tracing(c, LWQ_LOG_DEBUG)) ||
+        (r->cc.cwnd == c->qlog_cwnd && r->cc.bytes_in_flight == c->qlog_inflight && r->rtt.smoothed == c->qlog_srtt))
         return;
     c->qlog_cwnd = r->cc.cwnd;
     c->qlog_inflight = r->cc.bytes_in_flight;
     c->qlog_srtt = r->rtt.smoothed;
     trace(c, LWQ_LOG_DEBUG, "cwnd %llu bytes, %llu in flight, smoothed rtt %.3f ms",
           (unsigned long long)r->cc.cwnd, (unsigned long long)r->cc.bytes_in_flight, (double)r->rtt.smoothed / 1e6);
-    if (c->qlog)
-        lwq_qlog_metrics(c->qlog, c->now, r->rtt.min, r->rtt.smoothed, r->rtt.latest, r->rtt.var, r->cc.cwnd,
-                     r->cc.bytes_in_flight, r->cc.ssthresh, r->pto_count);
+    if (!c->qlog)
+        return;
+    lwq_qlog *q = c->qlog;
+    lwq_qlog_begin(q, c->now, "quic:recovery_metrics_updated");
+    lwq_qlog_ms(q, "min_rtt", r->rtt.min);
+    lwq_qlog_ms(q, "smoothed_rtt", r->rtt.smoothed);
+    lwq_qlog_ms(q, "latest_rtt", r->rtt.latest);
+    lwq_qlog_ms(q, "rtt_variance", r->rtt.var);
+    lwq_qlog_u64(q, "pto_count", r->pto_count);
+    lwq_qlog_u64(q, "congestion_window", r->cc.cwnd);
+    lwq_qlog_u64(q, "bytes_in_flight", r->cc.bytes_in_flight);
+    if (r->cc.ssthresh != UINT64_MAX)
+        lwq_qlog_u64(q, "ssthresh", r->cc.ssthresh);
+    if (r->pacer.rate > 0)
+        lwq_qlog_u64(q, "pacing_rate", (uint64_t)(r->pacer.rate * 8)); /* bits per second */
+    lwq_qlog_end(q);
 }
 
 void lwq_conn_qlog_closed(lwq_conn *c)

@@ -40,7 +40,7 @@ void lwq_conn_tracking_failed(lwq_conn *c, int err)
 
 int lwq_conn_cwnd_open(const lwq_conn *c)
 {
-    return c->rec.cc.bytes_in_flight < c->rec.cc.cwnd;
+    return c->rec.cc.bytes_in_flight < c->rec.cc.cwnd && lwq_recovery_pacer_ready(&c->rec, c->now);
 }
 
 static void on_acked(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
@@ -426,5 +426,10 @@ ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstam
             lwq_sentmap_abort(&c->rec.spaces[pl[i].s]);
         return c->close_pending ? build_close(c, out, cap) : 0;
     }
+    int in_flight = 0;
+    for (size_t i = 0; i < np; i++)
+        in_flight |= pl[i].in_flight;
+    if (!in_flight)
+        lwq_recovery_send_stopped(&c->rec, c->now); /* cwnd-, pacing- or application-limited */
     return seal(c, out, pl, np, len, pad_to);
 }

@@ -29,7 +29,7 @@ void lwq_config_init(lwq_config *cfg, int is_server)
     cfg->stream_send_buffer = 256 << 10;
     cfg->max_datagram_queue = 64;
     cfg->max_streams_open = 1000;
-    cfg->cc = LWQ_CC_ALGO_NEWRENO;
+    cfg->cc = LWQ_CC_ALGO_CUBIC;
     cfg->initial_rtt = 333 * LWQ_MS;
 }
 

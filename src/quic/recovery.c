@@ -10,6 +10,9 @@ int lwq_recovery_init(lwq_recovery *r, const lwq_allocator *a, int is_server, lw
     lwq_rtt_init(&r->rtt, LWQ_INITIAL_RTT);
     r->is_server = is_server;
     r->max_ack_delay = 25 * LWQ_MS; /* RFC 9000 §18.2 default until the peer says otherwise */
+    r->pkt_threshold = LWQ_PACKET_THRESHOLD;
+    r->pkt_threshold_max = LWQ_PACKET_THRESHOLD_MAX;
+    lwq_pacer_init(&r->pacer, max_datagram_size);
     return lwq_cc_init(&r->cc, cc, max_datagram_size, now);
 }
 
@@ -19,11 +22,27 @@ void lwq_recovery_free(lwq_recovery *r)
         lwq_sentmap_free(&r->spaces[i]);
 }
 
+static int in_slow_start(const lwq_recovery *r)
+{
+    return r->cc.cwnd < r->cc.ssthresh;
+}
+
+/* RFC 9002 §7.7: the rate follows cwnd / smoothed_rtt once there is an RTT sample. */
+static void update_pacer(lwq_recovery *r, lwq_tstamp now)
+{
+    if (r->rtt.has_sample)
+        lwq_pacer_update(&r->pacer, r->cc.cwnd, r->rtt.smoothed, in_slow_start(r), now);
+}
+
 uint64_t lwq_recovery_on_sent(lwq_recovery *r, lwq_space space, size_t size, int flags, lwq_tstamp now)
 {
     uint64_t pn = lwq_sentmap_commit(&r->spaces[space], size, flags);
-    if (flags & LWQ_SENT_IN_FLIGHT)
+    if (flags & LWQ_SENT_IN_FLIGHT) {
         r->cc.ops->on_sent(&r->cc, size, now);
+        update_pacer(r, now);
+        lwq_pacer_on_sent(&r->pacer, size, now);
+        r->pace_blocked = 0;
+    }
     if (flags & LWQ_SENT_ACK_ELICITING)
         lwq_recovery_update_timer(r, now);
     return pn;
@@ -43,6 +62,46 @@ static lwq_tstamp persistent_duration(const lwq_recovery *r)
     return (lwq_rtt_pto_base(&r->rtt) + r->max_ack_delay) * LWQ_PERSISTENT_CONGESTION_THRESHOLD;
 }
 
+/* Losses of the newest congestion event: a new event starts the count, later losses within the same
+ * recovery period join it. */
+static void note_undo(lwq_recovery *r, lwq_space space, int new_event, uint64_t n, uint64_t lo, uint64_t hi)
+{
+    if (new_event) {
+        r->undo.valid = 1;
+        r->undo.space = space;
+        r->undo.lost = 0;
+        r->undo.lo = lo;
+        r->undo.hi = hi;
+    } else if (!r->undo.valid || r->undo.space != (int)space) {
+        return;
+    }
+    r->undo.lost += n;
+    r->undo.lo = lo < r->undo.lo ? lo : r->undo.lo;
+    r->undo.hi = hi > r->undo.hi ? hi : r->undo.hi;
+}
+
+/* A packet declared lost was acknowledged: reordering, not loss. The packet threshold rises to the
+ * distance seen (RFC 9002 §6.1.1), and when the whole congestion event proves spurious the
+ * controller undoes its reduction (RFC 9438 §4.9). */
+static void on_spurious(lwq_recovery *r, lwq_space space, const lwq_sentmap *m, uint64_t pn, lwq_tstamp now)
+{
+    r->spurious_losses++;
+    if (m->largest_acked != UINT64_MAX && m->largest_acked > pn) {
+        uint64_t want = 2 * (m->largest_acked - pn) + 1; /* headroom: the distance grows with the rate */
+        if (want > r->pkt_threshold_max)
+            want = r->pkt_threshold_max;
+        if (want > r->pkt_threshold)
+            r->pkt_threshold = (unsigned)want;
+    }
+    if (!r->undo.valid || r->undo.space != (int)space || pn < r->undo.lo || pn > r->undo.hi || !r->undo.lost)
+        return;
+    if (--r->undo.lost)
+        return;
+    r->undo.valid = 0;
+    if (r->cc.ops->on_spurious_loss)
+        r->cc.ops->on_spurious_loss(&r->cc, now);
+}
+
 /* RFC 9002 §A.10. Declares lost packets, re-arms loss_time; reports the lost span. */
 static void detect_lost(lwq_recovery *r, lwq_space space, const lwq_recovery_visitor *v, lwq_tstamp now)
 {
@@ -53,6 +112,7 @@ static void detect_lost(lwq_recovery *r, lwq_space space, const lwq_recovery_vis
     lwq_tstamp delay = lwq_rtt_loss_delay(&r->rtt);
     lwq_tstamp lost_before = now > delay ? now - delay : 0;
     lwq_tstamp first_lost = 0, last_lost = 0, last_sent_lost = 0;
+    uint64_t nlost = 0, lo = UINT64_MAX, hi = 0;
     int any = 0;
     for (size_t i = 0; i < m->count; i++) {
         lwq_sent_pkt *p = lwq_sentmap_at(m, i);
@@ -60,7 +120,7 @@ static void detect_lost(lwq_recovery *r, lwq_space space, const lwq_recovery_vis
             break;
         if (p->flags & (LWQ_SENT_ACKED | LWQ_SENT_LOST))
             continue;
-        if (p->sent <= lost_before || m->largest_acked >= p->pn + LWQ_PACKET_THRESHOLD) {
+        if (p->sent <= lost_before || m->largest_acked >= p->pn + r->pkt_threshold) {
             int was_in_flight = p->flags & LWQ_SENT_IN_FLIGHT;
             size_t size = p->size;
             lwq_sentmap_mark_lost(m, p);
@@ -77,6 +137,9 @@ static void detect_lost(lwq_recovery *r, lwq_space space, const lwq_recovery_vis
             }
             if (was_in_flight && p->sent > last_sent_lost)
                 last_sent_lost = p->sent;
+            nlost++;
+            lo = p->pn < lo ? p->pn : lo;
+            hi = p->pn > hi ? p->pn : hi;
             any = 1;
         } else {
             lwq_tstamp t = p->sent + delay;
@@ -86,8 +149,11 @@ static void detect_lost(lwq_recovery *r, lwq_space space, const lwq_recovery_vis
     }
     if (!any)
         return;
-    if (last_sent_lost)
+    if (last_sent_lost) {
+        uint64_t events = r->cc.congestion_events;
         r->cc.ops->on_congestion(&r->cc, last_sent_lost, 0, now);
+        note_undo(r, space, r->cc.congestion_events != events, nlost, lo, hi);
+    }
     /* RFC 9002 §7.6.2: ack-eliciting losses spanning the persistent congestion duration with
      * nothing acknowledged in between, all sent after the first RTT sample. */
     if (r->first_rtt_sample && first_lost > r->first_rtt_sample && last_lost - first_lost > persistent_duration(r)) {
@@ -119,7 +185,6 @@ int lwq_recovery_on_ack(lwq_recovery *r, lwq_space space, const lwq_range *range
     int largest_newly_acked = lp && !(lp->flags & LWQ_SENT_ACKED);
     lwq_tstamp largest_sent = lp ? lp->sent : 0;
     int any_ack_eliciting = 0, any_new = 0;
-    lwq_tstamp newest_in_flight_sent = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t first = m->count ? lwq_sentmap_at(m, 0)->pn : m->next_pn;
         uint64_t start = ranges[i].start > first ? ranges[i].start : first;
@@ -128,10 +193,8 @@ int lwq_recovery_on_ack(lwq_recovery *r, lwq_space space, const lwq_range *range
             if (!p || (p->flags & LWQ_SENT_ACKED))
                 continue;
             if (p->flags & LWQ_SENT_LOST) {
-                r->spurious_losses++; /* declared lost too early (RFC 9002 §6.1) */
+                on_spurious(r, space, m, pn, now); /* declared lost too early (RFC 9002 §6.1) */
                 p->flags |= LWQ_SENT_ACKED;
-                if (r->cc.ops->on_spurious_loss)
-                    r->cc.ops->on_spurious_loss(&r->cc, now);
                 if (v && v->acked)
                     v->acked(v->ud, space, m, p);
                 continue;
@@ -144,9 +207,8 @@ int lwq_recovery_on_ack(lwq_recovery *r, lwq_space space, const lwq_range *range
             if (v && v->acked)
                 v->acked(v->ud, space, m, p);
             if (in_flight) {
-                r->cc.ops->on_acked(&r->cc, size, p->sent, &r->rtt, 0, now);
-                if (p->sent > newest_in_flight_sent)
-                    newest_in_flight_sent = p->sent;
+                int app_limited = space == LWQ_SPACE_APP && pn < r->app_limited_end;
+                r->cc.ops->on_acked(&r->cc, size, p->sent, &r->rtt, app_limited, now);
             }
         }
     }
@@ -164,9 +226,10 @@ int lwq_recovery_on_ack(lwq_recovery *r, lwq_space space, const lwq_range *range
         lwq_rtt_update(&r->rtt, now - largest_sent, space == LWQ_SPACE_APP ? ack_delay : 0, r->max_ack_delay,
                        r->handshake_confirmed);
     }
-    if (ecn_ce_increased && newest_in_flight_sent)
-        r->cc.ops->on_congestion(&r->cc, newest_in_flight_sent, 1, now); /* RFC 9002 §B.7 */
+    if (ecn_ce_increased)
+        lwq_recovery_on_ecn_ce(r, space, now);
     detect_lost(r, space, v, now);
+    update_pacer(r, now);
     /* RFC 9002 §6.2.1: reset the backoff, except at a client unsure the server validated it. */
     if (r->is_server || r->peer_validated_address)
         r->pto_count = 0;
@@ -269,4 +332,51 @@ void lwq_recovery_discard(lwq_recovery *r, lwq_space space, lwq_tstamp now)
     r->discarded[space] = 1;
     r->pto_count = 0; /* RFC 9002 §6.2.1 / §A.11 */
     lwq_recovery_update_timer(r, now);
+}
+
+void lwq_recovery_on_ecn_ce(lwq_recovery *r, lwq_space space, lwq_tstamp now)
+{
+    const lwq_sentmap *m = &r->spaces[space];
+    if (r->discarded[space] || m->largest_acked == UINT64_MAX)
+        return;
+    uint64_t events = r->cc.congestion_events;
+    r->cc.ops->on_congestion(&r->cc, m->largest_acked_sent, 1, now); /* RFC 9002 §B.7 */
+    if (r->cc.congestion_events != events) {
+        r->ecn_ce_events++;
+        r->undo.valid = 0; /* a CE mark is never spurious */
+    }
+    update_pacer(r, now);
+}
+
+void lwq_recovery_send_stopped(lwq_recovery *r, lwq_tstamp now)
+{
+    r->pace_blocked = 0;
+    if (r->cc.bytes_in_flight >= r->cc.cwnd)
+        return;
+    if (!lwq_recovery_pacer_ready(r, now)) {
+        r->pace_blocked = 1;
+        return;
+    }
+    r->app_limited_end = r->spaces[LWQ_SPACE_APP].next_pn;
+}
+
+int lwq_recovery_pacer_ready(const lwq_recovery *r, lwq_tstamp now)
+{
+    return lwq_pacer_release(&r->pacer, r->cc.max_datagram_size, now) <= now;
+}
+
+lwq_tstamp lwq_recovery_pacing_time(const lwq_recovery *r, lwq_tstamp now)
+{
+    if (!r->pace_blocked || r->cc.bytes_in_flight >= r->cc.cwnd)
+        return LWQ_TSTAMP_INF;
+    return lwq_pacer_release(&r->pacer, r->cc.max_datagram_size, now);
+}
+
+const char *lwq_recovery_cc_state(const lwq_recovery *r)
+{
+    if (r->cc.in_recovery)
+        return "recovery";
+    if (r->app_limited_end && r->app_limited_end == r->spaces[LWQ_SPACE_APP].next_pn)
+        return "application_limited";
+    return in_slow_start(r) ? "slow_start" : "congestion_avoidance";
 }

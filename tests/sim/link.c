@@ -255,17 +255,18 @@ int lwq_sim_link_offer(lwq_sim_link *l, lwq_sim_pkt *pkt, lwq_tstamp now, lwq_si
     if (random_loss(l))
         return drop(l, pkt, LWQ_SIM_DROP_RANDOM);
 
-    queue_expire(l, now);
-    size_t ahead = l->q_len;
-    if ((l->cfg.queue_packets && ahead >= l->cfg.queue_packets) ||
-        (l->cfg.queue_bytes && l->q_bytes + pkt->len > l->cfg.queue_bytes))
+    lwq_sim_link *q = l->share ? l->share : l;
+    queue_expire(q, now);
+    size_t ahead = q->q_len;
+    if ((q->cfg.queue_packets && ahead >= q->cfg.queue_packets) ||
+        (q->cfg.queue_bytes && q->q_bytes + pkt->len > q->cfg.queue_bytes))
         return drop(l, pkt, LWQ_SIM_DROP_QUEUE);
-    lwq_tstamp start = l->busy_until > now ? l->busy_until : now, end = start + serialization(l, pkt->len);
-    if (end > now && queue_push(l, end, pkt->len) < 0) {
+    lwq_tstamp start = q->busy_until > now ? q->busy_until : now, end = start + serialization(q, pkt->len);
+    if (end > now && queue_push(q, end, pkt->len) < 0) {
         lwq_free(l->alloc, pkt);
         return LWQ_ERR_NOMEM;
     }
-    l->busy_until = end;
+    q->busy_until = end;
 
     if (l->cfg.ecn == LWQ_SIM_ECN_BLEACH) {
         pkt->ecn = LWQ_SIM_NOT_ECT;
@@ -371,6 +372,11 @@ static void pcap_record(lwq_sim_link *l, const lwq_sim_pkt *pkt)
     if (fwrite(rec, sizeof(rec), 1, l->pcap) != 1 || fwrite(hdr, sizeof(hdr), 1, l->pcap) != 1 ||
         (pkt->len && fwrite(pkt->data, pkt->len, 1, l->pcap) != 1))
         l->pcap = NULL; /* a broken capture must not change the run */
+}
+
+void lwq_sim_link_share(lwq_sim_link *l, lwq_sim_link *bottleneck)
+{
+    l->share = bottleneck == l ? NULL : bottleneck;
 }
 
 void lwq_sim_link_delivered(lwq_sim_link *l, const lwq_sim_pkt *pkt)

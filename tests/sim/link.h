@@ -122,6 +122,7 @@ typedef struct lwq_sim_link {
     size_t q_head, q_len, q_cap, q_bytes;
     FILE *pcap;
     uint16_t ip_id;
+    struct lwq_sim_link *share; /* the bottleneck whose queue and rate this direction uses; NULL = own */
 } lwq_sim_link;
 
 /* LWQ_ERR_INVAL for a nonsensical config (fraction out of range, reorder without reorder_delay). */
@@ -132,6 +133,10 @@ void lwq_sim_link_free(lwq_sim_link *l);
 /* Offers pkt at `now`; the link takes ownership. Returns how many copies will arrive (0, 1 or 2),
  * stored in out[] with deliver_at set, or LWQ_ERR_NOMEM (pkt freed). */
 int lwq_sim_link_offer(lwq_sim_link *l, lwq_sim_pkt *pkt, lwq_tstamp now, lwq_sim_pkt *out[2]);
+/* From now on `l` queues into `bottleneck`'s queue at `bottleneck`'s rate and queue limits (a shared
+ * router port: several flows meet there); loss, delay and the rest stay `l`'s own. Queue drops count
+ * in `l`'s stats, the queue peak in `bottleneck`'s. NULL: back to its own queue. */
+void lwq_sim_link_share(lwq_sim_link *l, lwq_sim_link *bottleneck);
 /* Called by the loop when a copy reaches the receiver: counts it and writes it to the pcap. */
 void lwq_sim_link_delivered(lwq_sim_link *l, const lwq_sim_pkt *pkt);
 /* Called by the loop when a copy is lost after leaving the link (cause LWQ_SIM_DROP_NAT). */

@@ -215,6 +215,153 @@ START_TEST(test_no_persistent_congestion_when_acked_between)
 }
 END_TEST
 
+
+/* Ten packets, the last one acknowledged: 0..6 are lost by the packet threshold (one Cubic reduction);
+ * a late ACK of some of them changes nothing, of all of them undoes the reduction (RFC 9438 §4.9)
+ * and raises the packet threshold to twice the distance seen plus one (RFC 9002 §6.1.1). */
+START_TEST(test_spurious_undo_and_adaptive_threshold)
+{
+    lwq_recovery r;
+    struct seen x = {0};
+    lwq_recovery_visitor v = {on_acked, on_lost, &x};
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 1, LWQ_CC_CUBIC, 1200, 1000, 0), 0);
+    r.handshake_confirmed = 1;
+    ck_assert_uint_eq(r.pkt_threshold, 3);
+    uint64_t w0 = r.cc.cwnd;
+    for (uint64_t i = 0; i < 10; i++)
+        send_one(&r, LWQ_SPACE_APP, i * LWQ_MS, i);
+    lwq_range a9 = {9, 10};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &a9, 1, 0, 0, &v, 100 * LWQ_MS), 0);
+    ck_assert_int_eq(x.lost, 7);
+    ck_assert_uint_eq(r.cc.congestion_events, 1);
+    uint64_t reduced = r.cc.cwnd;
+    ck_assert_uint_eq(reduced, (uint64_t)((double)(w0 + 1200) * 0.7));
+    lwq_range part = {0, 3};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &part, 1, 0, 0, &v, 110 * LWQ_MS), 0);
+    ck_assert_uint_eq(r.spurious_losses, 3);
+    ck_assert_uint_eq(r.cc.cwnd, reduced); /* pn 3..6 may still be real losses */
+    ck_assert_uint_eq(r.pkt_threshold, 2 * 9 + 1);
+    lwq_range rest = {3, 9}; /* 7 and 8 were never lost */
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &rest, 1, 0, 0, &v, 120 * LWQ_MS), 0);
+    ck_assert_uint_eq(r.spurious_losses, 7);
+    ck_assert_uint_eq(r.cc.cwnd, w0 + 3 * 1200); /* restored, then grown by pn 7 and 8 */
+    ck_assert_uint_eq(r.cc.ssthresh, UINT64_MAX); /* back in slow start */
+    /* With the raised threshold, 9 packets of reordering no longer declare a loss. */
+    for (uint64_t i = 10; i < 21; i++)
+        send_one(&r, LWQ_SPACE_APP, 130 * LWQ_MS + i, i);
+    lwq_range a20 = {20, 21};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &a20, 1, 0, 0, &v, 140 * LWQ_MS), 0);
+    ck_assert_int_eq(x.lost, 7);
+    /* A fixed threshold (pkt_threshold_max = 3) never moves. */
+    lwq_recovery_free(&r);
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 1, LWQ_CC_CUBIC, 1200, 1000, 0), 0);
+    r.pkt_threshold_max = LWQ_PACKET_THRESHOLD;
+    for (uint64_t i = 0; i < 10; i++)
+        send_one(&r, LWQ_SPACE_APP, i * LWQ_MS, i);
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &a9, 1, 0, 0, &v, 100 * LWQ_MS), 0);
+    lwq_range all = {0, 7};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &all, 1, 0, 0, &v, 110 * LWQ_MS), 0);
+    ck_assert_uint_eq(r.pkt_threshold, 3);
+    lwq_recovery_free(&r);
+}
+END_TEST
+
+/* The ECN-CE entry point: one reduction per round trip, dated by the largest acknowledged packet,
+ * never undone by a later spurious loss (RFC 9002 §7.1, §B.7). */
+START_TEST(test_ecn_ce_congestion_event)
+{
+    lwq_recovery r;
+    struct seen x = {0};
+    lwq_recovery_visitor v = {on_acked, on_lost, &x};
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 1, LWQ_CC_CUBIC, 1200, 1000, 0), 0);
+    r.handshake_confirmed = 1;
+    for (uint64_t i = 0; i < 4; i++)
+        send_one(&r, LWQ_SPACE_APP, i * LWQ_MS, i);
+    lwq_recovery_on_ecn_ce(&r, LWQ_SPACE_APP, 10 * LWQ_MS); /* nothing acknowledged yet: ignored */
+    ck_assert_uint_eq(r.cc.congestion_events, 0);
+    lwq_range a = {0, 2};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &a, 1, 0, 1, &v, 50 * LWQ_MS), 0);
+    ck_assert_uint_eq(r.cc.congestion_events, 1);
+    ck_assert_uint_eq(r.ecn_ce_events, 1);
+    uint64_t w = r.cc.cwnd;
+    ck_assert_uint_eq(w, (uint64_t)((double)(lwq_cc_initial_window(1200) + 2400) * 0.7));
+    ck_assert_str_eq(lwq_recovery_cc_state(&r), "recovery");
+    /* Packet 2 was sent before the reduction: its CE mark is the same congestion. */
+    lwq_range b = {2, 3};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &b, 1, 0, 0, &v, 60 * LWQ_MS), 0);
+    lwq_recovery_on_ecn_ce(&r, LWQ_SPACE_APP, 60 * LWQ_MS);
+    ck_assert_uint_eq(r.cc.congestion_events, 1);
+    ck_assert_uint_eq(r.cc.cwnd, w);
+    r.cc.ops->on_spurious_loss(&r.cc, 70 * LWQ_MS); /* the controller's own undo is still armed ... */
+    /* ... but recovery never calls it for a CE event: no packet of that event was declared lost. */
+    lwq_recovery_free(&r);
+}
+END_TEST
+
+/* Packets sent while the sender had nothing more to send do not grow the window (RFC 9002 §7.8);
+ * packets sent with the window full do. */
+START_TEST(test_app_limited_acks_do_not_grow)
+{
+    lwq_recovery r;
+    struct seen x = {0};
+    lwq_recovery_visitor v = {on_acked, on_lost, &x};
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 1, LWQ_CC_NEWRENO, 1200, 1000, 0), 0);
+    r.handshake_confirmed = 1;
+    uint64_t w0 = r.cc.cwnd;
+    send_one(&r, LWQ_SPACE_APP, 0, 0);
+    send_one(&r, LWQ_SPACE_APP, 0, 1);
+    lwq_recovery_send_stopped(&r, 0); /* window open, pacer open: application-limited */
+    ck_assert_uint_eq(r.app_limited_end, 2);
+    ck_assert_str_eq(lwq_recovery_cc_state(&r), "application_limited");
+    lwq_range a = {0, 2};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &a, 1, 0, 0, &v, 50 * LWQ_MS), 0);
+    ck_assert_uint_eq(r.cc.cwnd, w0);
+    for (uint64_t i = 2; i < 12; i++)
+        send_one(&r, LWQ_SPACE_APP, 60 * LWQ_MS, i);
+    lwq_recovery_send_stopped(&r, 60 * LWQ_MS); /* the window is full: not application-limited */
+    ck_assert_uint_eq(r.app_limited_end, 2);
+    ck_assert_str_eq(lwq_recovery_cc_state(&r), "slow_start");
+    lwq_range b = {2, 12};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &b, 1, 0, 0, &v, 110 * LWQ_MS), 0);
+    ck_assert_uint_eq(r.cc.cwnd, w0 + 10 * 1200);
+    lwq_recovery_free(&r);
+}
+END_TEST
+
+/* After an RTT sample the pacer holds a window back: the send path learns when to try again, and
+ * that time is in the future and releases at least one datagram (RFC 9002 §7.7). */
+START_TEST(test_pacing_release_time)
+{
+    lwq_recovery r;
+    struct seen x = {0};
+    lwq_recovery_visitor v = {on_acked, on_lost, &x};
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 1, LWQ_CC_NEWRENO, 1200, 1000, 0), 0);
+    r.handshake_confirmed = 1;
+    ck_assert(lwq_recovery_pacer_ready(&r, 0)); /* no RTT sample: not paced */
+    send_one(&r, LWQ_SPACE_APP, 0, 0);
+    lwq_range a = {0, 1};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &a, 1, 0, 0, &v, 100 * LWQ_MS), 0);
+    lwq_tstamp now = 100 * LWQ_MS;
+    int sent = 0;
+    while (lwq_recovery_pacer_ready(&r, now)) {
+        send_one(&r, LWQ_SPACE_APP, now, (uint64_t)sent);
+        sent++;
+        ck_assert_int_lt(sent, 100);
+    }
+    ck_assert_int_ge(sent, 9); /* the burst: 10 datagrams, less what the first packet used */
+    ck_assert_int_le(sent, 11);
+    ck_assert_uint_eq(lwq_recovery_pacing_time(&r, now), LWQ_TSTAMP_INF); /* not told it stopped */
+    lwq_recovery_send_stopped(&r, now);
+    lwq_tstamp t = lwq_recovery_pacing_time(&r, now);
+    /* cwnd 13200 at gain 2 over 100 ms: 264 kB/s, 1200 bytes take about 4.5 ms. */
+    ck_assert_uint_gt(t, now);
+    ck_assert_uint_le(t, now + 5 * LWQ_MS);
+    ck_assert(!lwq_recovery_pacer_ready(&r, t - 1));
+    ck_assert(lwq_recovery_pacer_ready(&r, t));
+    lwq_recovery_free(&r);
+}
+END_TEST
+
 Suite *suite_recovery(void)
 {
     Suite *s = suite_create("recovery");
@@ -226,6 +373,10 @@ Suite *suite_recovery(void)
     tcase_add_test(tc, test_client_anti_deadlock);
     tcase_add_test(tc, test_persistent_congestion);
     tcase_add_test(tc, test_no_persistent_congestion_when_acked_between);
+    tcase_add_test(tc, test_spurious_undo_and_adaptive_threshold);
+    tcase_add_test(tc, test_ecn_ce_congestion_event);
+    tcase_add_test(tc, test_app_limited_acks_do_not_grow);
+    tcase_add_test(tc, test_pacing_release_time);
     suite_add_tcase(s, tc);
     return s;
 }
