@@ -189,7 +189,7 @@ int main(int argc, char **argv)
     int insecure = 0, quiet = 0, verbose = 0, c;
     double timeout = 10;
     int cc_set = 0;
-    lwq_cc_algorithm cc = LWQ_CC_ALGO_NEWRENO;
+    lwq_cc_algorithm cc = LWQ_CC_ALGO_CUBIC;
     const char *resolve[8];
     size_t nresolve = 0;
     while ((c = getopt_long(argc, argv, "o:qhv", opts, NULL)) != -1) {

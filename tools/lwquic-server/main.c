@@ -248,7 +248,7 @@ int main(int argc, char **argv)
     size_t nlisten = 0;
     unsigned shards = 0;
     int c, cc_set = 0, verbose = 0;
-    lwq_cc_algorithm cc = LWQ_CC_ALGO_NEWRENO;
+    lwq_cc_algorithm cc = LWQ_CC_ALGO_CUBIC;
     lwq_server_limits lim;
     memset(&lim, 0, sizeof(lim));
     while ((c = getopt_long(argc, argv, "qhv", opts, NULL)) != -1) {
