@@ -3,6 +3,7 @@
 #ifndef LWQ_TEST_H3_PAIR_H
 #define LWQ_TEST_H3_PAIR_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -95,8 +96,7 @@ static inline void h3p_events(h3p *p, h3p_side *x)
             if (f->name[0] != ':' || is_path) {
                 snprintf(r->first_field, sizeof(r->first_field), "%.*s: %.*s", (int)f->name_len,
                          (const char *)f->name, (int)f->value_len, (const char *)f->value);
-                if (!is_path)
-                    break;
+                break;
             }
         }
         if ((ev.type == LWQ_H3_EV_DATA || ev.type == LWQ_H3_EV_END) && !p->no_read)
