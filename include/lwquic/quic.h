@@ -95,6 +95,14 @@ typedef struct lwq_config {
     void (*log)(void *ud, int level, const char *msg);
     void *log_ud;
     int log_level;
+
+    /* Key update (RFC 9001 §6): start one after this many 1-RTT packets under the same keys;
+     * 0 = only before the AEAD confidentiality limit (§6.6). */
+    uint64_t key_update_interval;
+    /* Client: versions offered besides `version` in version_information (RFC 9368), e.g.
+     * LWQ_VERSION_2, so that a server with accept_v2 may switch the connection to it. */
+    const uint32_t *other_versions;
+    size_t other_versions_count;
 } lwq_config;
 
 void lwq_config_init(lwq_config *cfg, int is_server);
@@ -200,6 +208,10 @@ int lwq_stream_set_priority(lwq_conn *c, int64_t stream_id, uint8_t urgency, int
  * or the queue is full. */
 int lwq_datagram_send(lwq_conn *c, const uint8_t *data, size_t len);
 
+/* Starts a 1-RTT key update (RFC 9001 §6). LWQ_ERR_STATE before the handshake is confirmed or
+ * while the previous update is not yet acknowledged; LWQ_ERR_CLOSED. */
+int lwq_conn_update_keys(lwq_conn *c);
+
 /* Closes with an application error (CONNECTION_CLOSE 0x1d), then the closing period (RFC 9000 §10.2). */
 int lwq_conn_close(lwq_conn *c, uint64_t app_error, const char *reason);
 
@@ -222,6 +234,8 @@ typedef struct lwq_conn_stats {
     lwq_tstamp smoothed_rtt, min_rtt, latest_rtt, handshake_time;
     uint64_t cwnd, bytes_in_flight;
     uint64_t packets_0rtt; /* 0-RTT packets sent (client) or accepted (server) */
+    uint64_t key_updates;           /* our 1-RTT write keys changed (RFC 9001 §6) */
+    uint64_t key_updates_initiated; /* ... of those, updates we started */
 } lwq_conn_stats;
 void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st);
 

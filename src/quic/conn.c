@@ -37,6 +37,7 @@ static void local_params(lwq_conn *c, const lwq_cid *scid)
     }
     tp->has_initial_scid = 1;
     tp->initial_scid = *scid;
+    lwq_conn_version_local_params(c, tp); /* RFC 9368 §3 */
     if (c->is_server) {
         tp->has_original_dcid = 1;
         tp->original_dcid = c->retried ? c->retry_odcid : c->odcid;
@@ -261,6 +262,7 @@ void lwq_conn_del(lwq_conn *c)
     }
     lwq_recovery_free(&c->rec);
     lwq_conn_early_free(c);
+    lwq_conn_keys_free(c);
     lwq_tls_del(c->tls);
     lwq_dgram *lists[] = {c->dg_tx, c->dg_rx, c->dg_cur};
     for (size_t i = 0; i < 3; i++)
@@ -473,6 +475,8 @@ static int apply_peer_params(lwq_conn *c)
     if (lwq_tparams_check_cids(tp, !c->is_server, &seen))
         return lwq_conn_error(c, LWQ_QUIC_ERR_TRANSPORT_PARAMETER_ERROR, LWQ_FRAME_CRYPTO,
                               "connection ID authentication failed (RFC 9000 §7.3)");
+    if (lwq_conn_version_check_peer(c)) /* RFC 9368 §4 */
+        return LWQ_ERR_PROTO;
     c->have_peer_tp = 1;
     if (tp->max_idle_timeout) {
         lwq_tstamp peer = tp->max_idle_timeout * LWQ_MS;
@@ -548,6 +552,8 @@ static int install_secret(lwq_conn *c, const lwq_tls_event *ev)
     *has = 1;
     if (s == LWQ_SPACE_HANDSHAKE && !c->is_server)
         c->rec.has_handshake_keys = 1;
+    if (s == LWQ_SPACE_APP && (rv = lwq_conn_keys_installed(c, ev->write, ev->suite, ev->secret)) != 0)
+        return rv; /* RFC 9001 §6 */
     if (s == LWQ_SPACE_APP && ev->write)
         lwq_conn_early_drop(c); /* RFC 9001 §4.9.3 */
     return 0;
@@ -646,6 +652,11 @@ int lwq_conn_crypto_progress(lwq_conn *c, lwq_space s)
     lwq_pn_space *sp = &c->sp[s];
     /* Not c->scratch: it still holds the datagram whose remaining frames and packets follow. */
     uint8_t buf[2048];
+    if (s == LWQ_SPACE_INITIAL && c->is_server) {
+        int rv = lwq_conn_version_server_choose(c); /* RFC 9368 §2.3: before TLS answers */
+        if (rv)
+            return rv > 0 ? 0 : rv;
+    }
     for (;;) {
         size_t n = lwq_recvbuf_read(&sp->crx, buf, sizeof(buf), NULL);
         if (!n)

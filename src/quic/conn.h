@@ -5,6 +5,8 @@
 
 #include "lwquic/quic.h"
 #include "quic/cid.h"
+#include "quic/conn_keys.h"
+#include "quic/conn_version.h"
 #include "quic/conn_early.h"
 #include "quic/frame.h"
 #include "quic/packet.h"
@@ -146,6 +148,8 @@ struct lwq_conn {
     uint64_t qlog_cwnd, qlog_inflight;
     lwq_tstamp qlog_srtt;
     lwq_conn_early early; /* 0-RTT and NEW_TOKEN (conn_early.c) */
+    lwq_keyupdate ku;     /* key update and AEAD limits (conn_keys.c) */
+    lwq_conn_vn vn;       /* QUIC v2, compatible version negotiation (conn_version.c) */
 };
 
 /* conn.c */

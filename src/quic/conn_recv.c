@@ -29,6 +29,8 @@ static int recv_ack(lwq_conn *c, lwq_space s, const lwq_frame *f)
         return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, f->type, "ACK of a packet never sent");
     if (rv)
         return rv;
+    if (s == LWQ_SPACE_APP)
+        lwq_conn_keys_on_ack(c, a->largest); /* RFC 9001 §6.1 */
     lwq_conn_qlog_metrics(c);
     if (s == LWQ_SPACE_HANDSHAKE && !c->is_server && !c->rec.peer_validated_address) {
         c->rec.peer_validated_address = 1; /* RFC 9002 §6.2.2.1 */
@@ -242,7 +244,7 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
     }
     if (h->type == LWQ_PKT_RETRY)
         return recv_retry(c, h, pkt);
-    if (s < 0 || (h->type != LWQ_PKT_1RTT && h->version != c->version))
+    if (s < 0 || (h->type != LWQ_PKT_1RTT && !lwq_conn_version_accepts(c, h)))
         return 0;
     if (!dcid_ok(c, h)) {
         if (h->type == LWQ_PKT_1RTT)
@@ -260,8 +262,9 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
         return 0; /* no keys (yet): the peer retransmits */
     }
     lwq_unprotected u;
-    /* Key update (RFC 9001 §6) will choose the keys by u.key_phase between these two steps. */
-    int rv = lwq_packet_unprotect(rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, &u);
+    /* Keys by version (RFC 9369 §4.1) and key phase (RFC 9001 §6) */
+    int rv = early ? lwq_packet_unprotect(rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, &u)
+                   : lwq_conn_unprotect(c, (lwq_space)s, h, pkt, &u);
     if (rv == LWQ_ERR_PROTO)
         return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, 0, "reserved header bits set");
     if (rv) {

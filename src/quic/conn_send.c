@@ -150,6 +150,8 @@ static int write_ack(lwq_conn *c, lwq_space s, lwq_pktb *b)
         return 0;
     if (rv)
         return rv;
+    if (s == LWQ_SPACE_APP)
+        lwq_conn_keys_ack_written(c, ar[0].largest); /* RFC 9001 §6.2 */
     sp->ack_pending = sp->ack_now = 0;
     sp->unacked_eliciting = 0;
     sp->ack_deadline = 0;
@@ -267,7 +269,8 @@ static size_t plan_header(lwq_conn *c, lwq_space s, pkt_plan *pl, size_t room)
     ho->pn = m->next_pn;
     ho->pn_len = lwq_pn_encode_len(m->next_pn, m->largest_acked == UINT64_MAX ? LWQ_PN_NONE : m->largest_acked);
     ho->payload_len = room;
-    ho->tag_len = LWQ_AEAD_TAG_LEN; /* the key phase (RFC 9001 §6) and spin bit stay 0 for now */
+    ho->tag_len = LWQ_AEAD_TAG_LEN; /* the spin bit stays 0 for now */
+    ho->key_phase = c->ku.wphase;   /* RFC 9001 §6 */
     pl->s = s;
     return lwq_pkt_hdr_encoded_len(ho);
 }
@@ -308,6 +311,8 @@ static ssize_t seal(lwq_conn *c, uint8_t *out, pkt_plan *pl, size_t np, size_t l
         else
             c->rec.spaces[p->s].next_pn++;
         c->stats.packets_sent++;
+        if (p->ho.type == LWQ_PKT_1RTT)
+            lwq_conn_keys_sealed(c); /* RFC 9001 §6.6 */
         if (p->ho.type == LWQ_PKT_0RTT)
             c->early.packets++;
         if (p->eliciting && !c->sent_eliciting_since_rx) {
@@ -379,6 +384,7 @@ static ssize_t build_close(lwq_conn *c, uint8_t *out, size_t cap)
 ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstamp now)
 {
     (void)now;
+    lwq_conn_keys_before_send(c); /* RFC 9001 §6.6 and key_update_interval */
     if (c->state >= LWQ_CONN_DRAINING)
         return 0;
     if (c->state == LWQ_CONN_CLOSING)

@@ -42,8 +42,13 @@ static const char *check_config(const lwq_config *cfg)
     for (size_t i = 0; i < cfg->alpn_count; i++)
         if (!cfg->alpn[i] || !cfg->alpn[i][0] || strlen(cfg->alpn[i]) > 255)
             return "ALPN protocol names are 1..255 bytes";
-    if (cfg->version != LWQ_VERSION_1)
-        return "only QUIC version 1 is implemented";
+    if (cfg->version != LWQ_VERSION_1 && cfg->version != LWQ_VERSION_2)
+        return "version must be LWQ_VERSION_1 or LWQ_VERSION_2";
+    if (cfg->other_versions_count > 7 || (cfg->other_versions_count && !cfg->other_versions))
+        return "other_versions: at most 7 versions";
+    for (size_t i = 0; i < cfg->other_versions_count; i++)
+        if (cfg->other_versions[i] != LWQ_VERSION_1 && cfg->other_versions[i] != LWQ_VERSION_2)
+            return "other_versions: only LWQ_VERSION_1 and LWQ_VERSION_2";
     if (cfg->ack_delay_exponent > 20)
         return "ack_delay_exponent above 20 (RFC 9000 §18.2)";
     if (cfg->max_ack_delay >= ((lwq_tstamp)1 << 14) * LWQ_MS)

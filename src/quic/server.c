@@ -211,7 +211,8 @@ static void commit_reply(lwq_server *s, reply *r, ssize_t n)
 
 static void send_vn(lwq_server *s, const lwq_path *path, const lwq_pkt_hdr *h)
 {
-    static const uint32_t versions[] = {LWQ_VERSION_1};
+    static const uint32_t versions[] = {LWQ_VERSION_1, LWQ_VERSION_2};
+    size_t nv = s->ctx->cfg.accept_v2 ? 2 : 1;
     reply *r = queue_reply(s, path);
     if (!r)
         return;
@@ -219,7 +220,7 @@ static void send_vn(lwq_server *s, const lwq_path *path, const lwq_pkt_hdr *h)
     s->ctx->rng->fill(s->ctx->rng->ud, &unused, 1);
     /* RFC 9000 §17.2.1: the client's CIDs echoed, swapped. */
     commit_reply(
-        s, r, lwq_vn_encode(r->data, sizeof(r->data), h->scid, h->scid_len, h->dcid, h->dcid_len, versions, 1, unused));
+        s, r, lwq_vn_encode(r->data, sizeof(r->data), h->scid, h->scid_len, h->dcid, h->dcid_len, versions, nv, unused));
 }
 
 static void send_reset(lwq_server *s, const lwq_path *path, const uint8_t *dcid, size_t len)
@@ -411,6 +412,11 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
         if (h.type == LWQ_PKT_1RTT) {
             if (h.dcid_len == LWQ_CONN_CID_LEN)
                 send_reset(s, path, h.dcid, len);
+            return 0;
+        }
+        if (h.version == LWQ_VERSION_2 && !s->ctx->cfg.accept_v2) {
+            if (len >= LWQ_MIN_INITIAL_DGRAM) /* RFC 9000 §6.1: no Retry or answer in a version we refuse */
+                send_vn(s, path, &h);
             return 0;
         }
         if (h.type != LWQ_PKT_INITIAL || len < LWQ_MIN_INITIAL_DGRAM)

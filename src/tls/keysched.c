@@ -263,7 +263,7 @@ int lwq_quic_retry_tag(uint32_t version, const uint8_t *odcid, size_t odcidlen, 
 
     if (version != LWQ_QUIC_V1 && version != LWQ_QUIC_V2)
         return LWQ_ERR_UNSUPPORTED;
-    if (odcidlen > 20 || retrylen > sizeof(pseudo) - 1 - odcidlen)
+    if (odcidlen > 20 || retrylen > RETRY_MAX)
         return LWQ_ERR_INVAL;
     pseudo[0] = (uint8_t)odcidlen;
     memcpy(pseudo + 1, odcid, odcidlen);

@@ -376,6 +376,7 @@ START_TEST(test_retry_v2_initial)
     static const uint8_t dcid[8] = {0xd0, 1, 2, 3, 4, 5, 6, 7}, scid[5] = {0x5c, 1, 2, 3, 4};
     pair p;
     rpair_start(&p, 90, 1);
+    p.sctx->cfg.accept_v2 = 1; /* without it a v2 Initial gets Version Negotiation (test_conn_v2.c) */
     uint8_t d[1200], r[DG];
     lwq_pkt_hdr_out ho;
     memset(&ho, 0, sizeof(ho));

@@ -367,6 +367,29 @@ START_TEST(test_cid_helpers)
 }
 END_TEST
 
+/* The Retry integrity tag covers at most 4096 bytes of Retry packet: longer inputs are refused
+ * whatever the ODCID length, never truncated or overrun. */
+START_TEST(test_retry_tag_long_input)
+{
+    static uint8_t retry[4200];
+    uint8_t odcid[20], tag[LWQ_RETRY_TAG_LEN];
+    memset(odcid, 0x5a, sizeof(odcid));
+    memset(retry, 0xf0, sizeof(retry));
+    for (size_t olen = 0; olen <= 20; olen += 4) {
+        ck_assert_int_eq(lwq_quic_retry_tag(LWQ_QUIC_V1, odcid, olen, retry, 4096, tag), 0);
+        ck_assert_int_eq(lwq_quic_retry_tag(LWQ_QUIC_V1, odcid, olen, retry, 4097, tag), LWQ_ERR_INVAL);
+        ck_assert_int_eq(lwq_quic_retry_tag(LWQ_QUIC_V2, odcid, olen, retry, sizeof(retry), tag), LWQ_ERR_INVAL);
+    }
+    ck_assert_int_eq(lwq_quic_retry_tag(LWQ_QUIC_V1, odcid, 21, retry, 10, tag), LWQ_ERR_INVAL);
+    /* a Retry with a token too long for the tag is not built */
+    static uint8_t out[4400], token[4100];
+    memset(token, 1, sizeof(token));
+    ck_assert_int_eq(lwq_retry_encode(out, sizeof(out), LWQ_QUIC_V1, odcid, 8, odcid, 8, token, sizeof(token), odcid,
+                                      8, 0),
+                     LWQ_ERR_INVAL);
+}
+END_TEST
+
 Suite *suite_packet(void)
 {
     Suite *s = suite_create("packet");
@@ -380,6 +403,7 @@ Suite *suite_packet(void)
     tcase_add_test(tc, test_retry_build_verify);
     tcase_add_test(tc, test_stateless_reset);
     tcase_add_test(tc, test_cid_helpers);
+    tcase_add_test(tc, test_retry_tag_long_input);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -158,6 +158,44 @@ START_TEST(test_reserved_bits)
 }
 END_TEST
 
+/* RFC 9001 §6.1: an updated key protects with the same header protection key, so the Key Phase bit
+ * is readable before choosing the keys; only the right generation opens the payload. */
+START_TEST(test_key_phase_generations)
+{
+    static const lwq_suite suites[] = {LWQ_SUITE_AES128GCM_SHA256, LWQ_SUITE_CHACHA20POLY1305_SHA256};
+    for (size_t s = 0; s < 2; s++) {
+        uint8_t secret[48], next[48];
+        memset(secret, 0x33, sizeof(secret));
+        lwq_quic_keys k0, k1;
+        ck_assert_int_eq(lwq_quic_keys_init(&k0, LWQ_QUIC_V1, suites[s], secret), 0);
+        ck_assert_int_eq(lwq_quic_next_secret(LWQ_QUIC_V1, suites[s], secret, next), 0);
+        ck_assert(memcmp(secret, next, 32) != 0);
+        k1 = k0; /* header protection state shared, AEAD and IV replaced */
+        ck_assert_int_eq(lwq_quic_keys_init_no_hp(&k1, LWQ_QUIC_V1, suites[s], next), 0);
+        ck_assert(memcmp(k0.iv, k1.iv, sizeof(k0.iv)) != 0);
+        static const uint8_t payload[] = {0x01, 0x02, 0x00, 0x00, 0x00, 0x00};
+        for (int phase = 0; phase < 2; phase++) {
+            uint8_t pkt[128], copy[128];
+            size_t hl = build(pkt, sizeof(pkt), LWQ_PKT_1RTT, 500, 2, payload, sizeof(payload), phase);
+            ssize_t n = lwq_packet_protect(phase ? &k1 : &k0, 500, pkt, hl, sizeof(payload), sizeof(pkt));
+            ck_assert_int_gt(n, 0);
+            memcpy(copy, pkt, (size_t)n);
+            lwq_unprotected u;
+            ck_assert_int_eq(lwq_hp_remove(&k0.hp, copy, (size_t)n, hl - 2, 499, &u), 0);
+            ck_assert_int_eq(u.key_phase, phase);
+            ck_assert_uint_eq(u.pn, 500);
+            uint8_t again[128];
+            memcpy(again, copy, (size_t)n);
+            ck_assert_int_eq(lwq_payload_decrypt(phase ? &k0 : &k1, again, (size_t)n, &u), LWQ_ERR_DECRYPT);
+            ck_assert_int_eq(lwq_payload_decrypt(phase ? &k1 : &k0, copy, (size_t)n, &u), 0);
+            ck_assert_mem_eq(copy + hl, payload, sizeof(payload));
+        }
+        lwq_aead_free(&k1.aead);
+        lwq_quic_keys_free(&k0);
+    }
+}
+END_TEST
+
 Suite *suite_protect(void)
 {
     Suite *s = suite_create("protect");
@@ -166,6 +204,7 @@ Suite *suite_protect(void)
     tcase_add_test(tc, test_protect_sample_rules);
     tcase_add_test(tc, test_unprotect_rejects_tampering);
     tcase_add_test(tc, test_reserved_bits);
+    tcase_add_test(tc, test_key_phase_generations);
     suite_add_tcase(s, tc);
     return s;
 }
