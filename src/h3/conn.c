@@ -506,7 +506,7 @@ int lwq_h3_conn_stop_sending(lwq_h3_conn *h, int64_t id, uint64_t code)
         return 0;
     s->tx_done = 1;
     int rv = h3_push_action(h, LWQ_H3_ACT_RESET, id, code, 0, 0);
-    if (!rv && !s->reset_reported && !s->rx_done) {
+    if (!rv && !s->reset_reported) {
         lwq_h3_event ev = {0};
         ev.type = LWQ_H3_EV_RESET;
         ev.stream_id = id;
