@@ -90,6 +90,8 @@ void lwq_h3_conn_del(lwq_h3_conn *h)
 
 int h3_out_append(h3_outbuf *o, const uint8_t *p, size_t n)
 {
+    if (!n)
+        return 0;
     if (lwq_qpack_buf_reserve(&o->b, n))
         return LWQ_ERR_NOMEM;
     memcpy(o->b.data + o->b.len, p, n);

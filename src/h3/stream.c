@@ -322,7 +322,8 @@ ssize_t lwq_h3_conn_read_body(lwq_h3_conn *h, int64_t id, uint8_t *buf, size_t c
     size_t k = s->body_len - s->body_off;
     if (k > cap)
         k = cap;
-    memcpy(buf, s->body + s->body_off, k);
+    if (k)
+        memcpy(buf, s->body + s->body_off, k);
     s->body_off += k;
     if (s->body_off == s->body_len)
         s->body_off = s->body_len = 0;
@@ -342,7 +343,8 @@ int h3_stream_fill(lwq_h3_conn *h, h3_stream *s)
         n = (ssize_t)(s->copy_len - s->copy_off);
         if (n > H3_DATA_CHUNK)
             n = H3_DATA_CHUNK;
-        memcpy(s->out.b.data + 3, s->copy + s->copy_off, (size_t)n);
+        if (n)
+            memcpy(s->out.b.data + 3, s->copy + s->copy_off, (size_t)n);
         s->copy_off += (size_t)n;
         eof = s->copy_off == s->copy_len;
     }
