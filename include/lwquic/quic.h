@@ -96,6 +96,13 @@ typedef struct lwq_config {
     void *log_ud;
     int log_level;
 
+    /* Migration (RFC 9000 §9). Server: preferred_address advertised in the transport parameters
+     * (§9.6), an IPv4 and/or IPv6 address with its port (ss_family AF_UNSPEC = none); the server must
+     * also receive there. Client: no_preferred_address keeps it from migrating to one. */
+    struct sockaddr_storage preferred_v4, preferred_v6;
+    int no_preferred_address;
+    int disable_ecn; /* send no ECT marks (counts of received marks are still reported) */
+
     /* Key update (RFC 9001 §6): start one after this many 1-RTT packets under the same keys;
      * 0 = only before the AEAD confidentiality limit (§6.6). */
     uint64_t key_update_interval;
@@ -103,6 +110,11 @@ typedef struct lwq_config {
      * LWQ_VERSION_2, so that a server with accept_v2 may switch the connection to it. */
     const uint32_t *other_versions;
     size_t other_versions_count;
+    /* Client: an address-validation token (LWQ_EV_NEW_TOKEN data of an earlier connection to the same
+     * server, RFC 9000 §8.1.3) for connections created without one, e.g. by lwq_endpoint_connect.
+     * Borrowed like the strings. */
+    const uint8_t *token;
+    size_t token_len;
 } lwq_config;
 
 void lwq_config_init(lwq_config *cfg, int is_server);
@@ -188,6 +200,14 @@ typedef struct lwq_event {
     lwq_close_info close;
 } lwq_event;
 
+/* Client: active migration (RFC 9000 §9.2) to new_path (our new local address and/or the server's
+ * address): the path is probed with PATH_CHALLENGE under a fresh connection ID of the server, and
+ * used once a PATH_RESPONSE comes back (LWQ_EV_PATH_CHANGED); the old connection ID is retired.
+ * LWQ_ERR_STATE before the handshake is confirmed or while another migration runs,
+ * LWQ_ERR_UNSUPPORTED when the server sent disable_active_migration, LWQ_ERR_AGAIN when the server
+ * gave no spare connection ID yet, LWQ_ERR_INVAL on a server. */
+int lwq_conn_migrate(lwq_conn *c, const lwq_path *new_path);
+
 /* 1 with *ev filled, 0 when no event is pending. */
 int lwq_conn_next_event(lwq_conn *c, lwq_event *ev);
 
@@ -233,10 +253,18 @@ typedef struct lwq_conn_stats {
     uint64_t bytes_sent, bytes_received, stream_bytes_sent, stream_bytes_received;
     lwq_tstamp smoothed_rtt, min_rtt, latest_rtt, handshake_time;
     uint64_t cwnd, bytes_in_flight;
+    /* ECN (RFC 9000 §13.4): validation state of the current path (lwq_ecn_state), CE marks received,
+     * ACKs from the peer reporting new CE marks (each a congestion signal, RFC 9002 §7.1). */
+    int ecn_state;
+    uint64_t ecn_ce_received, ecn_ce_acks;
+    /* Paths (RFC 9000 §8.2, §9): PATH_CHALLENGEs sent, paths validated, migrations (path changes). */
+    uint64_t path_challenges_sent, paths_validated, path_changes;
     uint64_t packets_0rtt; /* 0-RTT packets sent (client) or accepted (server) */
     uint64_t key_updates;           /* our 1-RTT write keys changed (RFC 9001 §6) */
     uint64_t key_updates_initiated; /* ... of those, updates we started */
 } lwq_conn_stats;
+
+typedef enum { LWQ_ECN_TESTING = 0, LWQ_ECN_UNKNOWN, LWQ_ECN_CAPABLE, LWQ_ECN_FAILED } lwq_ecn_state;
 void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st);
 
 /* The server side: classifies datagrams by connection ID, answers Version Negotiation, Retry and

@@ -271,3 +271,53 @@ int lwq_cids_reset_match(const lwq_conn *c, const uint8_t *dgram, size_t n)
         return 0;
     return lwq_stateless_reset_detect(dgram, n, (const uint8_t(*)[LWQ_RESET_TOKEN_LEN])tokens, k) >= 0;
 }
+
+int lwq_cids_add_unannounced(lwq_conn *c, const lwq_local_cid **out)
+{
+    lwq_cid cid;
+    lwq_cid_random(c, &cid);
+    int rv = add_local(c, &cid, 0);
+    if (rv)
+        return rv;
+    for (size_t i = 0; i < LWQ_CIDS_LOCAL_MAX; i++)
+        if (c->cids.local[i].used && c->cids.local[i].seq == c->cids.local_next_seq - 1)
+            *out = &c->cids.local[i];
+    return 0;
+}
+
+const lwq_peer_cid *lwq_cids_peer_by_seq(const lwq_conn *c, uint64_t seq)
+{
+    for (size_t i = 0; i < LWQ_CIDS_PEER_MAX; i++)
+        if (c->cids.peer[i].used && c->cids.peer[i].seq == seq)
+            return &c->cids.peer[i];
+    return NULL;
+}
+
+const lwq_peer_cid *lwq_cids_spare(const lwq_conn *c)
+{
+    const lwq_cids *t = &c->cids;
+    const lwq_peer_cid *best = NULL;
+    uint64_t cur = t->peer[t->cur].seq;
+    for (size_t i = 0; i < LWQ_CIDS_PEER_MAX; i++) {
+        const lwq_peer_cid *p = &t->peer[i];
+        if (p->used && p->seq > cur && p->cid.len && (!best || p->seq < best->seq))
+            best = p;
+    }
+    return best;
+}
+
+int lwq_cids_switch(lwq_conn *c, uint64_t seq)
+{
+    lwq_cids *t = &c->cids;
+    const lwq_peer_cid *p = lwq_cids_peer_by_seq(c, seq);
+    if (!p)
+        return LWQ_ERR_NOT_FOUND;
+    size_t idx = (size_t)(p - t->peer);
+    if (idx == t->cur)
+        return 0;
+    if (queue_retire(c, t->peer[t->cur].seq))
+        return LWQ_ERR_LIMIT;
+    t->peer[t->cur].used = 0;
+    t->cur = idx;
+    return 0;
+}

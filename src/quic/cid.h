@@ -61,6 +61,15 @@ int lwq_cids_on_retire(lwq_conn *c, uint64_t seq, const uint8_t *dcid, size_t dc
 /* Writes owed NEW_CONNECTION_ID and RETIRE_CONNECTION_ID frames. */
 int lwq_cids_write(lwq_conn *c, struct lwq_pktb *b);
 void lwq_cids_on_lost(lwq_conn *c, const lwq_sent_frame *f);
+/* A fresh CID of ours that is not announced by NEW_CONNECTION_ID (the server's preferred_address,
+ * RFC 9000 §5.1.1: sequence 1). LWQ_ERR_LIMIT, or the server's routing error. */
+int lwq_cids_add_unannounced(lwq_conn *c, const lwq_local_cid **out);
+/* A peer CID not used yet: the lowest sequence above the current one (RFC 9000 §9.5); NULL if none. */
+const lwq_peer_cid *lwq_cids_spare(const lwq_conn *c);
+const lwq_peer_cid *lwq_cids_peer_by_seq(const lwq_conn *c, uint64_t seq);
+/* Sends with the peer CID of sequence seq from now on and retires the one used before (§5.1.2).
+ * LWQ_ERR_NOT_FOUND when seq is not active, LWQ_ERR_LIMIT when too many retirements are pending. */
+int lwq_cids_switch(lwq_conn *c, uint64_t seq);
 /* 1 when the datagram ends with a stateless reset token of the peer (RFC 9000 §10.3.1). */
 int lwq_cids_reset_match(const lwq_conn *c, const uint8_t *dgram, size_t n);
 

@@ -30,7 +30,7 @@ static void local_params(lwq_conn *c, const lwq_cid *scid)
     tp->ack_delay_exponent = cfg->ack_delay_exponent;
     tp->max_ack_delay = cfg->max_ack_delay / LWQ_MS;
     tp->active_connection_id_limit = cfg->active_connection_id_limit;
-    tp->disable_active_migration = 1; /* migration is not implemented yet */
+    tp->disable_active_migration = cfg->disable_active_migration;
     if (cfg->max_datagram_frame_size) {
         tp->has_max_datagram_frame_size = 1; /* RFC 9221 §3 */
         tp->max_datagram_frame_size = cfg->max_datagram_frame_size;
@@ -89,6 +89,7 @@ static int conn_alloc(lwq_conn **out, lwq_context *ctx, int is_server, const lwq
         c->path = *path;
     c->now = c->created = c->last_rx = c->idle_start = now;
     c->idle_timeout = cfg->idle_timeout;
+    lwq_conn_paths_init(c);
     for (int s = 0; s < LWQ_SPACE_COUNT; s++) {
         lwq_pn_space *sp = &c->sp[s];
         lwq_ranges_init(&sp->recvd, c->alloc, cfg->max_ack_ranges);
@@ -179,6 +180,10 @@ int lwq_conn_client_new(lwq_conn **out, lwq_context *ctx, const lwq_path *path, 
         rv = lwq_cids_init(c, &scid, &c->odcid);
         lwq_conn_qlog_start(c);
     }
+    if (!token_len && ctx->cfg.token_len) {
+        token = ctx->cfg.token;
+        token_len = ctx->cfg.token_len;
+    }
     if (!rv && token_len) {
         c->token = lwq_memdup(c->alloc, token, token_len); /* RFC 9000 §8.1.3 */
         c->token_len = token_len;
@@ -233,8 +238,10 @@ int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const
         rv = install_initial_keys(c, &c->odcid);
     if (!rv) {
         local_params(c, &scid);
-        rv = tls_setup(c, NULL, 0);
+        rv = lwq_conn_path_server_params(c); /* RFC 9000 §9.6 */
     }
+    if (!rv)
+        rv = tls_setup(c, NULL, 0);
     if (rv) {
         lwq_conn_del(c);
         return rv;
@@ -454,6 +461,7 @@ void lwq_conn_confirm_handshake(lwq_conn *c)
     (void)lwq_cids_issue(c);
     lwq_recovery_update_timer(&c->rec, c->now);
     push_simple(c, LWQ_EV_HANDSHAKE_DONE);
+    lwq_conn_path_confirmed(c); /* RFC 9000 §9.6.1 */
 }
 
 static int apply_peer_params(lwq_conn *c)
@@ -486,6 +494,8 @@ static int apply_peer_params(lwq_conn *c)
     c->rec.max_ack_delay = tp->max_ack_delay * LWQ_MS;
     if (!c->is_server && tp->has_reset_token)
         lwq_cids_set_peer0_token(c, tp->reset_token);
+    if (lwq_conn_path_peer_params(c))
+        return LWQ_ERR_PROTO;
     lwq_streams_peer_params(c);
     return lwq_conn_early_check_params(c);
 }
@@ -668,7 +678,6 @@ int lwq_conn_crypto_progress(lwq_conn *c, lwq_space s)
     return tls_pump(c);
 }
 
-/* path and ecn are not used yet: migration (RFC 9000 §9) and ECN validation (§13.4) start here. */
 int lwq_conn_recv(lwq_conn *c, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn, lwq_tstamp now)
 {
     if (c->state == LWQ_CONN_CLOSED)
@@ -677,6 +686,11 @@ int lwq_conn_recv(lwq_conn *c, const lwq_path *path, const uint8_t *data, size_t
         c->now = now;
     if (len > c->scratch_cap)
         return 0;
+    c->ecn.rx_mark = ecn; /* RFC 9000 §13.4.1 */
+    if (lwq_conn_path_on_datagram(c, path ? path : &c->path, len)) {
+        c->stats.packets_dropped++; /* RFC 9000 §9, §9.6 */
+        return 0;
+    }
     memcpy(c->scratch, data, len);
     return lwq_conn_recv_datagram(c, c->scratch, len, c->now);
 }
@@ -692,6 +706,19 @@ ssize_t lwq_conn_send(lwq_conn *c, lwq_path *path, uint8_t *buf, size_t cap, siz
         *ecn = 0;
     if (segsize)
         *segsize = 0;
+    lwq_path other;
+    ssize_t probe = lwq_conn_path_send_other(c, &other, buf, cap); /* RFC 9000 §8.2 */
+    if (probe > 0) {
+        if (path)
+            *path = other;
+        if (segsize)
+            *segsize = (size_t)probe;
+        return probe;
+    }
+    uint8_t mark = lwq_conn_ecn_mark(c); /* RFC 9000 §13.4.2 */
+    uint64_t before[LWQ_SPACE_COUNT];
+    for (int s = 0; s < LWQ_SPACE_COUNT; s++)
+        before[s] = c->rec.spaces[s].next_pn;
     size_t total = 0, seg = 0;
     for (size_t i = 0; i < (max_segments ? max_segments : 1); i++) {
         size_t room = cap - total;
@@ -705,11 +732,17 @@ ssize_t lwq_conn_send(lwq_conn *c, lwq_path *path, uint8_t *buf, size_t cap, siz
         if (!i)
             seg = (size_t)n;
         total += (size_t)n;
+        lwq_conn_path_on_sent(c, (size_t)n);
         if ((size_t)n < seg || seg < LWQ_CONN_MDS)
             break;
     }
     if (segsize)
         *segsize = seg;
+    if (total && c->state < LWQ_CONN_CLOSING) {
+        lwq_conn_ecn_on_sent(c, mark, before);
+        if (ecn)
+            *ecn = mark;
+    }
     return (ssize_t)total;
 }
 
@@ -746,6 +779,9 @@ lwq_tstamp lwq_conn_next_timeout(const lwq_conn *c)
     lwq_tstamp pace = lwq_recovery_pacing_time(&c->rec, c->now); /* RFC 9002 §7.7 */
     if (pace > c->now && pace < t)
         t = pace;
+    lwq_tstamp pt = lwq_conn_path_timeout(c); /* RFC 9000 §8.2.4 */
+    if (pt < t)
+        t = pt;
     /* A deadline that passed while the timer was suppressed (amplification limit) fires now. */
     return t < c->now ? c->now : t;
 }
@@ -790,6 +826,7 @@ int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now)
         close_silently(c, 0);
         return 0;
     }
+    lwq_conn_path_handle_timeout(c, now);
     if (c->rec.timer && now >= c->rec.timer && !amplification_blocked(c)) {
         lwq_recovery_visitor v;
         lwq_conn_recovery_visitor(c, &v);
@@ -839,6 +876,7 @@ void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st)
     st->latest_rtt = c->rec.rtt.latest;
     st->cwnd = c->rec.cc.cwnd;
     st->bytes_in_flight = c->rec.cc.bytes_in_flight;
+    st->ecn_state = c->ecn.state;
     st->packets_0rtt = c->early.packets;
 }
 

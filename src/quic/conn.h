@@ -5,6 +5,8 @@
 
 #include "lwquic/quic.h"
 #include "quic/cid.h"
+#include "quic/conn_ecn.h"
+#include "quic/conn_path.h"
 #include "quic/conn_keys.h"
 #include "quic/conn_version.h"
 #include "quic/conn_early.h"
@@ -126,7 +128,7 @@ struct lwq_conn {
     lwq_tstamp idle_timeout, last_rx, idle_start;
     int sent_eliciting_since_rx;
 
-    uint8_t path_response[8];
+    uint8_t path_response[8]; /* PATH_RESPONSE owed on paths.resp_path (conn_path.c) */
     int path_response_pending;
 
     /* RFC 9221: DATAGRAM frames to send and received ones not yet handed out, each a copy,
@@ -150,6 +152,8 @@ struct lwq_conn {
     lwq_conn_early early; /* 0-RTT and NEW_TOKEN (conn_early.c) */
     lwq_keyupdate ku;     /* key update and AEAD limits (conn_keys.c) */
     lwq_conn_vn vn;       /* QUIC v2, compatible version negotiation (conn_version.c) */
+    lwq_conn_ecn ecn;     /* conn_ecn.c */
+    lwq_conn_paths paths; /* conn_path.c */
 };
 
 /* conn.c */
@@ -205,6 +209,10 @@ void lwq_conn_requeue_crypto(lwq_conn *c, lwq_space s);
 /* Closes for a failure to track an acknowledgement or loss: LWQ_ERR_LIMIT is the peer fragmenting
  * acknowledgements beyond the tracking limit (PROTOCOL_VIOLATION), anything else INTERNAL_ERROR. */
 void lwq_conn_tracking_failed(lwq_conn *c, int err);
+/* RFC 9000 §8.2: one 1-RTT packet holding only the nf frames f, to dcid, in a datagram padded to
+ * pad_to, for a path other than the current one. Its length, 0 when it cannot be built now. */
+ssize_t lwq_conn_build_probe(lwq_conn *c, uint8_t *out, size_t cap, const lwq_cid *dcid, const lwq_frame *f, size_t nf,
+                             size_t pad_to);
 /* Encodes f into the packet and records rec (NULL: nothing to remember). LWQ_ERR_NOBUF: no room. */
 int lwq_pktb_add(lwq_pktb *b, const lwq_frame *f, const lwq_sent_frame *rec);
 /* Room left for a frame. */

@@ -24,7 +24,10 @@ static int recv_ack(lwq_conn *c, lwq_space s, const lwq_frame *f)
     uint64_t us = a->ack_delay > (UINT64_MAX / 1000) >> exp ? UINT64_MAX / 1000 : a->ack_delay << exp;
     lwq_recovery_visitor v;
     lwq_conn_recovery_visitor(c, &v);
-    int rv = lwq_recovery_on_ack(&c->rec, s, c->ack_conv, a->range_count, us * 1000, 0, &v, c->now);
+    int ce = lwq_conn_ecn_ack_begin(c, s, f); /* RFC 9002 §7.1 */
+    int rv = lwq_recovery_on_ack(&c->rec, s, c->ack_conv, a->range_count, us * 1000, ce, &v, c->now);
+    if (!rv)
+        lwq_conn_ecn_ack_end(c, s, f);
     if (rv == LWQ_ERR_PROTO)
         return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, f->type, "ACK of a packet never sent");
     if (rv)
@@ -101,11 +104,9 @@ static int dispatch(lwq_conn *c, lwq_space s, const lwq_frame *f, const lwq_pkt_
     case LWQ_FRAME_RETIRE_CONNECTION_ID:
         return lwq_cids_on_retire(c, f->u.retire_seq, h->dcid, h->dcid_len);
     case LWQ_FRAME_PATH_CHALLENGE:
-        memcpy(c->path_response, f->u.path_data, 8); /* RFC 9000 §8.2.2 */
-        c->path_response_pending = 1;
-        return 0;
+        return lwq_conn_path_on_challenge(c, f->u.path_data);
     case LWQ_FRAME_PATH_RESPONSE:
-        return 0; /* we send no PATH_CHALLENGE yet; RFC 9000 §8.2.3 allows ignoring it */
+        return lwq_conn_path_on_response(c, f->u.path_data);
     case LWQ_FRAME_CONNECTION_CLOSE:
     case LWQ_FRAME_CONNECTION_CLOSE_APP:
         return recv_close(c, f);
@@ -142,6 +143,8 @@ static int recv_frames(lwq_conn *c, const lwq_pkt_hdr *h, lwq_space s, const uin
             return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, f.type, "frame only a server may send");
         if (info && info->ack_eliciting)
             *eliciting = 1;
+        if (!info || !info->probing)
+            c->paths.rx_nonprobing = 1; /* RFC 9000 §9.1 */
         if (c->state >= LWQ_CONN_CLOSING) {
             /* RFC 9000 §10.2.1: while closing, only a peer's CONNECTION_CLOSE matters. */
             if (f.type == LWQ_FRAME_CONNECTION_CLOSE || f.type == LWQ_FRAME_CONNECTION_CLOSE_APP)
@@ -278,6 +281,9 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
         return 0; /* duplicate (RFC 9000 §12.3) */
     }
     c->stats.packets_received++;
+    lwq_conn_ecn_on_packet(c, (lwq_space)s);
+    int largest = sp->largest_rx == LWQ_PN_NONE || u.pn > sp->largest_rx;
+    c->paths.rx_nonprobing = 0;
     if (early)
         c->early.packets++;
     else if (h->type == LWQ_PKT_1RTT)
@@ -302,6 +308,8 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
         return rv;
     if (c->state < LWQ_CONN_CLOSING && !sp->discarded)
         record_pn(c, (lwq_space)s, u.pn, eliciting);
+    if (c->state < LWQ_CONN_CLOSING && h->type == LWQ_PKT_1RTT)
+        lwq_conn_path_on_packet(c, h, largest); /* RFC 9000 §9.3 */
     return 0;
 }
 

@@ -46,6 +46,7 @@ int lwq_conn_cwnd_open(const lwq_conn *c)
 static void on_acked(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
 {
     lwq_conn *c = ud;
+    lwq_conn_ecn_on_acked(c, s, p->pn);
     for (size_t i = 0; i < p->nframes; i++) {
         const lwq_sent_frame *f = lwq_sentmap_frame(m, p, i);
         switch (f->kind) {
@@ -72,6 +73,7 @@ static void on_lost(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
 {
     lwq_conn *c = ud;
     lwq_conn_qlog_lost(c, s, p->pn);
+    lwq_conn_ecn_on_lost(c, s, p->pn);
     for (size_t i = 0; i < p->nframes; i++) {
         const lwq_sent_frame *f = lwq_sentmap_frame(m, p, i);
         switch (f->kind) {
@@ -137,6 +139,7 @@ static int write_ack(lwq_conn *c, lwq_space s, lwq_pktb *b)
     lwq_frame f;
     memset(&f, 0, sizeof(f));
     f.type = LWQ_FRAME_ACK;
+    lwq_conn_ecn_ack_frame(c, s, &f); /* RFC 9000 §13.4.1 */
     f.u.ack.largest = ar[0].largest;
     f.u.ack.ranges = ar;
     if (s == LWQ_SPACE_APP && c->now > sp->largest_rx_time)
@@ -199,14 +202,8 @@ static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
     int rv = 0;
     if (ack_due && (rv = write_ack(c, s, b)))
         return rv;
-    if (s == LWQ_SPACE_APP && c->path_response_pending) {
-        lwq_frame f = {.type = LWQ_FRAME_PATH_RESPONSE};
-        memcpy(f.u.path_data, c->path_response, 8);
-        if (lwq_pktb_add(b, &f, NULL) == 0) {
-            c->path_response_pending = 0;
-            b->pad = 1; /* RFC 9000 §8.2.2: at least 1200 bytes, within the amplification limit */
-        }
-    }
+    if (s == LWQ_SPACE_APP && (rv = lwq_conn_path_write(c, b)))
+        return rv;
     if (s == LWQ_SPACE_APP && c->handshake_done_pending) {
         lwq_frame f = {.type = LWQ_FRAME_HANDSHAKE_DONE};
         lwq_sent_frame rec = {.kind = LWQ_FRAME_HANDSHAKE_DONE};
@@ -338,7 +335,7 @@ static size_t send_limit(const lwq_conn *c, size_t cap)
         if (budget < limit)
             limit = (size_t)budget;
     }
-    return limit;
+    return lwq_conn_path_limit(c, limit);
 }
 
 static ssize_t build_close(lwq_conn *c, uint8_t *out, size_t cap)
@@ -438,4 +435,36 @@ ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstam
     if (!in_flight)
         lwq_recovery_send_stopped(&c->rec, c->now); /* cwnd-, pacing- or application-limited */
     return seal(c, out, pl, np, len, pad_to);
+}
+
+ssize_t lwq_conn_build_probe(lwq_conn *c, uint8_t *out, size_t cap, const lwq_cid *dcid, const lwq_frame *f, size_t nf,
+                             size_t pad_to)
+{
+    lwq_pn_space *sp = &c->sp[LWQ_SPACE_APP];
+    lwq_sentmap *m = &c->rec.spaces[LWQ_SPACE_APP];
+    if (cap > LWQ_CONN_MDS)
+        cap = LWQ_CONN_MDS;
+    if (c->state != LWQ_CONN_ESTABLISHED || sp->discarded || !sp->has_wk || cap < MIN_PKT_ROOM ||
+        lwq_sentmap_begin(m, c->now))
+        return 0;
+    pkt_plan pl;
+    pl.hdr_len = plan_header(c, LWQ_SPACE_APP, &pl, cap);
+    pl.ho.dcid = dcid->id; /* RFC 9000 §9.5: the CID chosen for this path */
+    pl.ho.dcid_len = dcid->len;
+    pl.hdr_len = lwq_pkt_hdr_encoded_len(&pl.ho);
+    lwq_pktb b = {.p = out + pl.hdr_len, .cap = cap - pl.hdr_len - LWQ_AEAD_TAG_LEN, .space = LWQ_SPACE_APP, .m = m};
+    for (size_t i = 0; i < nf; i++)
+        if (lwq_pktb_add(&b, &f[i], NULL)) {
+            lwq_sentmap_abort(m);
+            return 0;
+        }
+    while (b.len + pl.ho.pn_len < 4)
+        b.p[b.len++] = 0;
+    pl.start = 0;
+    pl.payload_len = b.len;
+    pl.eliciting = b.ack_eliciting;
+    pl.in_flight = 1;
+    pl.tracked = 1;
+    size_t len = pl.hdr_len + b.len + LWQ_AEAD_TAG_LEN;
+    return seal(c, out, &pl, 1, len, pad_to > cap ? cap : pad_to);
 }
