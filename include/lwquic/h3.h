@@ -223,6 +223,11 @@ int lwq_h3_resume(lwq_h3 *h, int64_t stream_id);
 int lwq_h3_cancel(lwq_h3 *h, int64_t stream_id, uint64_t error_code);
 int lwq_h3_goaway(lwq_h3 *h);
 lwq_h3_conn *lwq_h3_core(lwq_h3 *h);
+/* For loops that already pull the connection's events (an lwq_endpoint handler): hand each transport
+ * event here, then take HTTP/3 events with lwq_h3_poll_event, which never reads lwq_conn events.
+ * Returns 1 when the event belonged to HTTP/3 (stream events), 0 when it is the application's. */
+int lwq_h3_handle_transport(lwq_h3 *h, const lwq_event *ev);
+int lwq_h3_poll_event(lwq_h3 *h, lwq_h3_event *ev);
 /* Writes pending bytes and actions to the transport (next_event does this too). */
 int lwq_h3_flush(lwq_h3 *h);
 

@@ -152,44 +152,60 @@ int lwq_h3_flush(lwq_h3 *h)
     return rv;
 }
 
+int lwq_h3_handle_transport(lwq_h3 *h, const lwq_event *t)
+{
+    switch (t->type) {
+    case LWQ_EV_STREAM_READABLE:
+        pull(h, t->stream_id);
+        break;
+    case LWQ_EV_STREAM_WRITABLE:
+        lwq_h3_conn_stream_writable(h->core, t->stream_id);
+        break;
+    case LWQ_EV_STREAM_RESET:
+        lwq_h3_conn_stream_reset(h->core, t->stream_id, t->error_code);
+        break;
+    case LWQ_EV_STOP_SENDING:
+        lwq_h3_conn_stop_sending(h->core, t->stream_id, t->error_code);
+        break;
+    case LWQ_EV_STREAM_OPENED:
+    case LWQ_EV_STREAM_CLOSED:
+        break;
+    case LWQ_EV_CLOSED:
+        h->closed = 1;
+        return 0;
+    default:
+        lwq_h3_flush(h);
+        return 0;
+    }
+    lwq_h3_flush(h);
+    return 1;
+}
+
+int lwq_h3_poll_event(lwq_h3 *h, lwq_h3_event *ev)
+{
+    repull(h);
+    lwq_h3_flush(h);
+    int rv = lwq_h3_conn_next_event(h->core, ev);
+    if (rv)
+        lwq_h3_flush(h);
+    return rv;
+}
+
 static int take_transport(lwq_h3 *h, lwq_h3_event *ev)
 {
     lwq_event t;
     while (lwq_conn_next_event(h->conn, &t)) {
-        switch (t.type) {
-        case LWQ_EV_STREAM_READABLE:
-            pull(h, t.stream_id);
-            break;
-        case LWQ_EV_STREAM_WRITABLE:
-            lwq_h3_conn_stream_writable(h->core, t.stream_id);
-            break;
-        case LWQ_EV_STREAM_RESET:
-            lwq_h3_conn_stream_reset(h->core, t.stream_id, t.error_code);
-            break;
-        case LWQ_EV_STOP_SENDING:
-            lwq_h3_conn_stop_sending(h->core, t.stream_id, t.error_code);
-            break;
-        case LWQ_EV_STREAM_OPENED:
-        case LWQ_EV_STREAM_CLOSED:
-            break;
-        case LWQ_EV_CLOSED:
-            memset(ev, 0, sizeof(*ev));
-            ev->type = LWQ_H3_EV_CLOSED;
-            ev->stream_id = -1;
-            ev->error_code = t.close.code;
-            ev->transport = t;
-            h->closed = 1;
-            return 1;
-        default:
-            memset(ev, 0, sizeof(*ev));
-            ev->type = LWQ_H3_EV_TRANSPORT;
-            ev->stream_id = t.stream_id;
-            ev->transport = t;
-            lwq_h3_flush(h);
-            return 1;
+        if (lwq_h3_handle_transport(h, &t)) {
+            if (h->core->evq_len)
+                break;
+            continue;
         }
-        if (h->core->evq_len)
-            break;
+        memset(ev, 0, sizeof(*ev));
+        ev->type = t.type == LWQ_EV_CLOSED ? LWQ_H3_EV_CLOSED : LWQ_H3_EV_TRANSPORT;
+        ev->stream_id = t.type == LWQ_EV_CLOSED ? -1 : t.stream_id;
+        ev->error_code = t.close.code;
+        ev->transport = t;
+        return 1;
     }
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "lwquic/endpoint.h"
 #include "common/cli.h"
+#include "lwquic-client/h3cli.h"
 
 #define MAX_URLS 10000
 
@@ -162,10 +163,13 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: lwquic-client [--insecure | --cafile FILE] [--alpn hq-interop] [-o DIR] [--keylog FILE]\n"
+    fprintf(f, "usage: lwquic-client [--insecure | --cafile FILE] [--alpn h3|hq-interop] [-o DIR] [--keylog FILE]\n"
+               "                     [--method METHOD] [--data FILE]\n"
                "                     [--qlog-dir DIR] [--cc cubic|newreno] [--timeout SEC] [--resolve HOST=ADDR:PORT]\n"
                "                     [-q] [-v|-vv] URL...\n"
-               "Fetches every URL over one QUIC connection and saves each as DIR/<last path segment>.\n");
+               "Fetches every URL over one QUIC connection and saves each as DIR/<last path segment>.\n"
+               "HTTP/3 by default (status per request on stderr, exit 1 unless every answer is 2xx); --data FILE\n"
+               "sends FILE as the request body (POST unless --method). --alpn hq-interop: HTTP/0.9.\n");
 }
 
 static void progress(client *cl, double start, int final)
@@ -181,12 +185,14 @@ static void progress(client *cl, double start, int final)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"insecure", no_argument, NULL, 'k'}, {"cafile", required_argument, NULL, 'c'},
-                                         {"alpn", required_argument, NULL, 'a'}, {"keylog", required_argument, NULL, 'K'},
+                                         {"alpn", required_argument, NULL, 'a'}, {"method", required_argument, NULL, 'X'},
+                                         {"data", required_argument, NULL, 'd'}, {"keylog", required_argument, NULL, 'K'},
                                          {"qlog-dir", required_argument, NULL, 'Q'}, {"cc", required_argument, NULL, 'C'},
                                          {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
                                          {"resolve", required_argument, NULL, 'O'}, {NULL, 0, NULL, 0}};
-    const char *cafile = NULL, *alpn = "hq-interop", *outdir = ".", *keylog = NULL, *qlogdir = NULL;
+    const char *cafile = NULL, *alpn = "h3", *outdir = ".", *keylog = NULL, *qlogdir = NULL;
     int insecure = 0, quiet = 0, verbose = 0, c;
+    const char *method = NULL, *data_file = NULL; /* HTTP/3 only */
     double timeout = 10;
     int cc_set = 0;
     lwq_cc_algorithm cc = LWQ_CC_ALGO_CUBIC;
@@ -197,6 +203,8 @@ int main(int argc, char **argv)
         case 'k': insecure = 1; break;
         case 'c': cafile = optarg; break;
         case 'a': alpn = optarg; break;
+        case 'X': method = optarg; break;
+        case 'd': data_file = optarg; break;
         case 'o': outdir = optarg; break;
         case 'K': keylog = optarg; break;
         case 'Q': qlogdir = optarg; break;
@@ -229,8 +237,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "lwquic-client: --insecure and --cafile exclude each other\n");
         return 2;
     }
-    if (strcmp(alpn, "hq-interop") != 0) {
-        fprintf(stderr, "lwquic-client: --alpn %s: only hq-interop is available in this build\n", alpn);
+    int h3 = strcmp(alpn, "h3") == 0;
+    if (!h3 && strcmp(alpn, "hq-interop") != 0) {
+        fprintf(stderr, "lwquic-client: --alpn %s: h3 or hq-interop\n", alpn);
+        return 2;
+    }
+    if (!h3 && (method || data_file)) {
+        fprintf(stderr, "lwquic-client: --method and --data need --alpn h3\n");
         return 2;
     }
     struct stat sb;
@@ -283,6 +296,16 @@ int main(int argc, char **argv)
     if (cc_set)
         cfg.cc = cc;
     cfg.handshake_timeout = (lwq_tstamp)(timeout * 1e9);
+    if (h3) {
+        const char *tgt = cl.reqs[0].url.authority;
+        size_t hlen = strlen(cl.reqs[0].url.host);
+        for (size_t i = 0; i < nresolve; i++)
+            if (!strncmp(resolve[i], cl.reqs[0].url.host, hlen) && resolve[i][hlen] == '=')
+                tgt = resolve[i] + hlen + 1;
+        h3cli_opts ho = {tgt, argv + optind, cl.n, outdir, quiet, method ? method : data_file ? "POST" : "GET",
+                         data_file, cl.max_open};
+        return h3cli_run(&cfg, &ho);
+    }
     lwq_endpoint_handler h = {on_event, &cl};
     cli_stack st;
     int rv = cli_start("lwquic-client", &cfg, 2, NULL, &h, &st);

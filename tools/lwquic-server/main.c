@@ -1,4 +1,4 @@
-/* lwquic-server: serves a directory over QUIC with HTTP/0.9 (ALPN hq-interop): "GET /path\r\n", then
+/* lwquic-server: serves a directory over QUIC with HTTP/3 (h3.c) or HTTP/0.9 (ALPN hq-interop): "GET /path\r\n", then
  * the file and FIN. Never serves outside --root. One log line per request. SIGINT/SIGTERM close every
  * connection with CONNECTION_CLOSE before exiting. */
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "lwquic/endpoint.h"
 #include "common/cli.h"
+#include "lwquic-server/srv.h"
 
 #define MAX_LISTEN 8
 #define MAX_REQUESTS_PER_CONN 2000
@@ -143,6 +144,11 @@ static void start_req(lwq_endpoint_conn *ec, lwq_conn *conn, srvconn *sc, req *r
 static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
 {
     (void)ud;
+    const char *proto = lwq_conn_alpn(conn);
+    if (proto && strcmp(proto, "h3") == 0) {
+        srv_h3_event(ec, conn, ev);
+        return;
+    }
     srvconn *sc = lwq_endpoint_conn_data(ec);
     if (!sc && ev->type != LWQ_EV_CLOSED) {
         sc = calloc(1, sizeof(*sc));
@@ -230,9 +236,10 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
 static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
-               "                     [--alpn hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
+               "                     [--alpn h3,hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
                "                     [--shards N] [--retry] [-q] [-v|-vv]\n"
-               "Serves DIR over QUIC (HTTP/0.9, ALPN hq-interop). Default --listen [::]:4433, --root .\n");
+               "Serves DIR over QUIC: HTTP/3 (h3) and HTTP/0.9 (hq-interop), chosen by ALPN in --alpn order.\n"
+               "Default --listen [::]:4433, --root .\n");
 }
 
 int main(int argc, char **argv)
@@ -243,7 +250,7 @@ int main(int argc, char **argv)
                                          {"keylog", required_argument, NULL, 'K'}, {"qlog-dir", required_argument, NULL, 'Q'},
                                          {"cc", required_argument, NULL, 'C'}, {"shards", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    const char *listen[MAX_LISTEN], *rootdir = ".", *cert = NULL, *key = NULL, *alpn = "hq-interop", *keylog = NULL,
+    const char *listen[MAX_LISTEN], *rootdir = ".", *cert = NULL, *key = NULL, *alpn = "h3,hq-interop", *keylog = NULL,
                *qlogdir = NULL;
     size_t nlisten = 0;
     unsigned shards = 0;
@@ -287,8 +294,19 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(alpn, "hq-interop") != 0) {
-        fprintf(stderr, "lwquic-server: --alpn %s: only hq-interop is available in this build\n", alpn);
+    char alpnbuf[64];
+    const char *alpns[2];
+    size_t nalpn = 0;
+    snprintf(alpnbuf, sizeof(alpnbuf), "%s", alpn);
+    for (char *save = NULL, *t = strtok_r(alpnbuf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if ((strcmp(t, "h3") != 0 && strcmp(t, "hq-interop") != 0) || nalpn == 2) {
+            fprintf(stderr, "lwquic-server: --alpn %s: a list of h3 and hq-interop\n", alpn);
+            return 2;
+        }
+        alpns[nalpn++] = t;
+    }
+    if (!nalpn) {
+        fprintf(stderr, "lwquic-server: --alpn: empty\n");
         return 2;
     }
     if (!realpath(rootdir, root)) {
@@ -298,6 +316,9 @@ int main(int argc, char **argv)
     root_len = strlen(root);
     if (root_len == 1)
         root_len = 0; /* "/" : every absolute path is under it */
+    memcpy(srv_root, root, sizeof(srv_root));
+    srv_root_len = root_len;
+    srv_quiet = quiet;
     if (!nlisten)
         listen[nlisten++] = "[::]:4433";
     if (cli_keylog_open(keylog)) {
@@ -319,9 +340,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "lwquic-server: --qlog-dir %s: %s\n", qlogdir ? qlogdir : getenv("QLOGDIR"), strerror(errno));
         return 2;
     }
-    const char *alpns[] = {alpn};
     cfg.alpn = alpns;
-    cfg.alpn_count = 1;
+    cfg.alpn_count = nalpn;
     cfg.cert_file = cert;
     cfg.key_file = key;
     if (cc_set)

@@ -1,0 +1,290 @@
+/* lwquic-client over HTTP/3: requests run concurrently on one connection (bounded); bodies are
+ * saved as DIR/<last path segment>; a request body is streamed from --data FILE. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "lwquic/endpoint.h"
+#include "lwquic/h3.h"
+#include "common/cli.h"
+#include "lwquic-client/h3cli.h"
+
+typedef struct h3creq {
+    cli_url url;
+    char file[4096];
+    FILE *out;
+    int64_t id;
+    int status, started, done, ok;
+    uint64_t bytes, data_off;
+    char why[160];
+} h3creq;
+
+typedef struct h3cli {
+    const h3cli_opts *o;
+    lwq_h3 *h;
+    h3creq *reqs;
+    size_t next, open, finished;
+    int data_fd;
+    uint64_t data_size;
+    int handshake_done, closed, all_done;
+    lwq_close_info close;
+    uint64_t h3_error;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} h3cli;
+
+static ssize_t read_data(void *ud, int64_t id, uint8_t *buf, size_t cap, int *eof);
+
+static h3cli *g_cli; /* the read callback's way back to the shared --data descriptor */
+
+static h3creq *find(h3cli *c, int64_t id)
+{
+    for (size_t i = 0; i < c->next; i++)
+        if (c->reqs[i].started && c->reqs[i].id == id)
+            return &c->reqs[i];
+    return NULL;
+}
+
+static void wake(h3cli *c)
+{
+    pthread_mutex_lock(&c->mu);
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void start(h3cli *c)
+{
+    while (c->next < c->o->n && c->open < c->o->max_open) {
+        h3creq *r = &c->reqs[c->next];
+        lwq_h3_request q;
+        memset(&q, 0, sizeof(q));
+        q.method = c->o->method;
+        q.scheme = "https";
+        q.authority = r->url.authority;
+        q.path = r->url.path;
+        q.urgency = 3;
+        lwq_h3_field ua = {(const uint8_t *)"user-agent", 10, (const uint8_t *)"lwquic-client", 13, 0};
+        q.extra = &ua;
+        q.extra_count = 1;
+        lwq_h3_body body = {NULL, 0, read_data, r};
+        if (c->o->data_file)
+            q.body = &body;
+        int rv = lwq_h3_submit(c->h, &q, &r->id);
+        if (rv == LWQ_ERR_LIMIT || rv == LWQ_ERR_STATE)
+            return; /* the stream limit: a finished request makes room */
+        r->started = 1;
+        c->next++;
+        if (rv) {
+            r->done = 1;
+            c->finished++;
+            snprintf(r->why, sizeof(r->why), "%s", lwq_strerror(rv));
+            continue;
+        }
+        c->open++;
+    }
+}
+
+static void finish(h3cli *c, lwq_conn *conn, h3creq *r, int ok, const char *why)
+{
+    if (r->done)
+        return;
+    r->done = 1;
+    if (r->out && fclose(r->out) != 0 && ok) {
+        ok = 0;
+        why = strerror(errno);
+    }
+    r->out = NULL;
+    r->ok = ok && r->status >= 200 && r->status < 300;
+    if (why)
+        snprintf(r->why, sizeof(r->why), "%s", why);
+    else if (!r->ok)
+        snprintf(r->why, sizeof(r->why), "status %d", r->status);
+    if (!c->o->quiet)
+        fprintf(stderr, "%s https://%s%s -> %d%s%s\n", c->o->method, r->url.authority, r->url.path, r->status,
+                why ? ": " : "", why ? why : "");
+    c->open--;
+    c->finished++;
+    start(c);
+    if (c->finished == c->o->n && !c->all_done) {
+        c->all_done = 1;
+        lwq_h3_goaway(c->h);
+        lwq_conn_close(conn, LWQ_H3_NO_ERROR, "done");
+    }
+}
+
+static ssize_t read_data(void *ud, int64_t id, uint8_t *buf, size_t cap, int *eof)
+{
+    h3creq *r = ud;
+    h3cli *c = g_cli;
+    (void)id;
+    size_t want = c->data_size - r->data_off < cap ? (size_t)(c->data_size - r->data_off) : cap;
+    ssize_t n = want ? pread(c->data_fd, buf, want, (off_t)r->data_off) : 0;
+    if (n < 0 || (want && n == 0))
+        return LWQ_ERR_IO;
+    r->data_off += (uint64_t)n;
+    *eof = r->data_off == c->data_size;
+    return n;
+}
+
+static void on_body(h3cli *c, lwq_conn *conn, h3creq *r, int end)
+{
+    uint8_t buf[16384];
+    ssize_t n;
+    while ((n = lwq_h3_read_body(c->h, r->id, buf, sizeof(buf))) > 0) {
+        if (r->done)
+            continue;
+        if (!r->out && !(r->out = fopen(r->file, "wb"))) {
+            lwq_h3_cancel(c->h, r->id, LWQ_H3_REQUEST_CANCELLED);
+            finish(c, conn, r, 0, strerror(errno));
+            continue;
+        }
+        if (fwrite(buf, 1, (size_t)n, r->out) != (size_t)n) {
+            lwq_h3_cancel(c->h, r->id, LWQ_H3_REQUEST_CANCELLED);
+            finish(c, conn, r, 0, strerror(errno));
+            continue;
+        }
+        r->bytes += (uint64_t)n;
+    }
+    if (end && !r->done) {
+        if (!r->out)
+            r->out = fopen(r->file, "wb"); /* an empty body is still a file */
+        finish(c, conn, r, r->out != NULL, r->out ? NULL : strerror(errno));
+    }
+}
+
+static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
+{
+    h3cli *c = ud;
+    (void)ec;
+    if (!c->h) {
+        lwq_h3_config hc;
+        lwq_h3_config_init(&hc);
+        if (lwq_h3_new(&c->h, conn, 0, &hc) != 0) {
+            lwq_conn_close(conn, LWQ_H3_INTERNAL_ERROR, "out of memory");
+            return;
+        }
+    }
+    lwq_h3_handle_transport(c->h, ev);
+    if (ev->type == LWQ_EV_HANDSHAKE_DONE) {
+        c->handshake_done = 1;
+        start(c);
+    }
+    lwq_h3_event hev;
+    while (lwq_h3_poll_event(c->h, &hev)) {
+        h3creq *r = find(c, hev.stream_id);
+        switch (hev.type) {
+        case LWQ_H3_EV_RESPONSE:
+            if (r && !hev.informational)
+                r->status = hev.status;
+            break;
+        case LWQ_H3_EV_DATA:
+        case LWQ_H3_EV_END:
+            if (r)
+                on_body(c, conn, r, hev.type == LWQ_H3_EV_END);
+            break;
+        case LWQ_H3_EV_RESET:
+            if (r) {
+                char why[96];
+                snprintf(why, sizeof(why), "stream reset: %s", lwq_h3_strerror(hev.error_code));
+                finish(c, conn, r, 0, why);
+            }
+            break;
+        case LWQ_H3_EV_CLOSED:
+            c->h3_error = hev.error_code;
+            break;
+        default:
+            break;
+        }
+    }
+    if (ev->type == LWQ_EV_CLOSED) {
+        c->close = ev->close;
+        for (size_t i = 0; i < c->next; i++)
+            if (c->reqs[i].out) {
+                fclose(c->reqs[i].out);
+                c->reqs[i].out = NULL;
+            }
+        pthread_mutex_lock(&c->mu);
+        c->closed = 1;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    } else if (c->all_done)
+        wake(c);
+}
+
+int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
+{
+    h3cli c;
+    memset(&c, 0, sizeof(c));
+    c.o = o;
+    c.data_fd = -1;
+    g_cli = &c;
+    c.reqs = calloc(o->n, sizeof(*c.reqs));
+    if (!c.reqs)
+        return 1;
+    char err[256];
+    for (size_t i = 0; i < o->n; i++) {
+        h3creq *r = &c.reqs[i];
+        if (cli_parse_url(o->urls[i], &r->url, err, sizeof(err))) {
+            fprintf(stderr, "lwquic-client: %s\n", err);
+            free(c.reqs);
+            return 2;
+        }
+        const char *base = strrchr(r->url.path, '/');
+        base = base && base[1] ? base + 1 : "index.html";
+        snprintf(r->file, sizeof(r->file), "%s/%.*s", o->outdir, (int)strcspn(base, "?#"), base);
+    }
+    if (o->data_file) {
+        c.data_fd = open(o->data_file, O_RDONLY | O_CLOEXEC);
+        off_t end = c.data_fd >= 0 ? lseek(c.data_fd, 0, SEEK_END) : -1;
+        if (end < 0) {
+            fprintf(stderr, "lwquic-client: --data %s: %s\n", o->data_file, strerror(errno));
+            free(c.reqs);
+            return 2;
+        }
+        c.data_size = (uint64_t)end;
+    }
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    lwq_endpoint_handler h = {on_event, &c};
+    cli_stack st;
+    int rv = cli_start("lwquic-client", cfg, 2, NULL, &h, &st);
+    if (rv)
+        return rv;
+    lwq_endpoint_conn *ec;
+    rv = lwq_endpoint_connect(st.ep, o->target, NULL, 0, NULL, &ec);
+    if (rv) {
+        fprintf(stderr, "lwquic-client: %s: %s\n", o->target,
+                rv == LWQ_ERR_NOT_FOUND ? "cannot resolve host" : lwq_strerror(rv));
+        cli_stop(&st);
+        return 1;
+    }
+    pthread_mutex_lock(&c.mu);
+    while (!c.closed)
+        pthread_cond_wait(&c.cv, &c.mu);
+    pthread_mutex_unlock(&c.mu);
+    lwq_endpoint_conn_release(ec);
+    cli_stop(&st);
+    lwq_h3_del(c.h);
+    if (c.data_fd >= 0)
+        close(c.data_fd);
+    int failed = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        h3creq *r = &c.reqs[i];
+        if (!r->ok) {
+            failed++;
+            if (c.handshake_done && !r->done)
+                fprintf(stderr, "lwquic-client: %s: not completed\n", r->url.path);
+        }
+    }
+    const lwq_close_info *ci = &c.close;
+    if (!c.handshake_done || (failed && ci->code != 0 && ci->code != LWQ_H3_NO_ERROR))
+        fprintf(stderr, "lwquic-client: %s: connection closed by %s: %s error 0x%llx (%s): %s\n", o->target,
+                ci->by_peer ? "the server" : "us", ci->is_app ? "application" : "transport",
+                (unsigned long long)ci->code, ci->is_app ? lwq_h3_strerror(ci->code) : lwq_quic_error_name(ci->code),
+                ci->reason[0] ? ci->reason : (ci->idle_timeout ? "idle timeout" : "(no reason given)"));
+    free(c.reqs);
+    return failed || !c.handshake_done ? 1 : 0;
+}

@@ -1,0 +1,16 @@
+/* lwquic-server internals shared by the HTTP/0.9 (main.c) and HTTP/3 (h3.c) code. */
+#ifndef LWQ_TOOLS_SRV_H
+#define LWQ_TOOLS_SRV_H
+
+#include <limits.h>
+#include "lwquic/endpoint.h"
+
+/* The served directory (realpath) and whether to log requests. */
+extern char srv_root[PATH_MAX];
+extern size_t srv_root_len;
+extern int srv_quiet;
+
+/* One HTTP/3 connection's events (ALPN h3). */
+void srv_h3_event(lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev);
+
+#endif
