@@ -10,6 +10,7 @@
 #include "lwquic/endpoint.h"
 #include "common/cli.h"
 #include "lwquic-client/h3cli.h"
+#include "lwquic-client/session.h"
 
 #define MAX_URLS 10000
 
@@ -34,6 +35,10 @@ typedef struct client {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t max_open;
+    /* --session-file: the session read at start, replaced by what the server sends; the connection
+     * waits for a ticket before closing. early: LWQ_EV_EARLY_DATA (-1: none). */
+    cli_session sess;
+    int want_ticket, got_ticket, close_deferred, resumed, early;
 } client;
 
 static request *find_req(client *cl, int64_t id)
@@ -91,8 +96,25 @@ static void request_done(client *cl, lwq_conn *conn, request *r, int ok, const c
     }
     cl->open--;
     start_requests(cl, conn);
-    if (cl->completed + cl->failed == cl->n)
-        lwq_conn_close(conn, 0, "done");
+    if (cl->completed + cl->failed == cl->n) {
+        if (cl->want_ticket && !cl->got_ticket)
+            __atomic_store_n(&cl->close_deferred, 1, __ATOMIC_RELEASE); /* LWQ_EV_SESSION_TICKET closes */
+        else
+            lwq_conn_close(conn, 0, "done");
+    }
+}
+
+static void close_now(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
+{
+    (void)ec, (void)arg;
+    lwq_conn_close(conn, 0, "done");
+}
+
+/* With a session and --early-data: the requests go before the handshake, in 0-RTT. */
+static void early_start(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
+{
+    (void)ec;
+    start_requests(arg, conn);
 }
 
 static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
@@ -105,7 +127,20 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         cl->handshake_done = 1;
         snprintf(cl->cipher, sizeof(cl->cipher), "%s", lwq_conn_cipher(conn) ? lwq_conn_cipher(conn) : "?");
         snprintf(cl->alpn, sizeof(cl->alpn), "%s", lwq_conn_alpn(conn) ? lwq_conn_alpn(conn) : "?");
+        cl->resumed = lwq_conn_resumed(conn);
         start_requests(cl, conn);
+        break;
+    case LWQ_EV_SESSION_TICKET:
+    case LWQ_EV_NEW_TOKEN:
+        if (cl->want_ticket && !cli_session_set(&cl->sess, ev->type == LWQ_EV_NEW_TOKEN, ev->data, ev->len) &&
+            ev->type == LWQ_EV_SESSION_TICKET) {
+            cl->got_ticket = 1;
+            if (__atomic_load_n(&cl->close_deferred, __ATOMIC_ACQUIRE))
+                lwq_conn_close(conn, 0, "done");
+        }
+        break;
+    case LWQ_EV_EARLY_DATA:
+        cl->early = ev->accepted;
         break;
     case LWQ_EV_STREAM_READABLE: {
         request *r = find_req(cl, ev->stream_id);
@@ -166,10 +201,13 @@ static void usage(FILE *f)
     fprintf(f, "usage: lwquic-client [--insecure | --cafile FILE] [--alpn h3|hq-interop] [-o DIR] [--keylog FILE]\n"
                "                     [--method METHOD] [--data FILE]\n"
                "                     [--qlog-dir DIR] [--cc cubic|newreno] [--timeout SEC] [--resolve HOST=ADDR:PORT]\n"
-               "                     [-q] [-v|-vv] URL...\n"
+               "                     [--session-file FILE] [--early-data] [--resume] [-q] [-v|-vv] URL...\n"
                "Fetches every URL over one QUIC connection and saves each as DIR/<last path segment>.\n"
                "HTTP/3 by default (status per request on stderr, exit 1 unless every answer is 2xx); --data FILE\n"
-               "sends FILE as the request body (POST unless --method). --alpn hq-interop: HTTP/0.9.\n");
+               "sends FILE as the request body (POST unless --method). --alpn hq-interop: HTTP/0.9.\n"
+               "--session-file resumes with the session (and address token) kept in FILE, if any, and keeps the\n"
+               "newest ones there; --early-data (--0rtt) sends the requests in 0-RTT when resuming; --resume\n"
+               "fetches the first URL, then the others on a second, resumed connection.\n");
 }
 
 static void progress(client *cl, double start, int final)
@@ -189,7 +227,12 @@ int main(int argc, char **argv)
                                          {"data", required_argument, NULL, 'd'}, {"keylog", required_argument, NULL, 'K'},
                                          {"qlog-dir", required_argument, NULL, 'Q'}, {"cc", required_argument, NULL, 'C'},
                                          {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-                                         {"resolve", required_argument, NULL, 'O'}, {NULL, 0, NULL, 0}};
+                                         {"resolve", required_argument, NULL, 'O'},
+                                         {"session-file", required_argument, NULL, 'S'},
+                                         {"early-data", no_argument, NULL, 'E'}, {"0rtt", no_argument, NULL, 'E'},
+                                         {"resume", no_argument, NULL, 'U'}, {NULL, 0, NULL, 0}};
+    const char *session_file = NULL;
+    int early_data = 0, resume = 0;
     const char *cafile = NULL, *alpn = "h3", *outdir = ".", *keylog = NULL, *qlogdir = NULL;
     int insecure = 0, quiet = 0, verbose = 0, c;
     const char *method = NULL, *data_file = NULL; /* HTTP/3 only */
@@ -224,6 +267,9 @@ int main(int argc, char **argv)
             resolve[nresolve++] = optarg;
             break;
         case 'q': quiet = 1; break;
+        case 'S': session_file = optarg; break;
+        case 'E': early_data = 1; break;
+        case 'U': resume = 1; break;
         case 'v': verbose++; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -233,6 +279,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (resume)
+        return cli_session_resume_main(argc, argv, optind, session_file);
     if (insecure && cafile) {
         fprintf(stderr, "lwquic-client: --insecure and --cafile exclude each other\n");
         return 2;
@@ -251,7 +299,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "lwquic-client: -o %s: not a directory\n", outdir);
         return 2;
     }
-    client cl = {.n = (size_t)(argc - optind), .max_open = 100};
+    client cl = {.n = (size_t)(argc - optind), .max_open = 100, .early = -1, .want_ticket = session_file != NULL};
+    if (session_file && cli_session_load(session_file, &cl.sess)) {
+        fprintf(stderr, "lwquic-client: --session-file %s: %s\n", session_file, strerror(errno));
+        return 2;
+    }
     if (cl.n > MAX_URLS) {
         fprintf(stderr, "lwquic-client: at most %d URLs\n", MAX_URLS);
         return 2;
@@ -296,6 +348,11 @@ int main(int argc, char **argv)
     if (cc_set)
         cfg.cc = cc;
     cfg.handshake_timeout = (lwq_tstamp)(timeout * 1e9);
+    cfg.enable_0rtt = early_data;
+    cli_session start_sess = cl.sess; /* borrowed by the context and the connection until cli_stop */
+    memset(&cl.sess, 0, sizeof(cl.sess));
+    cfg.token = start_sess.token;
+    cfg.token_len = start_sess.token_len;
     if (h3) {
         const char *tgt = cl.reqs[0].url.authority;
         size_t hlen = strlen(cl.reqs[0].url.host);
@@ -318,13 +375,15 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nresolve; i++)
         if (!strncmp(resolve[i], cl.reqs[0].url.host, hl) && resolve[i][hl] == '=')
             target = resolve[i] + hl + 1; /* the name stays the SNI; only the address changes */
-    rv = lwq_endpoint_connect(st.ep, target, NULL, 0, NULL, &ec);
+    rv = lwq_endpoint_connect(st.ep, target, start_sess.blob, start_sess.blob_len, NULL, &ec);
     if (rv) {
         fprintf(stderr, "lwquic-client: %s: %s\n", cl.reqs[0].url.authority,
                 rv == LWQ_ERR_NOT_FOUND ? "cannot resolve host" : lwq_strerror(rv));
         return 1;
     }
-    int tty = isatty(2) && !quiet;
+    if (early_data && start_sess.blob_len)
+        (void)lwq_endpoint_post(ec, early_start, &cl);
+    int tty = isatty(2) && !quiet, ticket_wait = 0;
     pthread_mutex_lock(&cl.mu);
     while (!cl.finished) {
         struct timespec ts;
@@ -337,6 +396,8 @@ int main(int argc, char **argv)
         pthread_cond_timedwait(&cl.cv, &cl.mu, &ts);
         if (tty)
             progress(&cl, start, 0);
+        if (__atomic_load_n(&cl.close_deferred, __ATOMIC_ACQUIRE) && ++ticket_wait == 8)
+            (void)lwq_endpoint_post(ec, close_now, NULL); /* 2 s without a session ticket */
     }
     pthread_mutex_unlock(&cl.mu);
     double elapsed = cli_now() - start;
@@ -344,6 +405,20 @@ int main(int argc, char **argv)
         progress(&cl, start, 1);
     lwq_endpoint_conn_release(ec);
     cli_stop(&st);
+    if (session_file) {
+        if (!cl.sess.blob_len)
+            cli_session_set(&cl.sess, 0, start_sess.blob, start_sess.blob_len);
+        if (!cl.sess.token_len)
+            cli_session_set(&cl.sess, 1, start_sess.token, start_sess.token_len);
+        if (cl.sess.blob_len && cli_session_save(session_file, &cl.sess))
+            fprintf(stderr, "lwquic-client: --session-file %s: %s\n", session_file, strerror(errno));
+        if (!quiet && cl.handshake_done)
+            fprintf(stderr, "lwquic-client: session %s%s (%llu 0-RTT packets)\n", cl.resumed ? "resumed" : "not resumed",
+                    cl.early < 0 ? "" : cl.early ? ", 0-RTT accepted" : ", 0-RTT rejected",
+                    (unsigned long long)cl.stats.packets_0rtt);
+    }
+    cli_session_free(&cl.sess);
+    cli_session_free(&start_sess);
 
     int failed = 0;
     for (size_t i = 0; i < cl.n; i++) {

@@ -237,9 +237,11 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
                "                     [--alpn h3,hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
-               "                     [--shards N] [--retry] [-q] [-v|-vv]\n"
+               "                     [--shards N] [--retry] [--early-data] [--accept-v2] [-q] [-v|-vv]\n"
                "Serves DIR over QUIC: HTTP/3 (h3) and HTTP/0.9 (hq-interop), chosen by ALPN in --alpn order.\n"
-               "Default --listen [::]:4433, --root .\n");
+               "Default --listen [::]:4433, --root .\n"
+               "--accept-v2 answers clients offering QUIC v2 in v2 (compatible version negotiation, RFC 9368)\n"
+               "and accepts clients starting in v2; without it they stay in v1 / get Version Negotiation.\n");
 }
 
 int main(int argc, char **argv)
@@ -249,7 +251,11 @@ int main(int argc, char **argv)
                                          {"alpn", required_argument, NULL, 'a'}, {"retry", no_argument, NULL, 'R'},
                                          {"keylog", required_argument, NULL, 'K'}, {"qlog-dir", required_argument, NULL, 'Q'},
                                          {"cc", required_argument, NULL, 'C'}, {"shards", required_argument, NULL, 's'},
-                                         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+                                         {"help", no_argument, NULL, 'h'}, {"early-data", no_argument, NULL, 'E'},
+                                         {"0rtt", no_argument, NULL, 'E'}, {"accept-v2", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
+    int accept_v2 = 0; /* off by default: the interop runner expects v1 everywhere but its v2 case */
+    int early_data = 0; /* tickets allow 0-RTT; replays refused as docs/resumption.md says */
     const char *listen[MAX_LISTEN], *rootdir = ".", *cert = NULL, *key = NULL, *alpn = "h3,hq-interop", *keylog = NULL,
                *qlogdir = NULL;
     size_t nlisten = 0;
@@ -273,6 +279,8 @@ int main(int argc, char **argv)
         case 'a': alpn = optarg; break;
         case 'K': keylog = optarg; break;
         case 'R': lim.retry = 1; break;
+        case 'E': early_data = 1; break;
+        case 'V': accept_v2 = 1; break;
         case 'Q': qlogdir = optarg; break;
         case 'C':
             if (cli_parse_cc(optarg, &cc)) {
@@ -344,6 +352,8 @@ int main(int argc, char **argv)
     cfg.alpn_count = nalpn;
     cfg.cert_file = cert;
     cfg.key_file = key;
+    cfg.enable_0rtt = early_data;
+    cfg.accept_v2 = accept_v2; /* RFC 9368: upgrade clients that offer QUIC v2 */
     if (cc_set)
         cfg.cc = cc;
     lwq_endpoint_handler h = {on_event, NULL};
