@@ -447,10 +447,11 @@ START_TEST(test_runner_link_clean)
 }
 END_TEST
 
-/* 1 % random loss each way. A loss-based controller treats every loss as congestion: one loss every
- * ~3 round trips caps Cubic's Reno-friendly window near sqrt(3.4 / p) = 18 datagrams, about 60 % of
- * this path's 31-datagram BDP (RFC 9438 §4.3 response function). 90 % of the link is out of reach
- * for RFC 9438 here; the test holds the figure it reaches and NewReno's as the floor. */
+/* 1 % random loss each way. A loss-based controller treats every loss as congestion: an AIMD
+ * sender's average window is about 1.22 / sqrt(p) = 12 datagrams, and RFC 9438 §4.3 makes Cubic's
+ * Reno-friendly region match it; 12 datagrams per 30 ms is 3.9 Mbit/s, 40 % of this link. 90 % is
+ * out of reach for RFC 9438 here (docs/performance.md); the test holds the figure it reaches and
+ * NewReno's as the floor. */
 START_TEST(test_runner_link_loss_1)
 {
     double sum = 0, reno = 0;
