@@ -831,6 +831,7 @@ int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now)
         lwq_recovery_visitor v;
         lwq_conn_recovery_visitor(c, &v);
         int s = lwq_recovery_on_timeout(&c->rec, &v, now);
+        lwq_conn_qlog_metrics(c); /* timer losses or a PTO changed the recovery state */
         if (s >= 0) {
             if (c->sp[s].discarded || !c->sp[s].has_wk)
                 s = c->sp[LWQ_SPACE_HANDSHAKE].has_wk ? LWQ_SPACE_HANDSHAKE : LWQ_SPACE_INITIAL;
