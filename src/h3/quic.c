@@ -142,7 +142,8 @@ int lwq_h3_flush(lwq_h3 *h)
         if (w < 0) {
             if (critical)
                 break;
-            lwq_h3_conn_output_done(h->core, id, len, 0); /* the stream is gone: drop its bytes */
+            /* the transport reset the stream (STOP_SENDING) or forgot it: stop producing for it */
+            lwq_h3_conn_stop_sending(h->core, id, LWQ_H3_REQUEST_CANCELLED);
             continue;
         }
         lwq_h3_conn_output_done(h->core, id, (size_t)w, (size_t)w < len);

@@ -292,6 +292,7 @@ START_TEST(test_cancel_mid_body)
     q.stop_body_at = 50000;
     int64_t a = hq_get(&q, "GET", "/size/50000000", NULL);
     ck_assert(pair_run(&q.p, cancelled_done, 60 * LWQ_SEC));
+    ck_assert_uint_lt(src_state[0][1], 5000000); /* the server stopped reading its source */
     ck_assert_uint_eq(q.server_reset_code, LWQ_H3_REQUEST_CANCELLED);
     ck_assert_int_eq(resp_of(&q, a)->reset, 1);
     ck_assert_int_eq(resp_of(&q, a)->ended, 0);
