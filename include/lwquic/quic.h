@@ -104,8 +104,9 @@ typedef struct lwq_config {
     int disable_ecn; /* send no ECT marks (counts of received marks are still reported) */
 
     /* Key update (RFC 9001 §6): start one after this many 1-RTT packets under the same keys;
-     * 0 = only before the AEAD confidentiality limit (§6.6). */
-    uint64_t key_update_interval;
+     * 0 = only before the AEAD confidentiality limit (§6.6). key_update_first: start the first
+     * update as soon as it is allowed once this many 1-RTT packets were sent (0 = not early). */
+    uint64_t key_update_interval, key_update_first;
     /* Client: versions offered besides `version` in version_information (RFC 9368), e.g.
      * LWQ_VERSION_2, so that a server with accept_v2 may switch the connection to it. */
     const uint32_t *other_versions;

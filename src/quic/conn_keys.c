@@ -215,6 +215,10 @@ void lwq_conn_keys_before_send(lwq_conn *c)
         (void)update_write(c, 1);
         return;
     }
+    if (!ku->generation && c->cfg->key_update_first && ku->wpackets >= c->cfg->key_update_first) {
+        (void)update_write(c, 1);
+        return;
+    }
     /* RFC 9001 §6.5: scheduled updates wait 3 PTO after the last one was confirmed */
     uint64_t every = c->cfg->key_update_interval;
     if (every && ku->wpackets >= every && c->now >= ku->wphase_acked_at + 3 * lwq_conn_pto(c))

@@ -259,6 +259,30 @@ START_TEST(test_key_update_interval)
 }
 END_TEST
 
+/* key_update_first (lwquic-client --key-update): one update as soon as it is allowed, so nearly the
+ * whole transfer runs under the updated keys; no scheduled update follows. */
+START_TEST(test_key_update_first)
+{
+    pair p;
+    echo e;
+    pair_init(&p, 30);
+    p.ccfg.key_update_first = 1;
+    pair_start(&p);
+    echo_init(&e, &p, 1, 1 << 20);
+    ck_assert(pair_run(&p, echo_step, 60 * LWQ_SEC));
+    echo_check(&e);
+    lwq_conn_stats cs, ss;
+    lwq_conn_stats_get(p.client, &cs);
+    lwq_conn_stats_get(p.server, &ss);
+    ck_assert_uint_eq(cs.key_updates_initiated, 1);
+    ck_assert_uint_eq(ss.key_updates, 1);
+    ck_assert_uint_eq(ss.key_updates_initiated, 0);
+    ck_assert_uint_gt(p.client->ku.wpackets * 10, cs.packets_sent * 9);
+    ck_assert_uint_gt(p.server->ku.wpackets * 10, ss.packets_sent * 9);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_keyupdate(void)
 {
     Suite *s = suite_create("conn_keyupdate");
@@ -271,6 +295,7 @@ Suite *suite_conn_keyupdate(void)
     tcase_add_test(tc, test_integrity_limit_closes);
     tcase_add_test(tc, test_confidentiality_limit_closes);
     tcase_add_test(tc, test_key_update_interval);
+    tcase_add_test(tc, test_key_update_first);
     suite_add_tcase(s, tc);
     return s;
 }

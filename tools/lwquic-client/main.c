@@ -201,13 +201,16 @@ static void usage(FILE *f)
     fprintf(f, "usage: lwquic-client [--insecure | --cafile FILE] [--alpn h3|hq-interop] [-o DIR] [--keylog FILE]\n"
                "                     [--method METHOD] [--data FILE]\n"
                "                     [--qlog-dir DIR] [--cc cubic|newreno] [--timeout SEC] [--resolve HOST=ADDR:PORT]\n"
-               "                     [--session-file FILE] [--early-data] [--resume] [-q] [-v|-vv] URL...\n"
+               "                     [--session-file FILE] [--early-data] [--resume] [--key-update]\n"
+               "                     [--version v1|v2] [--offer-v2] [-q] [-v|-vv] URL...\n"
                "Fetches every URL over one QUIC connection and saves each as DIR/<last path segment>.\n"
                "HTTP/3 by default (status per request on stderr, exit 1 unless every answer is 2xx); --data FILE\n"
                "sends FILE as the request body (POST unless --method). --alpn hq-interop: HTTP/0.9.\n"
                "--session-file resumes with the session (and address token) kept in FILE, if any, and keeps the\n"
                "newest ones there; --early-data (--0rtt) sends the requests in 0-RTT when resuming; --resume\n"
-               "fetches the first URL, then the others on a second, resumed connection.\n");
+               "fetches the first URL, then the others on a second, resumed connection.\n"
+               "--key-update starts a key update as soon as it is allowed; --version picks the first QUIC\n"
+               "version, --offer-v2 lets a v2-capable server switch a v1 connection to v2.\n");
 }
 
 static void progress(client *cl, double start, int final)
@@ -230,7 +233,11 @@ int main(int argc, char **argv)
                                          {"resolve", required_argument, NULL, 'O'},
                                          {"session-file", required_argument, NULL, 'S'},
                                          {"early-data", no_argument, NULL, 'E'}, {"0rtt", no_argument, NULL, 'E'},
-                                         {"resume", no_argument, NULL, 'U'}, {NULL, 0, NULL, 0}};
+                                         {"resume", no_argument, NULL, 'U'}, {"key-update", no_argument, NULL, 'Y'},
+                                         {"version", required_argument, NULL, 'W'},
+                                         {"offer-v2", no_argument, NULL, 'Z'}, {NULL, 0, NULL, 0}};
+    int key_update = 0, offer_v2 = 0;
+    uint32_t version = LWQ_VERSION_1;
     const char *session_file = NULL;
     int early_data = 0, resume = 0;
     const char *cafile = NULL, *alpn = "h3", *outdir = ".", *keylog = NULL, *qlogdir = NULL;
@@ -270,6 +277,18 @@ int main(int argc, char **argv)
         case 'S': session_file = optarg; break;
         case 'E': early_data = 1; break;
         case 'U': resume = 1; break;
+        case 'Y': key_update = 1; break;
+        case 'Z': offer_v2 = 1; break;
+        case 'W':
+            if (!strcmp(optarg, "v1") || !strcmp(optarg, "1"))
+                version = LWQ_VERSION_1;
+            else if (!strcmp(optarg, "v2") || !strcmp(optarg, "2"))
+                version = LWQ_VERSION_2;
+            else {
+                fprintf(stderr, "lwquic-client: --version: v1 or v2\n");
+                return 2;
+            }
+            break;
         case 'v': verbose++; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -349,6 +368,14 @@ int main(int argc, char **argv)
         cfg.cc = cc;
     cfg.handshake_timeout = (lwq_tstamp)(timeout * 1e9);
     cfg.enable_0rtt = early_data;
+    static const uint32_t v2_offer[] = {LWQ_VERSION_2};
+    cfg.version = version;
+    if (offer_v2 && version != LWQ_VERSION_2) {
+        cfg.other_versions = v2_offer; /* RFC 9368: the server may upgrade the connection to v2 */
+        cfg.other_versions_count = 1;
+    }
+    /* --key-update: one update as soon as RFC 9001 §6.1 allows it, early in the transfer */
+    cfg.key_update_first = key_update ? 1 : 0;
     cli_session start_sess = cl.sess; /* borrowed by the context and the connection until cli_stop */
     memset(&cl.sess, 0, sizeof(cl.sess));
     cfg.token = start_sess.token;
