@@ -2,6 +2,7 @@
 #include "testutil.h"
 #include "h3_pair.h"
 #include "h3/frame.h"
+#include "h3/conn_int.h"
 
 static lwq_h3_request get_req(const char *path)
 {
@@ -566,6 +567,84 @@ START_TEST(test_alloc_failures)
 }
 END_TEST
 
+/* Request streams delivered before the encoder stream: the server's decoder blocks, then resumes. */
+START_TEST(test_qpack_blocked_streams)
+{
+    h3p p;
+    h3p_init(&p, NULL, NULL);
+    h3p_run(&p); /* SETTINGS both ways: the dynamic table is allowed */
+    lwq_h3_field ex[] = {h3p_field("x-session", "0123456789abcdef0123456789abcdef")};
+    for (int64_t id = 0; id < 40; id += 4) {
+        lwq_h3_request r = get_req("/same");
+        r.extra = ex;
+        r.extra_count = 1;
+        ck_assert_int_eq(lwq_h3_conn_submit_request(p.c.h, id, &r), 0);
+    }
+    /* hold back the client's encoder stream (6) */
+    static uint8_t held[65536];
+    size_t nheld = 0;
+    int64_t id;
+    const uint8_t *d;
+    size_t len;
+    int fin;
+    while (lwq_h3_conn_next_output(p.c.h, &id, &d, &len, &fin)) {
+        if (id == 6) {
+            ck_assert_uint_lt(nheld + len, sizeof(held));
+            memcpy(held + nheld, d, len);
+            nheld += len;
+        } else
+            ck_assert_int_eq(lwq_h3_conn_recv_stream(p.s.h, id, d, len, fin), (ssize_t)len);
+        lwq_h3_conn_output_done(p.c.h, id, len, 0);
+    }
+    h3p_events(&p, &p.s);
+    size_t before = h3p_count(&p.s, LWQ_H3_EV_REQUEST);
+    ck_assert_uint_gt(nheld, 0);
+    ck_assert_uint_gt(lwq_qpack_decoder_blocked_streams(p.s.h->dec), 0);
+    ck_assert_uint_lt(before, 10);
+    /* the encoder stream byte by byte */
+    for (size_t i = 0; i < nheld; i++)
+        ck_assert_int_eq(lwq_h3_conn_recv_stream(p.s.h, 6, held + i, 1, 0), 1);
+    h3p_events(&p, &p.s);
+    ck_assert_uint_eq(h3p_count(&p.s, LWQ_H3_EV_REQUEST), 10);
+    ck_assert_uint_eq(h3p_count(&p.s, LWQ_H3_EV_END), 10);
+    for (size_t i = 0; i < p.s.nev; i++)
+        if (p.s.ev[i].type == LWQ_H3_EV_REQUEST)
+            ck_assert_uint_eq(p.s.ev[i].field_count, 5);
+    ck_assert_uint_gt(lwq_qpack_decoder_insert_count(p.s.h->dec), 0);
+    ck_assert_uint_eq(lwq_qpack_decoder_blocked_streams(p.s.h->dec), 0);
+    h3p_run(&p);
+    ck_assert(!p.c.closed && !p.s.closed);
+    h3p_free(&p);
+}
+END_TEST
+
+START_TEST(test_received_section_too_large)
+{
+    h3p p;
+    lwq_h3_config sc;
+    lwq_h3_config_init(&sc);
+    sc.alloc = lwq_test_alloc;
+    sc.max_field_section_size = 300;
+    h3p_init(&p, NULL, &sc);
+    /* the client sends before it learns the server's limit */
+    char longv[400];
+    memset(longv, 'v', sizeof(longv) - 1);
+    longv[sizeof(longv) - 1] = 0;
+    lwq_h3_field big_f = h3p_field("x-big", longv);
+    lwq_h3_request r = get_req("/");
+    r.extra = &big_f;
+    r.extra_count = 1;
+    ck_assert_int_eq(lwq_h3_conn_submit_request(p.c.h, 0, &r), 0);
+    r.extra_count = 0;
+    ck_assert_int_eq(lwq_h3_conn_submit_request(p.c.h, 4, &r), 0);
+    h3p_run(&p);
+    ck_assert_uint_eq(h3p_find(&p.s, LWQ_H3_EV_RESET, 0)->error_code, LWQ_H3_EXCESSIVE_LOAD);
+    ck_assert_ptr_nonnull(h3p_find(&p.s, LWQ_H3_EV_REQUEST, 4));
+    ck_assert(!p.c.closed && !p.s.closed);
+    h3p_free(&p);
+}
+END_TEST
+
 Suite *suite_h3_conn(void)
 {
     Suite *s = suite_create("h3_conn");
@@ -583,6 +662,8 @@ Suite *suite_h3_conn(void)
     tcase_add_test(tc, test_body_backpressure);
     tcase_add_test(tc, test_priority_update);
     tcase_add_test(tc, test_alloc_failures);
+    tcase_add_test(tc, test_qpack_blocked_streams);
+    tcase_add_test(tc, test_received_section_too_large);
     suite_add_tcase(s, tc);
     return s;
 }
