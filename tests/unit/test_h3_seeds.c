@@ -32,13 +32,13 @@ static void capture(h3p *p, h3p_side *from, h3p_side *to, seed *s)
     while (lwq_h3_conn_next_output(from->h, &id, &d, &len, &fin)) {
         ssize_t n = lwq_h3_conn_recv_stream(to->h, id, d, len, fin);
         ck_assert_int_eq(n, (ssize_t)len);
-        lwq_h3_conn_output_done(from->h, id, len, 0);
         ck_assert_uint_lt(s->n + 3 + len, sizeof(s->b));
         s->b[s->n++] = (uint8_t)(sel_of(id) | (fin ? 8 : 0) | 0x40);
         s->b[s->n++] = (uint8_t)(len >> 8);
         s->b[s->n++] = (uint8_t)len;
-        memcpy(s->b + s->n, d, len);
+        memcpy(s->b + s->n, d, len); /* before output_done, which may free the stream */
         s->n += len;
+        lwq_h3_conn_output_done(from->h, id, len, 0);
     }
     h3p_events(p, to);
 }
