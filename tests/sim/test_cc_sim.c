@@ -4,7 +4,8 @@
  * server checks byte for byte; lwq_conn_check runs on both ends at every step.
  *
  * LWQ_CC_REPORT=1 prints every figure as "CCFIG|scenario|value|unit" (scripts/perf_table.sh);
- * LWQ_SIM_LONG=1 runs the longer variants (more seeds, longer runs). */
+ * LWQ_SIM_LONG=1 runs the longer variants (more seeds, longer runs); LWQ_CC_DEBUG=1 prints each
+ * sender's recovery state and the link counters after a run (LWQ_CC_DEBUG2=1: every 250 ms too). */
 #include <math.h>
 #include <stdlib.h>
 #include "sim/sim.h"
