@@ -128,8 +128,9 @@ int lwq_h3_conn_stream_reset(lwq_h3_conn *h, int64_t stream_id, uint64_t error_c
 int lwq_h3_conn_stop_sending(lwq_h3_conn *h, int64_t stream_id, uint64_t error_code);
 
 /* Next bytes to write: 1 with *stream_id, *p, *len (may be 0 with *fin) set; 0 when nothing is
- * pending. Then lwq_h3_conn_output_done with the count written; blocked = 1 when the transport
- * took less (skip the stream until lwq_h3_conn_stream_writable). */
+ * pending; *p stays valid until lwq_h3_conn_output_done, which takes the count written (it may free
+ * the stream); blocked = 1 when the transport took less (skip the stream until
+ * lwq_h3_conn_stream_writable). */
 int lwq_h3_conn_next_output(lwq_h3_conn *h, int64_t *stream_id, const uint8_t **p, size_t *len, int *fin);
 void lwq_h3_conn_output_done(lwq_h3_conn *h, int64_t stream_id, size_t n, int blocked);
 void lwq_h3_conn_stream_writable(lwq_h3_conn *h, int64_t stream_id);

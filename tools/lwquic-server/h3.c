@@ -109,6 +109,7 @@ static void respond_simple(h3srv *s, lwq_endpoint_conn *ec, h3req *r, int status
         f[2 + i] = extra[i];
     lwq_h3_body b = {(const uint8_t *)text, strlen(text), NULL, NULL};
     r->status = status;
+    r->off = strlen(text);
     lwq_h3_respond(s->h, r->id, status, f, 2 + nextra, &b);
     log_req(ec, r, NULL);
     req_free(s, r);
