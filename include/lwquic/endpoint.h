@@ -30,6 +30,11 @@ int lwq_endpoint_new(lwq_endpoint **out, lwq_loop *loop, lwq_context *ctx, const
 /* Serves "HOST:PORT" (IPv6 as "[::]:443"; dual-stack on "[::]") with `shards` sockets (0 = one per
  * worker). Returns the bound port in *port (useful with port 0). */
 int lwq_endpoint_listen(lwq_endpoint *ep, const char *hostport, unsigned shards, uint16_t *port);
+/* One more address served by every listening shard (call after lwq_endpoint_listen), e.g. the
+ * server's preferred address (lwq_config.preferred_v4/v6, RFC 9000 §9.6): datagrams arriving there
+ * reach their connection whichever shard owns it (connection IDs carry the shard), and replies on
+ * that path leave from it. *port: the bound port. LWQ_ERR_STATE when nothing listens yet. */
+int lwq_endpoint_listen_extra(lwq_endpoint *ep, const char *hostport, uint16_t *port);
 /* Opens a client connection to "HOST:PORT" on a socket of its own; session may be NULL (see
  * lwq_conn_client_new); data is set as the connection's data before its first packet leaves, so the
  * handler sees it from the first event. Blocks until the first flight is sent; must not be called

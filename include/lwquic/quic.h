@@ -292,6 +292,10 @@ ssize_t lwq_server_send(lwq_server *s, lwq_path *path, uint8_t *buf, size_t cap,
  * lwq_conn_is_closed() says so, or to drop a connection at once (its peer then gets stateless
  * resets). */
 void lwq_server_remove(lwq_server *s, lwq_conn *c);
+/* Servers sharing a port (SO_REUSEPORT shards): the first byte of every connection ID this server
+ * issues is `tag`, so a datagram that lands on another shard's socket after the client's address
+ * changed can be routed back by its DCID alone (the other bytes stay random). */
+void lwq_server_set_cid_tag(lwq_server *s, uint8_t tag);
 
 #ifdef __cplusplus
 }

@@ -14,8 +14,15 @@
 #define RX_SIZE 65536 /* a GRO train */
 #define TX_SIZE 65536 /* a GSO train */
 #define RX_BATCHES 8  /* per wake-up, then yield the strand */
+#define MAX_EXTRA 4   /* more addresses a server listens on (its preferred addresses) */
 
 typedef struct shard shard;
+
+/* A socket of a shard: its main one or an extra listening address. */
+typedef struct sockref {
+    shard *sh;
+    lwq_udp *udp;
+} sockref;
 
 struct lwq_endpoint_conn {
     shard *sh;
@@ -39,6 +46,13 @@ struct shard {
     size_t ndirty, dirty_cap;
     uint8_t *rx, *tx;
     uint64_t tx_dropped;
+    sockref main_ref;
+    lwq_udp extra[MAX_EXTRA]; /* lwq_endpoint_listen_extra */
+    lwq_watch *extra_watch[MAX_EXTRA];
+    sockref extra_ref[MAX_EXTRA];
+    size_t nextra;
+    size_t index;        /* in ep->shards: the CID tag of a listening shard */
+    lwq_addr connected;  /* client: the peer the socket is connected to (len 0: none) */
 };
 
 struct lwq_endpoint {
@@ -73,6 +87,33 @@ size_t lwq_endpoint_conn_count(lwq_endpoint *ep)
     return n;
 }
 
+/* The socket whose local port is the path's: the preferred address answers from itself (RFC 9000
+ * §9.6). A client socket connected to another peer is disconnected before sending elsewhere. */
+static lwq_udp *socket_for(shard *sh, const lwq_path *path)
+{
+    lwq_addr local;
+    memcpy(&local.ss, &path->local, sizeof(path->local));
+    local.len = path->local_len;
+    uint16_t port = path->local_len ? lwq_addr_port(&local) : 0;
+    for (size_t i = 0; i < sh->nextra; i++)
+        if (port && lwq_addr_port(&sh->extra[i].local) == port && sh->extra[i].family == path->remote.ss_family)
+            return &sh->extra[i];
+    if (sh->connected.len) {
+        lwq_addr peer;
+        memcpy(&peer.ss, &path->remote, sizeof(path->remote));
+        peer.len = path->remote_len;
+        if (!lwq_addr_equal(&peer, &sh->connected)) {
+            struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+            connect(sh->udp.fd, &unspec, sizeof(unspec));
+            /* Linux gives up an automatically chosen port on disconnect: take the same one back,
+             * or the peer would see a new address (a NAT rebinding of our own making) */
+            bind(sh->udp.fd, (const struct sockaddr *)&sh->udp.local.ss, sh->udp.local.len);
+            sh->connected.len = 0;
+        }
+    }
+    return &sh->udp;
+}
+
 static void send_datagrams(shard *sh, lwq_conn *c, lwq_tstamp now)
 {
     for (int rounds = 0; rounds < 64; rounds++) {
@@ -90,7 +131,10 @@ static void send_datagrams(shard *sh, lwq_conn *c, lwq_tstamp now)
             memcpy(&m.local.ss, &path.local, sizeof(path.local));
             m.local.len = path.local_len;
         }
-        if (lwq_udp_send(&sh->udp, &m, 1) <= 0)
+        lwq_udp *u = socket_for(sh, &path);
+        if (u != &sh->udp)
+            m.local.len = 0; /* the extra socket is bound to that address */
+        if (lwq_udp_send(u, &m, 1) <= 0)
             sh->tx_dropped++; /* a full socket buffer is a loss; congestion control answers it */
     }
 }
@@ -200,9 +244,60 @@ static void mark_dirty(shard *sh, lwq_endpoint_conn *ec)
     sh->dirty[sh->ndirty++] = ec;
 }
 
+static void datagram_in(shard *sh, const lwq_path *path, const uint8_t *p, size_t n, uint8_t ecn, lwq_tstamp now);
+static void flush_dirty(shard *sh);
+
+typedef struct forwarded {
+    shard *sh;
+    lwq_path path;
+    uint8_t ecn;
+    size_t len;
+    uint8_t data[];
+} forwarded;
+
+static void *forwarded_in(void *arg)
+{
+    forwarded *f = arg;
+    datagram_in(f->sh, &f->path, f->data, f->len, f->ecn, lwq_loop_now());
+    flush_dirty(f->sh);
+    lwq_free(f->sh->ep->a, f);
+    return NULL;
+}
+
+/* The listening shard whose CID tag a short header's DCID carries, when it is another one: after a
+ * NAT rebinding or a move to the preferred address the kernel may hash the new 4-tuple to any
+ * shard's socket. */
+static shard *owner_of(shard *sh, const uint8_t *p, size_t n)
+{
+    const size_t off = 1;
+    if (n < 1 + 8 || (p[0] & 0x80))
+        return NULL; /* long headers come before migration is allowed (RFC 9000 §9) */
+    lwq_endpoint *ep = sh->ep;
+    shard *o = NULL;
+    pthread_mutex_lock(&ep->mu);
+    if (p[off] < ep->nshards && ep->shards[p[off]]->server)
+        o = ep->shards[p[off]];
+    pthread_mutex_unlock(&ep->mu);
+    return o == sh ? NULL : o;
+}
+
 static void datagram_in(shard *sh, const lwq_path *path, const uint8_t *p, size_t n, uint8_t ecn, lwq_tstamp now)
 {
     lwq_endpoint_conn *ec;
+    shard *owner = sh->server ? owner_of(sh, p, n) : NULL;
+    if (owner) {
+        forwarded *f = lwq_malloc(sh->ep->a, sizeof(*f) + n);
+        if (!f)
+            return;
+        f->sh = owner;
+        f->path = *path;
+        f->ecn = ecn;
+        f->len = n;
+        memcpy(f->data, p, n);
+        if (lwq_strand_post(owner->strand, forwarded_in, f))
+            lwq_free(sh->ep->a, f);
+        return;
+    }
     if (!sh->server) {
         ec = sh->conns;
         if (!ec)
@@ -226,14 +321,15 @@ static void datagram_in(shard *sh, const lwq_path *path, const uint8_t *p, size_
 
 static void on_readable(int fd, int events, void *arg)
 {
-    shard *sh = arg;
+    sockref *ref = arg;
+    shard *sh = ref->sh;
     (void)fd;
     (void)events;
     lwq_udp_msg m[RX_MSGS];
     for (int batch = 0; batch < RX_BATCHES; batch++) {
         for (int i = 0; i < RX_MSGS; i++)
             m[i] = (lwq_udp_msg){.buf = sh->rx + (size_t)i * RX_SIZE, .len = RX_SIZE};
-        int r = lwq_udp_recv(&sh->udp, m, RX_MSGS);
+        int r = lwq_udp_recv(ref->udp, m, RX_MSGS);
         if (r == LWQ_ERR_REFUSED && !sh->server && sh->conns && !sh->conns->dirty) {
             lwq_conn_close(sh->conns->conn, 0, "connection refused (ICMP port unreachable)");
             mark_dirty(sh, sh->conns);
@@ -243,7 +339,7 @@ static void on_readable(int fd, int events, void *arg)
         lwq_tstamp now = lwq_loop_now();
         for (int i = 0; i < r; i++) {
             lwq_path path = {0};
-            const lwq_addr *local = m[i].local.len ? &m[i].local : &sh->udp.local;
+            const lwq_addr *local = m[i].local.len ? &m[i].local : &ref->udp->local;
             memcpy(&path.local, &local->ss, sizeof(path.local));
             path.local_len = local->len;
             memcpy(&path.remote, &m[i].peer.ss, sizeof(path.remote));
@@ -263,9 +359,14 @@ static void on_readable(int fd, int events, void *arg)
             lwq_udp_msg out = {.buf = sh->tx, .len = (size_t)n};
             memcpy(&out.peer.ss, &path.remote, sizeof(path.remote));
             out.peer.len = path.remote_len;
-            lwq_udp_send(&sh->udp, &out, 1);
+            lwq_udp_send(ref->udp, &out, 1);
         }
     }
+    flush_dirty(sh);
+}
+
+static void flush_dirty(shard *sh)
+{
     for (size_t i = 0; i < sh->ndirty; i++) {
         lwq_endpoint_conn *ec = sh->dirty[i];
         ec->dirty = 0;
@@ -280,6 +381,10 @@ static void shard_free(lwq_endpoint *ep, shard *sh)
     if (!sh)
         return;
     lwq_watch_del(sh->watch);
+    for (size_t i = 0; i < sh->nextra; i++) {
+        lwq_watch_del(sh->extra_watch[i]);
+        lwq_udp_close(&sh->extra[i]);
+    }
     lwq_strand_del(sh->strand);
     if (sh->udp.fd >= 0)
         lwq_udp_close(&sh->udp);
@@ -305,7 +410,9 @@ static int shard_new(lwq_endpoint *ep, const lwq_addr *bind, int server, int reu
         rv = lwq_server_new(&sh->server, ep->ctx, &ep->lim);
     if (!rv)
         rv = lwq_udp_open_shared(&sh->udp, bind, reuseport);
-    if (!rv && !(sh->watch = lwq_watch_new(ep->loop, sh->udp.fd, LWQ_WATCH_READ, sh->strand, on_readable, sh)))
+    sh->main_ref = (sockref){sh, &sh->udp};
+    if (!rv &&
+        !(sh->watch = lwq_watch_new(ep->loop, sh->udp.fd, LWQ_WATCH_READ, sh->strand, on_readable, &sh->main_ref)))
         rv = LWQ_ERR_NOMEM;
     if (!rv) {
         pthread_mutex_lock(&ep->mu);
@@ -319,8 +426,14 @@ static int shard_new(lwq_endpoint *ep, const lwq_addr *bind, int server, int reu
                 rv = LWQ_ERR_NOMEM;
             }
         }
-        if (!rv)
+        if (!rv && server && ep->nshards > 255)
+            rv = LWQ_ERR_LIMIT; /* a CID tag is one byte */
+        if (!rv) {
+            sh->index = ep->nshards;
             ep->shards[ep->nshards++] = sh;
+            if (server)
+                lwq_server_set_cid_tag(sh->server, (uint8_t)sh->index);
+        }
         pthread_mutex_unlock(&ep->mu);
     }
     if (rv) {
@@ -377,6 +490,48 @@ int lwq_endpoint_listen(lwq_endpoint *ep, const char *hostport, unsigned shards,
     return 0;
 }
 
+int lwq_endpoint_listen_extra(lwq_endpoint *ep, const char *hostport, uint16_t *port)
+{
+    lwq_addr a;
+    int rv = lwq_addr_parse(&a, hostport, 1);
+    if (rv)
+        return rv;
+    pthread_mutex_lock(&ep->mu);
+    size_t n = ep->nshards;
+    pthread_mutex_unlock(&ep->mu);
+    int any = 0;
+    for (size_t i = 0; i < n; i++) {
+        shard *sh = ep->shards[i];
+        if (!sh->server)
+            continue;
+        if (sh->nextra == MAX_EXTRA)
+            return LWQ_ERR_LIMIT;
+        lwq_udp *u = &sh->extra[sh->nextra];
+        if ((rv = lwq_udp_open_shared(u, &a, 1)) != 0)
+            return rv;
+        if (!any && !lwq_addr_port(&a)) {
+            /* port 0: the other shards join the port the kernel picked */
+            uint16_t p = lwq_addr_port(&u->local);
+            if (a.ss.ss_family == AF_INET)
+                ((struct sockaddr_in *)&a.ss)->sin_port = htons(p);
+            else
+                ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(p);
+        }
+        sh->extra_ref[sh->nextra] = (sockref){sh, u};
+        sh->extra_watch[sh->nextra] =
+            lwq_watch_new(ep->loop, u->fd, LWQ_WATCH_READ, sh->strand, on_readable, &sh->extra_ref[sh->nextra]);
+        if (!sh->extra_watch[sh->nextra]) {
+            lwq_udp_close(u);
+            return LWQ_ERR_NOMEM;
+        }
+        sh->nextra++;
+        if (port && !any)
+            *port = lwq_addr_port(&u->local);
+        any = 1;
+    }
+    return any ? 0 : LWQ_ERR_STATE;
+}
+
 struct connect_req {
     shard *sh;
     lwq_addr to;
@@ -422,7 +577,8 @@ int lwq_endpoint_connect(lwq_endpoint *ep, const char *hostport, const uint8_t *
     rv = lwq_addr_parse(&any, r.to.ss.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0", 1);
     if (rv || (rv = shard_new(ep, &any, 0, 0, &r.sh)) != 0)
         return rv;
-    lwq_udp_connect(&r.sh->udp, &r.to); /* best effort: only for reporting refusals */
+    if (lwq_udp_connect(&r.sh->udp, &r.to) == 0) /* best effort: only for reporting refusals */
+        r.sh->connected = r.to;
     lwq_future *f = lwq_strand_submit(r.sh->strand, connect_task, &r);
     if (!f)
         return LWQ_ERR_CLOSED;

@@ -14,6 +14,9 @@ void lwq_cid_random(const lwq_conn *c, lwq_cid *cid)
 {
     cid->len = LWQ_CONN_CID_LEN;
     c->rng->fill(c->rng->ud, cid->id, LWQ_CONN_CID_LEN);
+    uint8_t tag;
+    if (c->server && lwq_server_cid_tag(c->server, &tag))
+        cid->id[0] = tag; /* routed to its shard by the endpoint */
 }
 
 static int add_local(lwq_conn *c, const lwq_cid *cid, int send)

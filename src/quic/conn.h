@@ -234,6 +234,8 @@ static inline lwq_tls_epoch lwq_space_epoch(lwq_space s)
 int lwq_server_cid_add(lwq_server *s, const lwq_cid *cid, lwq_conn *c);
 void lwq_server_cid_remove(lwq_server *s, const lwq_cid *cid);
 void lwq_server_conn_established(lwq_server *s, lwq_conn *c);
+/* 1 with *tag the first byte of the server's connection IDs (lwq_server_set_cid_tag). */
+int lwq_server_cid_tag(const lwq_server *s, uint8_t *tag);
 /* The server's 0-RTT replay cache, made on first use; NULL when it cannot be (no 0-RTT then). */
 struct lwq_replay *lwq_server_replay(lwq_server *s);
 

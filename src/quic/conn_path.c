@@ -103,7 +103,7 @@ static void start_probe(lwq_conn *c, const lwq_path *path, int on_current, uint6
     pr->active = 1;
     pr->on_current = on_current;
     pr->send = 1;
-    pr->cid = (size_t)cid_seq;
+    pr->cid = cid_seq;
     pr->resend = 0;
     pr->deadline = c->now + validation_timeout(c);
     c->rng->fill(c->rng->ud, pr->data, 8); /* §8.2.1: unpredictable */
@@ -303,8 +303,10 @@ void lwq_conn_path_on_packet(lwq_conn *c, const lwq_pkt_hdr *h, int largest)
     /* §9.3: a non-probing packet with a new largest packet number from a new address: send there
      * from now on, validate it, and keep the old validated path for a failed validation. */
     lwq_path to = p->rx_path;
-    switch_path(c, &to, 0);
-    start_probe(c, &to, 1, 0);
+    int known = p->has_checked && lwq_path_same(&to, &p->checked);
+    switch_path(c, &to, known);
+    if (!known)
+        start_probe(c, &to, 1, LWQ_PATH_CID_CURRENT);
 }
 
 int lwq_conn_path_on_challenge(lwq_conn *c, const uint8_t *data)
@@ -314,6 +316,10 @@ int lwq_conn_path_on_challenge(lwq_conn *c, const uint8_t *data)
     c->path_response_pending = 1;
     p->resp_path = p->rx_current ? c->path : p->rx_path;
     p->resp_budget = LWQ_AMPLIFICATION_FACTOR * p->rx_len;
+    /* §9.6.2, §9.6.3: a server probes back on a path the client probes, in the same datagram */
+    if (c->is_server && !p->rx_current && c->handshake_confirmed && !p->probe.active &&
+        !(p->has_checked && lwq_path_same(&p->rx_path, &p->checked)))
+        start_probe(c, &p->rx_path, 0, LWQ_PATH_CID_CURRENT);
     return 0;
 }
 
@@ -327,6 +333,11 @@ int lwq_conn_path_on_response(lwq_conn *c, const uint8_t *data)
     c->stats.paths_validated++;
     if (pr->on_current) {
         p->validated = 1; /* §8.2.3 */
+        return 0;
+    }
+    if (c->is_server) {
+        p->checked = pr->addr; /* the client may move there: no new validation then */
+        p->has_checked = 1;
         return 0;
     }
     /* Our probe answered: move to the path with the connection ID it used (§9.2, §9.5). */
@@ -391,7 +402,8 @@ ssize_t lwq_conn_path_send_other(lwq_conn *c, lwq_path *path, uint8_t *buf, size
             cap = p->resp_budget;
     }
     if (chal && (!to || lwq_path_same(to, &pr->addr))) {
-        const lwq_peer_cid *pc = lwq_cids_peer_by_seq(c, pr->cid);
+        const lwq_peer_cid *pc =
+            pr->cid == LWQ_PATH_CID_CURRENT ? &c->cids.peer[c->cids.cur] : lwq_cids_peer_by_seq(c, pr->cid);
         if (!pc) {
             pr->active = 0; /* the connection ID went away: abandon (§8.2.4) */
         } else {

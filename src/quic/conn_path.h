@@ -11,6 +11,8 @@
 struct lwq_conn;
 struct lwq_pktb;
 
+#define LWQ_PATH_CID_CURRENT UINT64_MAX /* whichever peer CID is current when sending */
+
 /* A path under validation (§8.2.1). */
 typedef struct lwq_path_probe {
     lwq_path addr;
@@ -21,7 +23,7 @@ typedef struct lwq_path_probe {
     uint8_t old[8];      /* the one before, in case its PATH_RESPONSE is still on the way */
     lwq_tstamp resend;   /* next PATH_CHALLENGE */
     lwq_tstamp deadline; /* validation abandoned (§8.2.4) */
-    size_t cid;          /* client probe: the peer CID slot it uses (§9.5) */
+    uint64_t cid;        /* the sequence of the peer CID it uses (§9.5); LWQ_PATH_CID_CURRENT */
 } lwq_path_probe;
 
 typedef struct lwq_conn_paths {
@@ -40,6 +42,8 @@ typedef struct lwq_conn_paths {
     int rx_nonprobing;        /* a packet of it holds a non-probing frame (§9.1) */
     lwq_cid last_dcid;        /* DCID of the peer's newest 1-RTT packet, to follow its CID changes */
     int preferred_started;    /* client: validation of the server's preferred address begun */
+    lwq_path checked;         /* server: a path the client probed that we validated meanwhile */
+    int has_checked;
 } lwq_conn_paths;
 
 /* 1 when the two paths are the same 4-tuple; an unspecified local address or port matches any. */

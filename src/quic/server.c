@@ -48,6 +48,8 @@ struct lwq_server {
     reply q[REPLY_QUEUE];
     size_t qhead, qcount;
     lwq_replay *replay; /* 0-RTT anti-replay (docs/resumption.md), made on first use */
+    int has_tag;        /* lwq_server_set_cid_tag */
+    uint8_t tag;
 };
 
 int lwq_server_new(lwq_server **out, lwq_context *ctx, const lwq_server_limits *limits)
@@ -179,6 +181,18 @@ void lwq_server_cid_remove(lwq_server *s, const lwq_cid *cid)
             return;
         }
     }
+}
+
+void lwq_server_set_cid_tag(lwq_server *s, uint8_t tag)
+{
+    s->has_tag = 1;
+    s->tag = tag;
+}
+
+int lwq_server_cid_tag(const lwq_server *s, uint8_t *tag)
+{
+    *tag = s->tag;
+    return s->has_tag;
 }
 
 void lwq_server_conn_established(lwq_server *s, lwq_conn *c)

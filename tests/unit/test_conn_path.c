@@ -131,6 +131,7 @@ START_TEST(test_client_probe_and_switch)
     size_t m = take(&p, s, buf, &out);
     ck_assert(lwq_path_same(&out, &srv_view)); /* on the path the challenge came on */
     ck_assert_uint_eq(m, 1200);                 /* §8.2.2: padded, 3x 1200 allows it */
+    ck_assert_uint_eq(s->stats.path_challenges_sent, 1); /* §9.6.3: and probes back */
     ck_assert_uint_eq(s->stats.path_changes, 0); /* a probe does not move the server (§9.1) */
     ck_assert(lwq_path_same(&s->path, &p.path));
     ck_assert_int_eq(lwq_conn_recv(c, &np, buf, m, 0, p.now), 0);

@@ -2,6 +2,7 @@
  * DIR/<last path segment>. Exit 0 only when every URL arrived complete. */
 #include <errno.h>
 #include <getopt.h>
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,10 +118,37 @@ static void early_start(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
     start_requests(arg, conn);
 }
 
+static int report_paths; /* not -q */
+
+/* "ADDR:PORT" of a path's remote or local side, for the migration report. */
+static const char *path_addr(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+    char ip[64] = "?";
+    unsigned port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+        port = ntohs(a->sin_port);
+        snprintf(buf, cap, "%s:%u", ip, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+        port = ntohs(a->sin6_port);
+        snprintf(buf, cap, "[%s]:%u", ip, port);
+    } else {
+        snprintf(buf, cap, "?");
+    }
+    return buf;
+}
+
 static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
 {
     client *cl = ud;
     (void)ec;
+    if (ev->type == LWQ_EV_PATH_CHANGED && report_paths) {
+        char a[80];
+        fprintf(stderr, "lwquic-client: migrated to %s (RFC 9000 §9)\n", path_addr(&ev->path.remote, a, sizeof(a)));
+    }
     static uint8_t buf[65536];
     switch (ev->type) {
     case LWQ_EV_HANDSHAKE_DONE:
@@ -209,6 +237,7 @@ static void usage(FILE *f)
                "--session-file resumes with the session (and address token) kept in FILE, if any, and keeps the\n"
                "newest ones there; --early-data (--0rtt) sends the requests in 0-RTT when resuming; --resume\n"
                "fetches the first URL, then the others on a second, resumed connection.\n"
+               "A server's preferred address (RFC 9000 §9.6) is validated and used unless --no-preferred-address.\n"
                "--key-update starts a key update as soon as it is allowed; --version picks the first QUIC\n"
                "version, --offer-v2 lets a v2-capable server switch a v1 connection to v2.\n");
 }
@@ -233,13 +262,14 @@ int main(int argc, char **argv)
                                          {"resolve", required_argument, NULL, 'O'},
                                          {"session-file", required_argument, NULL, 'S'},
                                          {"early-data", no_argument, NULL, 'E'}, {"0rtt", no_argument, NULL, 'E'},
-                                         {"resume", no_argument, NULL, 'U'}, {"key-update", no_argument, NULL, 'Y'},
+                                         {"resume", no_argument, NULL, 'U'},
+                                         {"no-preferred-address", no_argument, NULL, 'N'}, {"key-update", no_argument, NULL, 'Y'},
                                          {"version", required_argument, NULL, 'W'},
                                          {"offer-v2", no_argument, NULL, 'Z'}, {NULL, 0, NULL, 0}};
     int key_update = 0, offer_v2 = 0;
     uint32_t version = LWQ_VERSION_1;
     const char *session_file = NULL;
-    int early_data = 0, resume = 0;
+    int early_data = 0, resume = 0, no_preferred = 0;
     const char *cafile = NULL, *alpn = "h3", *outdir = ".", *keylog = NULL, *qlogdir = NULL;
     int insecure = 0, quiet = 0, verbose = 0, c;
     const char *method = NULL, *data_file = NULL; /* HTTP/3 only */
@@ -277,6 +307,7 @@ int main(int argc, char **argv)
         case 'S': session_file = optarg; break;
         case 'E': early_data = 1; break;
         case 'U': resume = 1; break;
+        case 'N': no_preferred = 1; break;
         case 'Y': key_update = 1; break;
         case 'Z': offer_v2 = 1; break;
         case 'W':
@@ -368,6 +399,8 @@ int main(int argc, char **argv)
         cfg.cc = cc;
     cfg.handshake_timeout = (lwq_tstamp)(timeout * 1e9);
     cfg.enable_0rtt = early_data;
+    cfg.no_preferred_address = no_preferred;
+    report_paths = !quiet;
     static const uint32_t v2_offer[] = {LWQ_VERSION_2};
     cfg.version = version;
     if (offer_v2 && version != LWQ_VERSION_2) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include "lwquic/endpoint.h"
 #include "common/cli.h"
 #include "lwquic-server/srv.h"
@@ -141,9 +142,35 @@ static void start_req(lwq_endpoint_conn *ec, lwq_conn *conn, srvconn *sc, req *r
     pump(ec, conn, sc, r);
 }
 
+/* "ADDR:PORT" of a path's remote or local side, for the migration report. */
+static const char *path_addr(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+    char ip[64] = "?";
+    unsigned port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+        port = ntohs(a->sin_port);
+        snprintf(buf, cap, "%s:%u", ip, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+        port = ntohs(a->sin6_port);
+        snprintf(buf, cap, "[%s]:%u", ip, port);
+    } else {
+        snprintf(buf, cap, "?");
+    }
+    return buf;
+}
+
 static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
 {
     (void)ud;
+    if (ev->type == LWQ_EV_PATH_CHANGED && !quiet) {
+        char a[80], b[80];
+        fprintf(stderr, "lwquic-server: path changed: client %s, server %s (RFC 9000 §9)\n",
+                path_addr(&ev->path.remote, a, sizeof(a)), path_addr(&ev->path.local, b, sizeof(b)));
+    }
     const char *proto = lwq_conn_alpn(conn);
     if (proto && strcmp(proto, "h3") == 0) {
         srv_h3_event(ec, conn, ev);
@@ -233,15 +260,56 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
     }
 }
 
+/* "ADDR:PORT" or "[V6]:PORT", numeric, into cfg's preferred address of that family. */
+static int parse_preferred(const char *s, lwq_config *cfg)
+{
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    if (!colon || (size_t)(colon - s) >= sizeof(host))
+        return -1;
+    size_t n = (size_t)(colon - s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        memcpy(host, s + 1, n - 2);
+        host[n - 2] = 0;
+    } else {
+        memcpy(host, s, n);
+        host[n] = 0;
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port <= 0 || port > 65535)
+        return -1;
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    memset(&a4, 0, sizeof(a4));
+    memset(&a6, 0, sizeof(a6));
+    if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)port);
+        memcpy(&cfg->preferred_v4, &a4, sizeof(a4));
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)port);
+        memcpy(&cfg->preferred_v6, &a6, sizeof(a6));
+        return 0;
+    }
+    return -1;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
                "                     [--alpn h3,hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
                "                     [--shards N] [--retry] [--early-data] [--accept-v2] [-q] [-v|-vv]\n"
+               "                     [--preferred-address ADDR:PORT [--preferred-listen HOST:PORT]]\n"
                "Serves DIR over QUIC: HTTP/3 (h3) and HTTP/0.9 (hq-interop), chosen by ALPN in --alpn order.\n"
                "Default --listen [::]:4433, --root .\n"
                "--accept-v2 answers clients offering QUIC v2 in v2 (compatible version negotiation, RFC 9368)\n"
-               "and accepts clients starting in v2; without it they stay in v1 / get Version Negotiation.\n");
+               "and accepts clients starting in v2; without it they stay in v1 / get Version Negotiation.\n"
+               "--preferred-address advertises ADDR:PORT (one IPv4 and/or one IPv6) as the server's preferred\n"
+               "address (RFC 9000 §9.6) and listens there too, or on --preferred-listen (behind a relay).\n");
 }
 
 int main(int argc, char **argv)
@@ -253,7 +321,11 @@ int main(int argc, char **argv)
                                          {"cc", required_argument, NULL, 'C'}, {"shards", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'}, {"early-data", no_argument, NULL, 'E'},
                                          {"0rtt", no_argument, NULL, 'E'}, {"accept-v2", no_argument, NULL, 'V'},
+                                         {"preferred-address", required_argument, NULL, 'P'},
+                                         {"preferred-listen", required_argument, NULL, 'L'},
                                          {NULL, 0, NULL, 0}};
+    const char *pref[2] = {NULL, NULL}, *pref_listen[2] = {NULL, NULL};
+    size_t npref = 0, npref_listen = 0;
     int accept_v2 = 0; /* off by default: the interop runner expects v1 everywhere but its v2 case */
     int early_data = 0; /* tickets allow 0-RTT; replays refused as docs/resumption.md says */
     const char *listen[MAX_LISTEN], *rootdir = ".", *cert = NULL, *key = NULL, *alpn = "h3,hq-interop", *keylog = NULL,
@@ -281,6 +353,17 @@ int main(int argc, char **argv)
         case 'R': lim.retry = 1; break;
         case 'E': early_data = 1; break;
         case 'V': accept_v2 = 1; break;
+        case 'P':
+        case 'L':
+            if ((c == 'P' ? npref : npref_listen) == 2) {
+                fprintf(stderr, "lwquic-server: at most one IPv4 and one IPv6 preferred address\n");
+                return 2;
+            }
+            if (c == 'P')
+                pref[npref++] = optarg;
+            else
+                pref_listen[npref_listen++] = optarg;
+            break;
         case 'Q': qlogdir = optarg; break;
         case 'C':
             if (cli_parse_cc(optarg, &cc)) {
@@ -356,6 +439,11 @@ int main(int argc, char **argv)
     cfg.accept_v2 = accept_v2; /* RFC 9368: upgrade clients that offer QUIC v2 */
     if (cc_set)
         cfg.cc = cc;
+    for (size_t i = 0; i < npref; i++)
+        if (parse_preferred(pref[i], &cfg)) {
+            fprintf(stderr, "lwquic-server: --preferred-address %s: a numeric ADDR:PORT ([V6]:PORT)\n", pref[i]);
+            return 2;
+        }
     lwq_endpoint_handler h = {on_event, NULL};
     cli_stack st;
     int rv = cli_start("lwquic-server", &cfg, 0, &lim, &h, &st);
@@ -370,6 +458,17 @@ int main(int argc, char **argv)
         }
         if (!quiet)
             fprintf(stderr, "lwquic-server: serving %s on %s (UDP port %u)\n", root, listen[i], port);
+    }
+    for (size_t i = 0; i < (npref_listen ? npref_listen : npref); i++) {
+        const char *where = npref_listen ? pref_listen[i] : pref[i];
+        uint16_t port;
+        if ((rv = lwq_endpoint_listen_extra(st.ep, where, &port)) != 0) {
+            fprintf(stderr, "lwquic-server: preferred address %s: %s\n", where,
+                    rv == LWQ_ERR_IO ? strerror(errno) : lwq_strerror(rv));
+            return 1;
+        }
+        if (!quiet)
+            fprintf(stderr, "lwquic-server: preferred address %s (UDP port %u)\n", where, port);
     }
     int sig = 0;
     sigwait(&sigs, &sig);
