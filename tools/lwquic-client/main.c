@@ -230,7 +230,7 @@ static void usage(FILE *f)
                "                     [--method METHOD] [--data FILE]\n"
                "                     [--qlog-dir DIR] [--cc cubic|newreno] [--timeout SEC] [--resolve HOST=ADDR:PORT]\n"
                "                     [--session-file FILE] [--early-data] [--resume] [--key-update]\n"
-               "                     [--version v1|v2] [--offer-v2] [-q] [-v|-vv] URL...\n"
+               "                     [--version v1|v2] [--offer-v2 | --v2] [-q] [-v|-vv] URL...\n"
                "Fetches every URL over one QUIC connection and saves each as DIR/<last path segment>.\n"
                "HTTP/3 by default (status per request on stderr, exit 1 unless every answer is 2xx); --data FILE\n"
                "sends FILE as the request body (POST unless --method). --alpn hq-interop: HTTP/0.9.\n"
@@ -239,7 +239,7 @@ static void usage(FILE *f)
                "fetches the first URL, then the others on a second, resumed connection.\n"
                "A server's preferred address (RFC 9000 §9.6) is validated and used unless --no-preferred-address.\n"
                "--key-update starts a key update as soon as it is allowed; --version picks the first QUIC\n"
-               "version, --offer-v2 lets a v2-capable server switch a v1 connection to v2.\n");
+               "version, --offer-v2 (--v2) lets a v2-capable server switch a v1 connection to v2.\n");
 }
 
 static void progress(client *cl, double start, int final)
@@ -265,7 +265,8 @@ int main(int argc, char **argv)
                                          {"resume", no_argument, NULL, 'U'},
                                          {"no-preferred-address", no_argument, NULL, 'N'}, {"key-update", no_argument, NULL, 'Y'},
                                          {"version", required_argument, NULL, 'W'},
-                                         {"offer-v2", no_argument, NULL, 'Z'}, {NULL, 0, NULL, 0}};
+                                         {"offer-v2", no_argument, NULL, 'Z'}, {"v2", no_argument, NULL, 'Z'},
+                                         {NULL, 0, NULL, 0}};
     int key_update = 0, offer_v2 = 0;
     uint32_t version = LWQ_VERSION_1;
     const char *session_file = NULL;
