@@ -331,6 +331,12 @@ static h3_uni *uni_get(lwq_h3_conn *h, int64_t id, int *rv)
     for (size_t i = 0; i < h->nuni; i++)
         if (h->uni[i].id == id)
             return &h->uni[i];
+    for (size_t i = 0; i < h->nuni; i++)
+        if (h->uni[i].kind == UNI_DONE) {
+            lwq_h3_parser_free(&h->uni[i].ps);
+            h->uni[i] = h->uni[--h->nuni];
+            break;
+        }
     if (h->nuni == H3_MAX_UNI) {
         *rv = h3_conn_fail(h, LWQ_H3_EXCESSIVE_LOAD, "too many unidirectional streams");
         return NULL;
@@ -350,14 +356,15 @@ static ssize_t uni_recv(lwq_h3_conn *h, int64_t id, const uint8_t *p, size_t n, 
         return rv;
     if (u->kind == UNI_TYPE) {
         while (off < n) {
-            if (u->vlen == 0 && (size_t)1 << (p[off] >> 6) > 8)
-                break;
             u->vb[u->vlen++] = p[off++];
             if (u->vlen == (size_t)1 << (u->vb[0] >> 6))
                 break;
         }
-        if (u->vlen == 0 || u->vlen < (size_t)1 << (u->vb[0] >> 6))
-            return (ssize_t)n; /* RFC 9114 §6.2: a stream that ends before its type is ignored */
+        if (u->vlen == 0 || u->vlen < (size_t)1 << (u->vb[0] >> 6)) {
+            if (fin)
+                u->kind = UNI_DONE; /* RFC 9114 §6.2: a stream that ends before its type is ignored */
+            return (ssize_t)n;
+        }
         uint64_t t;
         lwq_varint_decode(&t, u->vb, u->vlen);
         int *have = t == LWQ_H3_ST_CONTROL    ? &h->have_ctrl
@@ -423,8 +430,10 @@ static ssize_t uni_recv(lwq_h3_conn *h, int64_t id, const uint8_t *p, size_t n, 
         break;
     }
     /* RFC 9114 §6.2.1 */
-    if (fin && u->kind != UNI_IGNORE && u->kind != UNI_TYPE)
+    if (fin && (u->kind == UNI_CONTROL || u->kind == UNI_ENC || u->kind == UNI_DEC))
         return h3_conn_fail(h, LWQ_H3_CLOSED_CRITICAL_STREAM, "critical stream closed");
+    if (fin)
+        u->kind = UNI_DONE; /* its slot can be reused */
     return (ssize_t)n;
 }
 
@@ -464,7 +473,7 @@ static int critical(const lwq_h3_conn *h, int64_t id)
 {
     for (size_t i = 0; i < h->nuni; i++)
         if (h->uni[i].id == id)
-            return h->uni[i].kind != UNI_IGNORE && h->uni[i].kind != UNI_TYPE;
+            return h->uni[i].kind == UNI_CONTROL || h->uni[i].kind == UNI_ENC || h->uni[i].kind == UNI_DEC;
     return 0;
 }
 
@@ -472,8 +481,14 @@ int lwq_h3_conn_stream_reset(lwq_h3_conn *h, int64_t id, uint64_t code)
 {
     if (h->error)
         return LWQ_ERR_PROTO;
-    if (id & 2)
-        return critical(h, id) ? h3_conn_fail(h, LWQ_H3_CLOSED_CRITICAL_STREAM, "critical stream reset") : 0;
+    if (id & 2) {
+        if (critical(h, id))
+            return h3_conn_fail(h, LWQ_H3_CLOSED_CRITICAL_STREAM, "critical stream reset");
+        for (size_t i = 0; i < h->nuni; i++)
+            if (h->uni[i].id == id)
+                h->uni[i].kind = UNI_DONE;
+        return 0;
+    }
     h3_stream *s = h3_stream_find(h, id);
     if (!s || s->rx_done)
         return 0;

@@ -7,10 +7,11 @@
 #include "h3/msg.h"
 
 #define H3_MAX_UNI 16
+#define H3_DEAD_IDS 64
 #define H3_DATA_CHUNK 16383 /* a DATA length always fits a 2-byte varint */
 
 enum { RX_HEADERS = 0, RX_BODY, RX_TRAILERS, RX_DONE };
-enum { UNI_TYPE = 0, UNI_CONTROL, UNI_ENC, UNI_DEC, UNI_IGNORE };
+enum { UNI_TYPE = 0, UNI_CONTROL, UNI_ENC, UNI_DEC, UNI_IGNORE, UNI_DONE };
 
 typedef struct h3_outbuf {
     lwq_qpack_buf b;
@@ -70,6 +71,10 @@ struct lwq_h3_conn {
     h3_stream **st;
     size_t nst;
     int64_t max_peer_bidi; /* highest peer request stream seen, -1 none */
+    /* streams we stopped reading (STOP_SENDING sent): bytes still in flight are dropped, not taken
+     * for a new stream; the most recent H3_DEAD_IDS are kept */
+    int64_t dead[H3_DEAD_IDS];
+    size_t ndead;
     int64_t next_local_bidi_min;
     int goaway_sent, goaway_rcvd;
     uint64_t goaway_sent_id, goaway_rcvd_id;
@@ -102,5 +107,7 @@ int h3_stream_error(lwq_h3_conn *h, h3_stream *s, uint64_t code, int report);
 int h3_stream_fill(lwq_h3_conn *h, h3_stream *s);
 size_t h3_stream_window(const lwq_h3_conn *h, const h3_stream *s);
 int h3_reject_beyond_goaway(lwq_h3_conn *h, int64_t id);
+void h3_mark_dead(lwq_h3_conn *h, int64_t id);
+int h3_is_dead(const lwq_h3_conn *h, int64_t id);
 
 #endif

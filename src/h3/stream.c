@@ -48,6 +48,20 @@ static h3_stream *stream_new(lwq_h3_conn *h, int64_t id)
     return s;
 }
 
+void h3_mark_dead(lwq_h3_conn *h, int64_t id)
+{
+    h->dead[h->ndead++ % H3_DEAD_IDS] = id;
+}
+
+int h3_is_dead(const lwq_h3_conn *h, int64_t id)
+{
+    size_t n = h->ndead < H3_DEAD_IDS ? h->ndead : H3_DEAD_IDS;
+    for (size_t i = 0; i < n; i++)
+        if (h->dead[i] == id)
+            return 1;
+    return 0;
+}
+
 size_t h3_stream_window(const lwq_h3_conn *h, const h3_stream *s)
 {
     size_t used = s->body_len - s->body_off + s->pend_len;
@@ -58,8 +72,10 @@ int h3_stream_error(lwq_h3_conn *h, h3_stream *s, uint64_t code, int report)
 {
     int rv = 0;
     /* RFC 9114 §4.1.1: abort both directions */
-    if (!s->rx_done)
+    if (!s->rx_done) {
         rv = h3_push_action(h, LWQ_H3_ACT_STOP_SENDING, s->id, code, 0, 0);
+        h3_mark_dead(h, s->id);
+    }
     if (!rv && !s->tx_done)
         rv = h3_push_action(h, LWQ_H3_ACT_RESET, s->id, code, 0, 0);
     if (!s->rx_done)
@@ -255,6 +271,7 @@ static int process(lwq_h3_conn *h, h3_stream *s, const uint8_t *p, size_t n, int
 int h3_reject_beyond_goaway(lwq_h3_conn *h, int64_t id)
 {
     /* RFC 9114 §4.1.1: never processed */
+    h3_mark_dead(h, id);
     int rv = h3_push_action(h, LWQ_H3_ACT_STOP_SENDING, id, LWQ_H3_REQUEST_REJECTED, 0, 0);
     return rv ? rv : h3_push_action(h, LWQ_H3_ACT_RESET, id, LWQ_H3_REQUEST_REJECTED, 0, 0);
 }
@@ -263,9 +280,11 @@ ssize_t h3_stream_recv(lwq_h3_conn *h, int64_t id, const uint8_t *p, size_t n, i
 {
     h3_stream *s = h3_stream_find(h, id);
     if (!s) {
-        if (!h->is_server || id <= h->max_peer_bidi)
-            return (ssize_t)n; /* a stream we finished with */
-        h->max_peer_bidi = id;
+        /* a stream we finished with; streams may arrive out of order, so a lower ID can be new */
+        if (!h->is_server || h3_is_dead(h, id))
+            return (ssize_t)n;
+        if (id > h->max_peer_bidi)
+            h->max_peer_bidi = id;
         if (h->goaway_sent && (uint64_t)id >= h->goaway_sent_id) {
             int rv = h3_reject_beyond_goaway(h, id);
             return rv ? rv : (ssize_t)n;

@@ -645,6 +645,31 @@ START_TEST(test_received_section_too_large)
 }
 END_TEST
 
+/* Request streams may arrive in any order; many short-lived GREASE streams do not exhaust anything. */
+START_TEST(test_out_of_order_streams_and_grease)
+{
+    h3p p;
+    h3p_init(&p, NULL, NULL);
+    h3p_run(&p);
+    for (int64_t id = 8; id >= 0; id -= 4) {
+        lwq_h3_request r = get_req("/x");
+        ck_assert_int_eq(lwq_h3_conn_submit_request(p.c.h, id, &r), 0);
+    }
+    h3p_run(&p);
+    ck_assert_uint_eq(h3p_count(&p.s, LWQ_H3_EV_REQUEST), 3);
+    ck_assert_int_eq(p.s.ev[p.s.nev - 2].stream_id, 0);
+    for (int i = 0; i < 100; i++) {
+        const uint8_t g[] = {0x40, 0x21, 'x'};
+        ck_assert_int_eq(lwq_h3_conn_recv_stream(p.s.h, 14 + 4 * i, g, 3, 1), 3);
+        /* a reset before the type */
+        ck_assert_int_eq(lwq_h3_conn_recv_stream(p.s.h, 1014 + 4 * i, g, 1, 0), 1);
+        ck_assert_int_eq(lwq_h3_conn_stream_reset(p.s.h, 1014 + 4 * i, 0x21), 0);
+    }
+    ck_assert_uint_eq(lwq_h3_conn_error(p.s.h, NULL), 0);
+    h3p_free(&p);
+}
+END_TEST
+
 Suite *suite_h3_conn(void)
 {
     Suite *s = suite_create("h3_conn");
@@ -664,6 +689,7 @@ Suite *suite_h3_conn(void)
     tcase_add_test(tc, test_alloc_failures);
     tcase_add_test(tc, test_qpack_blocked_streams);
     tcase_add_test(tc, test_received_section_too_large);
+    tcase_add_test(tc, test_out_of_order_streams_and_grease);
     suite_add_tcase(s, tc);
     return s;
 }
