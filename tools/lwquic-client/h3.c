@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "lwquic/endpoint.h"
 #include "lwquic/h3.h"
@@ -155,6 +156,16 @@ static void on_body(h3cli *c, lwq_conn *conn, h3creq *r, int end)
     }
 }
 
+/* The peer's MAX_STREAMS raises no event: the main thread retries waiting requests now and then. */
+static void kick(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
+{
+    h3cli *c = arg;
+    (void)ec;
+    (void)conn;
+    if (c->h && c->handshake_done && !c->closed)
+        start(c);
+}
+
 static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
 {
     h3cli *c = ud;
@@ -262,8 +273,21 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         return 1;
     }
     pthread_mutex_lock(&c.mu);
-    while (!c.closed)
-        pthread_cond_wait(&c.cv, &c.mu);
+    while (!c.closed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&c.cv, &c.mu, &ts);
+        if (!c.closed) {
+            pthread_mutex_unlock(&c.mu);
+            (void)lwq_endpoint_post(ec, kick, &c);
+            pthread_mutex_lock(&c.mu);
+        }
+    }
     pthread_mutex_unlock(&c.mu);
     lwq_endpoint_conn_release(ec);
     cli_stop(&st);
@@ -275,7 +299,7 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         h3creq *r = &c.reqs[i];
         if (!r->ok) {
             failed++;
-            if (c.handshake_done && !r->done)
+            if (c.handshake_done && !r->done && (!o->quiet || failed <= 3))
                 fprintf(stderr, "lwquic-client: %s: not completed\n", r->url.path);
         }
     }
