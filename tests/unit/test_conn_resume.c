@@ -508,6 +508,52 @@ START_TEST(test_0rtt_alloc_failures)
 }
 END_TEST
 
+/* Every allocation of the server's processing of a ClientHello with 0-RTT fails in turn (a fresh
+ * server each time, so the replay cache does not remember an earlier attempt): 0 or NOMEM back, no
+ * leak, and once nothing fails the early request is read. */
+START_TEST(test_0rtt_server_alloc_failures)
+{
+    pair p;
+    saved sv;
+    start(&p, 15, 1);
+    first(&p, &sv);
+    second(&p, &sv);
+    early_request(&p);
+    uint8_t d[PAIR_DGRAM];
+    lwq_path path;
+    size_t seg;
+    uint8_t ecn;
+    ssize_t n = lwq_conn_send(p.client, &path, d, sizeof(d), 1, &seg, &ecn, p.now);
+    ck_assert_int_eq(n, 1200);
+    int done = 0;
+    for (size_t k = 1; k < 2000 && !done; k++) {
+        lwq_server *srv;
+        ck_assert_int_eq(lwq_server_new(&srv, p.sctx, NULL), 0);
+        uint8_t copy[PAIR_DGRAM];
+        memcpy(copy, d, (size_t)n);
+        size_t before = lwq_test_alloc_count();
+        lwq_test_alloc_fail_at(k);
+        lwq_conn *sc = NULL;
+        int rv = lwq_server_recv(srv, &p.path, copy, (size_t)n, 0, p.now, &sc, NULL);
+        lwq_test_alloc_fail_at(0);
+        ck_assert(rv == 0 || rv == LWQ_ERR_NOMEM);
+        if (lwq_test_alloc_count() - before < k) {
+            done = 1; /* nothing failed */
+            ck_assert_int_eq(rv, 0);
+            ck_assert_ptr_nonnull(sc);
+            ck_assert_uint_eq(sc->early.packets, 1);
+            lwq_stream *st = lwq_stream_find(sc, 0);
+            ck_assert_ptr_nonnull(st);
+            ck_assert_uint_eq(st->rx.final_size, sizeof(request) - 1);
+        }
+        lwq_server_del(srv);
+    }
+    ck_assert(done);
+    saved_free(&sv);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_resume(void)
 {
     Suite *s = suite_create("conn_resume");
@@ -523,6 +569,7 @@ Suite *suite_conn_resume(void)
     tcase_add_test(tc, test_0rtt_replay_refused);
     tcase_add_test(tc, test_replay_cache);
     tcase_add_test(tc, test_0rtt_alloc_failures);
+    tcase_add_test(tc, test_0rtt_server_alloc_failures);
     suite_add_tcase(s, tc);
     return s;
 }
