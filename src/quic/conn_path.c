@@ -105,6 +105,7 @@ static void start_probe(lwq_conn *c, const lwq_path *path, int on_current, uint6
     pr->send = 1;
     pr->cid = cid_seq;
     pr->resend = 0;
+    pr->in_dgram = pr->padded = 0;
     pr->deadline = c->now + validation_timeout(c);
     c->rng->fill(c->rng->ud, pr->data, 8); /* §8.2.1: unpredictable */
 }
@@ -333,6 +334,12 @@ int lwq_conn_path_on_response(lwq_conn *c, const uint8_t *data)
     c->stats.paths_validated++;
     if (pr->on_current) {
         p->validated = 1; /* §8.2.3 */
+        if (!pr->padded) {
+            /* §8.2.1: validated within the budget, not the MTU: once more, now at 1200 bytes */
+            lwq_path cur = c->path;
+            start_probe(c, &cur, 1, LWQ_PATH_CID_CURRENT);
+            pr->padded = 1; /* only once */
+        }
         return 0;
     }
     if (c->is_server) {
@@ -364,6 +371,7 @@ int lwq_conn_path_write(lwq_conn *c, lwq_pktb *b)
         if (lwq_pktb_add(b, &f, NULL) == 0) {
             pr->send = 0;
             pr->resend = c->now + lwq_conn_pto(c);
+            pr->in_dgram = 1;
             b->pad = 1; /* §8.2.1, within the amplification limit */
             c->stats.path_challenges_sent++;
         }
@@ -425,6 +433,7 @@ ssize_t lwq_conn_path_send_other(lwq_conn *c, lwq_path *path, uint8_t *buf, size
     if (resp)
         c->path_response_pending = 0;
     if (chal && pr->active) {
+        pr->padded |= (size_t)n >= LWQ_MIN_INITIAL_DGRAM;
         pr->send = 0;
         pr->resend = c->now + lwq_conn_pto(c);
         c->stats.path_challenges_sent++;
@@ -444,7 +453,11 @@ size_t lwq_conn_path_limit(const lwq_conn *c, size_t limit)
 
 void lwq_conn_path_on_sent(lwq_conn *c, size_t n)
 {
+    lwq_path_probe *pr = &c->paths.probe;
     c->paths.tx += n;
+    if (pr->in_dgram && n >= LWQ_MIN_INITIAL_DGRAM)
+        pr->padded = 1;
+    pr->in_dgram = 0;
 }
 
 lwq_tstamp lwq_conn_path_timeout(const lwq_conn *c)

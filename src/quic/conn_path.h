@@ -24,6 +24,8 @@ typedef struct lwq_path_probe {
     lwq_tstamp resend;   /* next PATH_CHALLENGE */
     lwq_tstamp deadline; /* validation abandoned (§8.2.4) */
     uint64_t cid;        /* the sequence of the peer CID it uses (§9.5); LWQ_PATH_CID_CURRENT */
+    int in_dgram;        /* a PATH_CHALLENGE is in the datagram being built */
+    int padded;          /* one went out in a datagram of at least 1200 bytes (§8.2.1) */
 } lwq_path_probe;
 
 typedef struct lwq_conn_paths {

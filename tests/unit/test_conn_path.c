@@ -186,15 +186,32 @@ START_TEST(test_server_follows_and_limits)
     size_t seg;
     uint8_t ecn;
     ssize_t m;
+    uint8_t first[PAIR_DGRAM];
+    size_t first_len = 0;
     while ((m = lwq_conn_send(s, &out, buf, sizeof(buf), 1, &seg, &ecn, p.now)) > 0) {
         ck_assert(lwq_path_same(&out, &nat));
-        if (!k++)
+        if (!k++) {
             ck_assert_uint_eq(s->stats.path_challenges_sent, 1); /* the first datagram has it */
+            memcpy(first, buf, (size_t)m);
+            first_len = (size_t)m;
+        }
         total += (size_t)m;
     }
     ck_assert_uint_gt(total, 0);
     ck_assert_uint_le(total, 3 * n);
+    ck_assert_uint_lt(first_len, 1200); /* the budget kept it small */
     ck_assert_ptr_null(lwq_conn_path_check(s));
+    /* the client answers; the path is validated, but not its MTU: a second, padded challenge */
+    ck_assert_int_eq(lwq_conn_recv(c, &p.path, first, first_len, 0, p.now), 0);
+    size_t r = take(&p, c, buf, &out);
+    to_server(&p, &nat, buf, r);
+    ck_assert(s->paths.validated);
+    ck_assert(s->paths.probe.active);
+    ck_assert(s->paths.probe.send);
+    m = lwq_conn_send(s, &out, buf, sizeof(buf), 1, &seg, &ecn, p.now);
+    ck_assert_int_eq(m, 1200);
+    ck_assert_uint_eq(s->stats.path_challenges_sent, 2);
+    ck_assert(s->paths.probe.padded);
     pair_free(&p);
 }
 END_TEST
