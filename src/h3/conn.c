@@ -120,11 +120,11 @@ int lwq_h3_conn_bind_streams(lwq_h3_conn *h, int64_t control, int64_t qpack_enc,
     int rv = h3_out_append(&h->ctrl, buf, (size_t)n + 1);
     if (!rv)
         rv = h3_out_append(&h->encs, &te, 1);
-    if (!rv)
+    if (!rv && tmp_e.b.len > tmp_e.off)
         rv = h3_out_append(&h->encs, tmp_e.b.data + tmp_e.off, tmp_e.b.len - tmp_e.off);
     if (!rv)
         rv = h3_out_append(&h->decs, &td, 1);
-    if (!rv)
+    if (!rv && tmp_d.b.len > tmp_d.off)
         rv = h3_out_append(&h->decs, tmp_d.b.data + tmp_d.off, tmp_d.b.len - tmp_d.off);
     lwq_qpack_buf_free(&tmp_e.b);
     lwq_qpack_buf_free(&tmp_d.b);
@@ -561,7 +561,7 @@ int lwq_h3_conn_next_output(lwq_h3_conn *h, int64_t *id, const uint8_t **p, size
             continue;
         if (out_pending(&s->out) || (s->out_fin && !s->fin_sent)) {
             *id = s->id;
-            *p = s->out.b.data + s->out.off;
+            *p = s->out.b.data ? s->out.b.data + s->out.off : NULL;
             *len = s->out.b.len - s->out.off;
             *fin = s->out_fin;
             h->rr = (h->rr + k + 1) % h->nst;
