@@ -299,6 +299,15 @@ START_TEST(test_connection_errors)
     ck_assert_uint_eq(raw(1, 2, cancel_push, 3, 0), 0);
     const uint8_t max_push[] = {0x0d, 0x01, 0x00};
     ck_assert_uint_eq(raw(0, 3, max_push, 3, 0), LWQ_H3_FRAME_UNEXPECTED);
+    ck_assert_uint_eq(raw(1, 2, max_push, 3, 0), 0);
+    const uint8_t goaway_up[] = {0x07, 0x01, 0x05, 0x07, 0x01, 0x06};
+    ck_assert_uint_eq(raw(1, 2, goaway_up, 6, 0), LWQ_H3_ID_ERROR);
+    const uint8_t goaway_down[] = {0x07, 0x01, 0x08, 0x07, 0x01, 0x04};
+    ck_assert_uint_eq(raw(0, 3, goaway_down, 6, 0), 0);
+    const uint8_t big_ctrl[] = {0x21, 0x44, 0x00}; /* a reserved frame longer than any control frame */
+    ck_assert_uint_eq(raw(1, 2, big_ctrl, 3, 0), 0);
+    const uint8_t big_goaway[] = {0x07, 0x50, 0x01}; /* 4097 bytes */
+    ck_assert_uint_eq(raw(1, 2, big_goaway, 3, 0), LWQ_H3_EXCESSIVE_LOAD);
     const uint8_t h2_frame[] = {0x06, 0x00};
     ck_assert_uint_eq(raw(1, 2, h2_frame, 2, 0), LWQ_H3_FRAME_UNEXPECTED);
     const uint8_t prio_push[] = {0x80, 0x0f, 0x07, 0x01, 0x01, 0x00};
