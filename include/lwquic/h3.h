@@ -51,8 +51,8 @@ typedef lwq_qpack_field lwq_h3_field;
 const lwq_h3_field *lwq_h3_find(const lwq_h3_field *f, size_t n, const char *name);
 
 typedef struct lwq_h3_config {
-    const lwq_allocator *alloc;   /* NULL = C library */
-    size_t max_field_section_size; /* SETTINGS_MAX_FIELD_SECTION_SIZE we announce (default 64 KiB) */
+    const lwq_allocator *alloc;      /* NULL = C library */
+    size_t max_field_section_size;   /* SETTINGS_MAX_FIELD_SECTION_SIZE we announce (default 64 KiB) */
     size_t qpack_max_table_capacity; /* default 4096 */
     size_t qpack_blocked_streams;    /* default 16 */
     size_t max_fields;               /* field lines per section (default 256) */
@@ -95,12 +95,12 @@ typedef struct lwq_h3_event {
     int64_t stream_id;
     const lwq_h3_field *fields; /* REQUEST, RESPONSE, TRAILERS: valid until the next call */
     size_t field_count;
-    int status;       /* RESPONSE */
+    int status;        /* RESPONSE */
     int informational; /* RESPONSE: 1xx */
-    size_t len;       /* DATA: body bytes held */
+    size_t len;        /* DATA: body bytes held */
     uint64_t error_code;
-    uint64_t id;      /* GOAWAY */
-    uint8_t urgency;  /* REQUEST, PRIORITY: RFC 9218 (default 3) */
+    uint64_t id;     /* GOAWAY */
+    uint8_t urgency; /* REQUEST, PRIORITY: RFC 9218 (default 3) */
     int incremental;
     lwq_event transport; /* TRANSPORT and CLOSED over QUIC */
 } lwq_h3_event;
@@ -136,10 +136,10 @@ void lwq_h3_conn_output_done(lwq_h3_conn *h, int64_t stream_id, size_t n, int bl
 void lwq_h3_conn_stream_writable(lwq_h3_conn *h, int64_t stream_id);
 
 typedef enum {
-    LWQ_H3_ACT_RESET = 1,     /* reset our sending side of stream_id (error_code) */
-    LWQ_H3_ACT_STOP_SENDING,  /* ask the peer to stop sending stream_id (error_code) */
-    LWQ_H3_ACT_PRIORITY,      /* set the transport priority of stream_id */
-    LWQ_H3_ACT_CLOSE,         /* close the connection with error_code (reason) */
+    LWQ_H3_ACT_RESET = 1,    /* reset our sending side of stream_id (error_code) */
+    LWQ_H3_ACT_STOP_SENDING, /* ask the peer to stop sending stream_id (error_code) */
+    LWQ_H3_ACT_PRIORITY,     /* set the transport priority of stream_id */
+    LWQ_H3_ACT_CLOSE,        /* close the connection with error_code (reason) */
 } lwq_h3_action_type;
 
 typedef struct lwq_h3_action {
@@ -175,10 +175,9 @@ int lwq_h3_conn_submit_request(lwq_h3_conn *h, int64_t stream_id, const lwq_h3_r
 
 /* Server: response header section (status 100..599, 1xx as informational, may repeat), then the
  * body, then trailers (fields may be NULL). body NULL = no body; trailers NULL = none. */
-int lwq_h3_conn_submit_response(lwq_h3_conn *h, int64_t stream_id, int status, const lwq_h3_field *fields,
-                                size_t count, const lwq_h3_body *body);
-int lwq_h3_conn_submit_info(lwq_h3_conn *h, int64_t stream_id, int status, const lwq_h3_field *fields,
-                            size_t count);
+int lwq_h3_conn_submit_response(lwq_h3_conn *h, int64_t stream_id, int status, const lwq_h3_field *fields, size_t count,
+                                const lwq_h3_body *body);
+int lwq_h3_conn_submit_info(lwq_h3_conn *h, int64_t stream_id, int status, const lwq_h3_field *fields, size_t count);
 /* Trailers after the body (call before the body ends, i.e. before the read callback says eof,
  * or right after submit_response with a memory body). */
 int lwq_h3_conn_submit_trailers(lwq_h3_conn *h, int64_t stream_id, const lwq_h3_field *fields, size_t count);

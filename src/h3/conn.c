@@ -104,8 +104,7 @@ int lwq_h3_conn_bind_streams(lwq_h3_conn *h, int64_t control, int64_t qpack_enc,
     if (h->bound)
         return LWQ_ERR_STATE;
     uint8_t buf[96];
-    lwq_h3_settings s = {h->cfg.max_field_section_size, h->cfg.qpack_max_table_capacity,
-                         h->cfg.qpack_blocked_streams};
+    lwq_h3_settings s = {h->cfg.max_field_section_size, h->cfg.qpack_max_table_capacity, h->cfg.qpack_blocked_streams};
     buf[0] = LWQ_H3_ST_CONTROL;
     /* RFC 9114 §7.2.4.1: a reserved setting to exercise the peer */
     ssize_t n = lwq_h3_settings_encode(buf + 1, sizeof(buf) - 1, &s, 0x1f * 3 + 0x21);
@@ -246,8 +245,8 @@ static int on_settings(lwq_h3_conn *h, const uint8_t *p, size_t n)
     if (lwq_h3_settings_decode(&h->peer, p, n, &err) < 0)
         return h3_conn_fail(h, err, "bad SETTINGS");
     h->peer_settings = 1;
-    int rv = lwq_qpack_encoder_set_peer_settings(h->enc, h->peer.qpack_max_table_capacity,
-                                                 h->peer.qpack_blocked_streams);
+    int rv =
+        lwq_qpack_encoder_set_peer_settings(h->enc, h->peer.qpack_max_table_capacity, h->peer.qpack_blocked_streams);
     if (rv)
         return h3_conn_fail(h, LWQ_H3_INTERNAL_ERROR, "QPACK settings");
     lwq_h3_event ev = {0};
@@ -367,7 +366,7 @@ static ssize_t uni_recv(lwq_h3_conn *h, int64_t id, const uint8_t *p, size_t n, 
         }
         uint64_t t;
         lwq_varint_decode(&t, u->vb, u->vlen);
-        int *have = t == LWQ_H3_ST_CONTROL    ? &h->have_ctrl
+        int *have = t == LWQ_H3_ST_CONTROL     ? &h->have_ctrl
                     : t == LWQ_H3_ST_QPACK_ENC ? &h->have_enc
                     : t == LWQ_H3_ST_QPACK_DEC ? &h->have_dec
                                                : NULL;
@@ -382,8 +381,7 @@ static ssize_t uni_recv(lwq_h3_conn *h, int64_t id, const uint8_t *p, size_t n, 
                                    h->cfg.max_control_frame);
         } else if (t == LWQ_H3_ST_PUSH) {
             /* RFC 9114 §6.2.2: only servers push, and only after MAX_PUSH_ID, which we never send */
-            return h3_conn_fail(h, h->is_server ? LWQ_H3_STREAM_CREATION_ERROR : LWQ_H3_ID_ERROR,
-                                "push stream");
+            return h3_conn_fail(h, h->is_server ? LWQ_H3_STREAM_CREATION_ERROR : LWQ_H3_ID_ERROR, "push stream");
         } else {
             /* RFC 9114 §6.2.3: unknown and reserved types are ignored */
             u->kind = UNI_IGNORE;

@@ -36,10 +36,10 @@ ssize_t lwq_h3_settings_decode(lwq_h3_settings *s, const uint8_t *p, size_t n, u
             *h3_err = LWQ_H3_SETTINGS_ERROR;
             return LWQ_ERR_DECODE;
         }
-        uint64_t bit = id == LWQ_H3_SET_QPACK_MAX_TABLE_CAPACITY    ? 1
-                       : id == LWQ_H3_SET_MAX_FIELD_SECTION_SIZE  ? 2
-                       : id == LWQ_H3_SET_QPACK_BLOCKED_STREAMS   ? 4
-                                                                  : 0;
+        uint64_t bit = id == LWQ_H3_SET_QPACK_MAX_TABLE_CAPACITY ? 1
+                       : id == LWQ_H3_SET_MAX_FIELD_SECTION_SIZE ? 2
+                       : id == LWQ_H3_SET_QPACK_BLOCKED_STREAMS  ? 4
+                                                                 : 0;
         if (!bit)
             continue;
         /* RFC 9114 §7.2.4: duplicates MAY be a connection error; we treat them so */

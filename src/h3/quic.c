@@ -247,8 +247,7 @@ int lwq_h3_submit(lwq_h3 *h, const lwq_h3_request *req, int64_t *stream_id)
     return 0;
 }
 
-int lwq_h3_respond(lwq_h3 *h, int64_t id, int status, const lwq_h3_field *fields, size_t count,
-                   const lwq_h3_body *body)
+int lwq_h3_respond(lwq_h3 *h, int64_t id, int status, const lwq_h3_field *fields, size_t count, const lwq_h3_body *body)
 {
     int rv = lwq_h3_conn_submit_response(h->core, id, status, fields, count, body);
     lwq_h3_flush(h);

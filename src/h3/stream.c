@@ -109,8 +109,9 @@ static int take_headers(lwq_h3_conn *h, lwq_qpack_headers **out)
 
 static int on_section(lwq_h3_conn *h, h3_stream *s, lwq_qpack_headers *hd)
 {
-    int kind = s->rx_state != RX_HEADERS ? LWQ_H3_MSG_TRAILERS : h->is_server ? LWQ_H3_MSG_REQUEST
-                                                                             : LWQ_H3_MSG_RESPONSE;
+    int kind = s->rx_state != RX_HEADERS ? LWQ_H3_MSG_TRAILERS
+               : h->is_server            ? LWQ_H3_MSG_REQUEST
+                                         : LWQ_H3_MSG_RESPONSE;
     lwq_h3_msg_info mi;
     if (hd->count > h->cfg.max_fields)
         return h3_stream_error(h, s, LWQ_H3_EXCESSIVE_LOAD, 1);
@@ -433,8 +434,8 @@ int lwq_h3_conn_submit_request(lwq_h3_conn *h, int64_t id, const lwq_h3_request 
     lwq_h3_field *f = lwq_calloc(h->alloc, r->extra_count + 5, sizeof(*f));
     if (!f)
         return LWQ_ERR_NOMEM;
-    const char *pseudo[4][2] = {{":method", r->method}, {":scheme", r->scheme}, {":authority", r->authority},
-                                {":path", r->path}};
+    const char *pseudo[4][2] = {
+        {":method", r->method}, {":scheme", r->scheme}, {":authority", r->authority}, {":path", r->path}};
     for (int i = 0; i < 4; i++)
         if (pseudo[i][1]) {
             f[nf].name = (const uint8_t *)pseudo[i][0];

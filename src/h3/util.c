@@ -6,27 +6,48 @@ const char *lwq_h3_strerror(uint64_t code)
 {
     /* RFC 9114 §8.1, RFC 9204 §6 */
     switch (code) {
-    case LWQ_H3_NO_ERROR: return "H3_NO_ERROR: no error";
-    case LWQ_H3_GENERAL_PROTOCOL_ERROR: return "H3_GENERAL_PROTOCOL_ERROR: general protocol error";
-    case LWQ_H3_INTERNAL_ERROR: return "H3_INTERNAL_ERROR: internal error";
-    case LWQ_H3_STREAM_CREATION_ERROR: return "H3_STREAM_CREATION_ERROR: stream creation error";
-    case LWQ_H3_CLOSED_CRITICAL_STREAM: return "H3_CLOSED_CRITICAL_STREAM: critical stream was closed";
-    case LWQ_H3_FRAME_UNEXPECTED: return "H3_FRAME_UNEXPECTED: frame not permitted in the current state";
-    case LWQ_H3_FRAME_ERROR: return "H3_FRAME_ERROR: frame violated layout or size rules";
-    case LWQ_H3_EXCESSIVE_LOAD: return "H3_EXCESSIVE_LOAD: peer generating excessive load";
-    case LWQ_H3_ID_ERROR: return "H3_ID_ERROR: an identifier was used incorrectly";
-    case LWQ_H3_SETTINGS_ERROR: return "H3_SETTINGS_ERROR: SETTINGS frame contained invalid values";
-    case LWQ_H3_MISSING_SETTINGS: return "H3_MISSING_SETTINGS: no SETTINGS frame received";
-    case LWQ_H3_REQUEST_REJECTED: return "H3_REQUEST_REJECTED: request not processed";
-    case LWQ_H3_REQUEST_CANCELLED: return "H3_REQUEST_CANCELLED: data no longer needed";
-    case LWQ_H3_REQUEST_INCOMPLETE: return "H3_REQUEST_INCOMPLETE: stream terminated early";
-    case LWQ_H3_MESSAGE_ERROR: return "H3_MESSAGE_ERROR: malformed message";
-    case LWQ_H3_CONNECT_ERROR: return "H3_CONNECT_ERROR: TCP reset or error on CONNECT request";
-    case LWQ_H3_VERSION_FALLBACK: return "H3_VERSION_FALLBACK: retry over HTTP/1.1";
-    case LWQ_QPACK_DECOMPRESSION_FAILED: return "QPACK_DECOMPRESSION_FAILED: decoding of a field section failed";
-    case LWQ_QPACK_ENCODER_STREAM_ERROR: return "QPACK_ENCODER_STREAM_ERROR: error on the encoder stream";
-    case LWQ_QPACK_DECODER_STREAM_ERROR: return "QPACK_DECODER_STREAM_ERROR: error on the decoder stream";
-    default: return "unknown HTTP/3 error";
+    case LWQ_H3_NO_ERROR:
+        return "H3_NO_ERROR: no error";
+    case LWQ_H3_GENERAL_PROTOCOL_ERROR:
+        return "H3_GENERAL_PROTOCOL_ERROR: general protocol error";
+    case LWQ_H3_INTERNAL_ERROR:
+        return "H3_INTERNAL_ERROR: internal error";
+    case LWQ_H3_STREAM_CREATION_ERROR:
+        return "H3_STREAM_CREATION_ERROR: stream creation error";
+    case LWQ_H3_CLOSED_CRITICAL_STREAM:
+        return "H3_CLOSED_CRITICAL_STREAM: critical stream was closed";
+    case LWQ_H3_FRAME_UNEXPECTED:
+        return "H3_FRAME_UNEXPECTED: frame not permitted in the current state";
+    case LWQ_H3_FRAME_ERROR:
+        return "H3_FRAME_ERROR: frame violated layout or size rules";
+    case LWQ_H3_EXCESSIVE_LOAD:
+        return "H3_EXCESSIVE_LOAD: peer generating excessive load";
+    case LWQ_H3_ID_ERROR:
+        return "H3_ID_ERROR: an identifier was used incorrectly";
+    case LWQ_H3_SETTINGS_ERROR:
+        return "H3_SETTINGS_ERROR: SETTINGS frame contained invalid values";
+    case LWQ_H3_MISSING_SETTINGS:
+        return "H3_MISSING_SETTINGS: no SETTINGS frame received";
+    case LWQ_H3_REQUEST_REJECTED:
+        return "H3_REQUEST_REJECTED: request not processed";
+    case LWQ_H3_REQUEST_CANCELLED:
+        return "H3_REQUEST_CANCELLED: data no longer needed";
+    case LWQ_H3_REQUEST_INCOMPLETE:
+        return "H3_REQUEST_INCOMPLETE: stream terminated early";
+    case LWQ_H3_MESSAGE_ERROR:
+        return "H3_MESSAGE_ERROR: malformed message";
+    case LWQ_H3_CONNECT_ERROR:
+        return "H3_CONNECT_ERROR: TCP reset or error on CONNECT request";
+    case LWQ_H3_VERSION_FALLBACK:
+        return "H3_VERSION_FALLBACK: retry over HTTP/1.1";
+    case LWQ_QPACK_DECOMPRESSION_FAILED:
+        return "QPACK_DECOMPRESSION_FAILED: decoding of a field section failed";
+    case LWQ_QPACK_ENCODER_STREAM_ERROR:
+        return "QPACK_ENCODER_STREAM_ERROR: error on the encoder stream";
+    case LWQ_QPACK_DECODER_STREAM_ERROR:
+        return "QPACK_DECODER_STREAM_ERROR: error on the decoder stream";
+    default:
+        return "unknown HTTP/3 error";
     }
 }
 
@@ -157,8 +178,8 @@ int lwq_h3_check_fields(const lwq_h3_field *f, size_t n, int kind, lwq_h3_msg_in
         }
         regular = 1;
         /* RFC 9114 §4.2: connection-specific fields */
-        if (eq(x, "connection") || eq(x, "keep-alive") || eq(x, "proxy-connection") ||
-            eq(x, "transfer-encoding") || eq(x, "upgrade"))
+        if (eq(x, "connection") || eq(x, "keep-alive") || eq(x, "proxy-connection") || eq(x, "transfer-encoding") ||
+            eq(x, "upgrade"))
             return -1;
         if (eq(x, "te") && !val_eq(x, "trailers"))
             return -1;
@@ -183,8 +204,7 @@ int lwq_h3_check_fields(const lwq_h3_field *f, size_t n, int kind, lwq_h3_msg_in
         if (!scheme || !path || !path->value_len)
             return -1;
         /* RFC 9114 §4.3.1 */
-        if ((val_eq(scheme, "http") || val_eq(scheme, "https")) && !host &&
-            (!authority || !authority->value_len))
+        if ((val_eq(scheme, "http") || val_eq(scheme, "https")) && !host && (!authority || !authority->value_len))
             return -1;
     } else if (kind == LWQ_H3_MSG_RESPONSE) {
         if (!status || status->value_len != 3)

@@ -94,8 +94,8 @@ static inline void h3p_events(h3p *p, h3p_side *x)
             const lwq_h3_field *f = &ev.fields[i];
             int is_path = f->name_len == 5 && memcmp(f->name, ":path", 5) == 0;
             if (f->name[0] != ':' || is_path) {
-                snprintf(r->first_field, sizeof(r->first_field), "%.*s: %.*s", (int)f->name_len,
-                         (const char *)f->name, (int)f->value_len, (const char *)f->value);
+                snprintf(r->first_field, sizeof(r->first_field), "%.*s: %.*s", (int)f->name_len, (const char *)f->name,
+                         (int)f->value_len, (const char *)f->value);
                 break;
             }
         }

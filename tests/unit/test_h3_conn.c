@@ -169,8 +169,7 @@ START_TEST(test_informational_head_and_many_streams)
     for (int64_t id = 4 * 39; id >= 0; id -= 4) {
         lwq_h3_body b = {big, (size_t)id * 10, NULL, NULL};
         lwq_h3_field cl = h3p_field("content-length", id == 8 ? "999" : "0");
-        ck_assert_int_eq(lwq_h3_conn_submit_response(p.s.h, id, id == 16 ? 404 : 200, &cl, id == 8 ? 1 : 0, &b),
-                         0);
+        ck_assert_int_eq(lwq_h3_conn_submit_response(p.s.h, id, id == 16 ? 404 : 200, &cl, id == 8 ? 1 : 0, &b), 0);
     }
     ck_assert_int_eq(lwq_h3_conn_submit_response(p.s.h, 4, 200, NULL, 0, NULL), LWQ_ERR_STATE);
     h3p_run(&p);
@@ -411,19 +410,17 @@ static void stream_error_case(const lwq_h3_field *f, size_t n, const char *body,
 
 START_TEST(test_malformed_messages)
 {
-    lwq_h3_field ok[] = {h3p_field(":method", "POST"), h3p_field(":scheme", "https"),
-                         h3p_field(":authority", "a"), h3p_field(":path", "/"),
-                         h3p_field("content-length", "3")};
+    lwq_h3_field ok[] = {h3p_field(":method", "POST"), h3p_field(":scheme", "https"), h3p_field(":authority", "a"),
+                         h3p_field(":path", "/"), h3p_field("content-length", "3")};
     stream_error_case(ok, 5, "abc", 1, 0);
     stream_error_case(ok, 5, "abcd", 1, LWQ_H3_MESSAGE_ERROR);
     stream_error_case(ok, 5, "ab", 1, LWQ_H3_MESSAGE_ERROR);
     stream_error_case(ok, 4, NULL, 1, 0);
-    lwq_h3_field upper[] = {h3p_field(":method", "GET"), h3p_field(":scheme", "https"),
-                            h3p_field(":authority", "a"), h3p_field(":path", "/"), h3p_field("X-Foo", "1")};
+    lwq_h3_field upper[] = {h3p_field(":method", "GET"), h3p_field(":scheme", "https"), h3p_field(":authority", "a"),
+                            h3p_field(":path", "/"), h3p_field("X-Foo", "1")};
     stream_error_case(upper, 5, NULL, 1, LWQ_H3_MESSAGE_ERROR);
-    lwq_h3_field conn[] = {h3p_field(":method", "GET"), h3p_field(":scheme", "https"),
-                           h3p_field(":authority", "a"), h3p_field(":path", "/"),
-                           h3p_field("connection", "keep-alive")};
+    lwq_h3_field conn[] = {h3p_field(":method", "GET"), h3p_field(":scheme", "https"), h3p_field(":authority", "a"),
+                           h3p_field(":path", "/"), h3p_field("connection", "keep-alive")};
     stream_error_case(conn, 5, NULL, 1, LWQ_H3_MESSAGE_ERROR);
     stream_error_case(conn, 3, NULL, 1, LWQ_H3_MESSAGE_ERROR); /* no :path */
     lwq_h3_field resp[] = {h3p_field(":status", "200"), h3p_field("content-length", "2")};

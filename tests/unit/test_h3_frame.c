@@ -228,9 +228,9 @@ START_TEST(test_priority_parse)
     struct {
         const char *s;
         int u, i;
-    } c[] = {{"", 3, 0},         {"u=0", 0, 0},          {"u=7, i", 7, 1},  {"i, u=5", 5, 1},
-             {"u=8", 3, 0},      {"u=a", 3, 0},          {"i=?0", 3, 0},    {"i=?1;x=1", 3, 1},
-             {"u=2;p, x=3", 2, 0}, {"  u=1 ,  i  ", 1, 1}, {"u=12", 3, 0},    {"foo=bar, u=4", 4, 0}};
+    } c[] = {{"", 3, 0},           {"u=0", 0, 0},          {"u=7, i", 7, 1}, {"i, u=5", 5, 1},
+             {"u=8", 3, 0},        {"u=a", 3, 0},          {"i=?0", 3, 0},   {"i=?1;x=1", 3, 1},
+             {"u=2;p, x=3", 2, 0}, {"  u=1 ,  i  ", 1, 1}, {"u=12", 3, 0},   {"foo=bar, u=4", 4, 0}};
     for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
         uint8_t u;
         int inc;
@@ -256,8 +256,8 @@ static int check(int kind, const char *const *nv, size_t n, lwq_h3_msg_info *mi)
 START_TEST(test_message_checks)
 {
     lwq_h3_msg_info mi;
-    const char *ok[] = {":method", "GET", ":scheme", "https", ":authority", "a", ":path", "/",
-                        "content-length", "5", "priority", "u=1", "te", "trailers"};
+    const char *ok[] = {":method",        "GET", ":scheme",  "https", ":authority", "a",       ":path", "/",
+                        "content-length", "5",   "priority", "u=1",   "te",         "trailers"};
     ck_assert_int_eq(check(LWQ_H3_MSG_REQUEST, ok, 7, &mi), 0);
     ck_assert_int_eq(mi.has_content_length, 1);
     ck_assert_uint_eq(mi.content_length, 5);
@@ -268,13 +268,13 @@ START_TEST(test_message_checks)
     const char *connect[] = {":method", "CONNECT", ":authority", "h:443"};
     ck_assert_int_eq(check(LWQ_H3_MSG_REQUEST, connect, 2, &mi), 0);
     const char *bad[][8] = {
-        {":method", "GET", ":scheme", "https", ":path", "/", NULL},                 /* no authority */
-        {":method", "GET", ":scheme", "https", ":authority", "a", NULL},            /* no path */
-        {":method", "GET", ":method", "GET", ":scheme", "https", ":path", "/"},    /* duplicate */
-        {":scheme", "https", ":authority", "a", ":path", "/", NULL},                /* no method */
-        {":method", "GET", ":scheme", "https", ":authority", "a", ":path", ""},    /* empty path */
-        {":method", "GET", ":status", "200", ":authority", "a", ":path", "/"},     /* response pseudo */
-        {":method", "CONNECT", ":authority", "a", ":path", "/", NULL},              /* CONNECT with path */
+        {":method", "GET", ":scheme", "https", ":path", "/", NULL},             /* no authority */
+        {":method", "GET", ":scheme", "https", ":authority", "a", NULL},        /* no path */
+        {":method", "GET", ":method", "GET", ":scheme", "https", ":path", "/"}, /* duplicate */
+        {":scheme", "https", ":authority", "a", ":path", "/", NULL},            /* no method */
+        {":method", "GET", ":scheme", "https", ":authority", "a", ":path", ""}, /* empty path */
+        {":method", "GET", ":status", "200", ":authority", "a", ":path", "/"},  /* response pseudo */
+        {":method", "CONNECT", ":authority", "a", ":path", "/", NULL},          /* CONNECT with path */
     };
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         size_t n = 0;
@@ -283,9 +283,16 @@ START_TEST(test_message_checks)
         ck_assert_msg(check(LWQ_H3_MSG_REQUEST, bad[k], n, &mi) < 0, "case %zu", k);
     }
     const char *base[] = {":method", "GET", ":scheme", "https", ":authority", "a", ":path", "/"};
-    const char *badfield[][2] = {{"Content-Type", "x"}, {"connection", "close"}, {"keep-alive", "1"},
-                                 {"transfer-encoding", "chunked"}, {"upgrade", "h2"}, {"te", "gzip"},
-                                 {"x", "a\nb"}, {"x y", "1"}, {"content-length", "12a"}, {":path", "/"},
+    const char *badfield[][2] = {{"Content-Type", "x"},
+                                 {"connection", "close"},
+                                 {"keep-alive", "1"},
+                                 {"transfer-encoding", "chunked"},
+                                 {"upgrade", "h2"},
+                                 {"te", "gzip"},
+                                 {"x", "a\nb"},
+                                 {"x y", "1"},
+                                 {"content-length", "12a"},
+                                 {":path", "/"},
                                  {"proxy-connection", "x"}};
     for (size_t k = 0; k < sizeof(badfield) / sizeof(badfield[0]); k++) {
         const char *nv[10];

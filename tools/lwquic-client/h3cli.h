@@ -5,14 +5,14 @@
 #include "lwquic/quic.h"
 
 typedef struct h3cli_opts {
-    const char *target;        /* HOST:PORT to connect to */
+    const char *target; /* HOST:PORT to connect to */
     char *const *urls;
     size_t n;
     const char *outdir;
     int quiet;
-    const char *method;        /* default GET, POST with data_file */
-    const char *data_file;     /* request body, streamed from the file */
-    size_t max_open;           /* concurrent requests */
+    const char *method;    /* default GET, POST with data_file */
+    const char *data_file; /* request body, streamed from the file */
+    size_t max_open;       /* concurrent requests */
 } h3cli_opts;
 
 /* Fetches every URL over one HTTP/3 connection; prints "METHOD URL -> STATUS" per request on stderr

@@ -139,7 +139,8 @@ static void on_request(h3srv *s, lwq_endpoint_conn *ec, const lwq_h3_event *ev)
     }
     char path[2048];
     snprintf(path, sizeof(path), "%.*s", (int)p->value_len, (const char *)p->value);
-    int get = m->value_len == 3 && !memcmp(m->value, "GET", 3), head = m->value_len == 4 && !memcmp(m->value, "HEAD", 4);
+    int get = m->value_len == 3 && !memcmp(m->value, "GET", 3),
+        head = m->value_len == 4 && !memcmp(m->value, "HEAD", 4);
     int post = m->value_len == 4 && !memcmp(m->value, "POST", 4);
     if (post && strcmp(path, "/echo") == 0) {
         r->echo = 1; /* answered at the end of the request */
