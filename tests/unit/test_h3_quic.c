@@ -203,11 +203,13 @@ static int step(pair *p)
     return q->want_done == 0;
 }
 
+static uint64_t hq_seed = 7;
+
 static void hq_start(hq *q)
 {
     memset(q, 0, sizeof(*q));
     cur = q;
-    pair_init(&q->p, 7);
+    pair_init(&q->p, hq_seed);
     q->p.ccfg.initial_max_streams_bidi = q->p.scfg.initial_max_streams_bidi = 100;
     pair_start(&q->p);
     lwq_h3_config cfg;
@@ -319,6 +321,39 @@ START_TEST(test_cancel_mid_body)
 }
 END_TEST
 
+/* Loss and reordering: stream bytes arrive out of order and late; QPACK may block. */
+START_TEST(test_lossy_link)
+{
+    static hq q;
+    hq_seed = 100 + (uint64_t)_i;
+    hq_start(&q);
+    hq_seed = 7;
+    q.p.loss_pct = 4;
+    q.p.reorder_pct = 20;
+    for (int i = 0; i < 20; i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/size/%d", 7000 * i + 3);
+        hq_get(&q, "GET", path, NULL);
+    }
+    uint8_t *mb = malloc(300000);
+    for (size_t i = 0; i < 300000; i++)
+        mb[i] = pat(i);
+    lwq_h3_body body = {mb, 300000, NULL, NULL};
+    int64_t e = hq_get(&q, "POST", "/echo", &body);
+    free(mb);
+    ck_assert(pair_run(&q.p, step, 120 * LWQ_SEC));
+    ck_assert_uint_gt(q.p.dropped, 0);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(q.resp[i].status, 200);
+        ck_assert_uint_eq(q.resp[i].body_len, (size_t)(7000 * i + 3));
+        ck_assert_uint_eq(q.resp[i].bad, 0);
+    }
+    ck_assert_uint_eq(resp_of(&q, e)->body_len, 300000);
+    ck_assert_uint_eq(resp_of(&q, e)->bad, 0);
+    hq_end(&q);
+}
+END_TEST
+
 Suite *suite_h3_quic(void)
 {
     Suite *s = suite_create("h3_quic");
@@ -326,6 +361,7 @@ Suite *suite_h3_quic(void)
     tcase_add_test(tc, test_get_404_and_post_echo);
     tcase_add_loop_test(tc, test_many_concurrent, 0, 2);
     tcase_add_test(tc, test_cancel_mid_body);
+    tcase_add_loop_test(tc, test_lossy_link, 0, 6);
     suite_add_tcase(s, tc);
     return s;
 }
