@@ -79,7 +79,8 @@ typedef enum {
     LWQ_H3_EV_NONE = 0,
     LWQ_H3_EV_REQUEST,   /* server: a request's header section (fields, priority) */
     LWQ_H3_EV_RESPONSE,  /* client: a response header section (status; informational for 1xx) */
-    LWQ_H3_EV_DATA,      /* body bytes to read with lwq_h3_conn_read_body (len = bytes held) */
+    LWQ_H3_EV_DATA,      /* body bytes to read (len = bytes held): read until 0, the next DATA event
+                          * comes once the buffer was emptied */
     LWQ_H3_EV_TRAILERS,  /* trailer section (fields) */
     LWQ_H3_EV_END,       /* the message ended (read the remaining body first) */
     LWQ_H3_EV_RESET,     /* the stream was reset or refused (error_code); the stream is gone */

@@ -243,6 +243,8 @@ int lwq_h3_submit(lwq_h3 *h, const lwq_h3_request *req, int64_t *stream_id)
         return rv;
     }
     *stream_id = id;
+    /* our side of the stream (the request body) is sent at the urgency asked for the response */
+    lwq_stream_set_priority(h->conn, id, req->urgency, req->incremental);
     lwq_h3_flush(h);
     return 0;
 }
