@@ -266,12 +266,22 @@ static int on_goaway(lwq_h3_conn *h, uint64_t id)
     if (!h->is_server) {
         for (size_t i = 0; i < h->nst;) {
             h3_stream *s = h->st[i];
+            size_t before = h->nst;
             if ((uint64_t)s->id >= id) {
-                int rv = h3_stream_error(h, s, LWQ_H3_REQUEST_REJECTED, 1);
+                /* never processed: the application may retry it elsewhere; our own resets say
+                 * cancelled, since clients only send H3_REQUEST_REJECTED when asked to (§4.1.1) */
+                lwq_h3_event rej = {0};
+                rej.type = LWQ_H3_EV_RESET;
+                rej.stream_id = s->id;
+                rej.error_code = LWQ_H3_REQUEST_REJECTED;
+                int rv = s->reset_reported ? 0 : h3_push_event(h, &rej, NULL);
+                s->reset_reported = 1;
+                if (!rv)
+                    rv = h3_stream_error(h, s, LWQ_H3_REQUEST_CANCELLED, 1);
                 if (rv)
                     return rv;
-                if (i < h->nst && h->st[i] != s)
-                    continue;
+                if (h->nst < before)
+                    continue; /* freed: another stream moved into slot i */
             }
             i++;
         }

@@ -242,6 +242,8 @@ START_TEST(test_goaway_both_ways)
     /* stream 12 is beyond the GOAWAY: rejected, never seen by the server's application */
     ck_assert_uint_eq(h3p_find(&p.c, LWQ_H3_EV_RESET, 12)->error_code, LWQ_H3_REQUEST_REJECTED);
     ck_assert_ptr_null(h3p_find(&p.s, LWQ_H3_EV_REQUEST, 12));
+    for (size_t i = 0; i < p.c.nact; i++) /* clients do not send H3_REQUEST_REJECTED unasked (§4.1.1) */
+        ck_assert_uint_ne(p.c.acts[i].error_code, LWQ_H3_REQUEST_REJECTED);
     ck_assert_int_eq(lwq_h3_conn_submit_request(p.c.h, 16, &r), LWQ_ERR_STATE);
     for (int64_t id = 0; id < 12; id += 4)
         ck_assert_int_eq(lwq_h3_conn_submit_response(p.s.h, id, 200, NULL, 0, NULL), 0);
