@@ -24,16 +24,16 @@ typedef struct lwq_keyupdate {
     uint8_t wsecret[LWQ_HASH_MAX]; /* secret of the current write phase */
     lwq_quic_keys next, prev;
     int has_next, has_prev;
-    lwq_tstamp prev_until;  /* previous read keys are dropped then (3 PTO, RFC 9001 §6.5) */
-    int rphase, wphase;     /* Key Phase bits of the current read and write keys */
-    uint64_t rphase_first;  /* lowest packet number received in the current read phase */
-    uint64_t trigger_pn;    /* the packet that moved the read phase (LWQ_PN_NONE: none yet) */
-    int trigger_acked;      /* an ACK of trigger_pn left under the current write keys */
-    uint64_t wphase_first;  /* first packet number protected with the current write keys */
-    lwq_tstamp wphase_acked_at; /* first ACK of a packet of the current write phase; 0: none */
-    uint64_t wpackets;      /* packets protected with the current write keys */
-    uint64_t auth_failures; /* received packets that failed authentication, all keys */
-    uint64_t prev_opened;   /* late packets opened with the previous read keys */
+    lwq_tstamp prev_until;            /* previous read keys are dropped then (3 PTO, RFC 9001 §6.5) */
+    int rphase, wphase;               /* Key Phase bits of the current read and write keys */
+    uint64_t rphase_first;            /* lowest packet number received in the current read phase */
+    uint64_t trigger_pn;              /* the packet that moved the read phase (LWQ_PN_NONE: none yet) */
+    int trigger_acked;                /* an ACK of trigger_pn left under the current write keys */
+    uint64_t wphase_first;            /* first packet number protected with the current write keys */
+    lwq_tstamp wphase_acked_at;       /* first ACK of a packet of the current write phase; 0: none */
+    uint64_t wpackets;                /* packets protected with the current write keys */
+    uint64_t auth_failures;           /* received packets that failed authentication, all keys */
+    uint64_t prev_opened;             /* late packets opened with the previous read keys */
     uint64_t conf_limit, integ_limit; /* 0: the RFC 9001 §6.6 numbers of the suite */
     uint64_t generation, rgeneration; /* write and read key generations */
 } lwq_keyupdate;

@@ -137,8 +137,8 @@ static void trace(lwq_conn *c, const char *what)
     if (!c->cfg->log || c->cfg->log_level < LWQ_LOG_INFO)
         return;
     char line[128];
-    snprintf(line, sizeof(line), "%s: %s: QUIC version 0x%08x (was 0x%08x)", c->is_server ? "server" : "client",
-             what, c->version, c->vn.original);
+    snprintf(line, sizeof(line), "%s: %s: QUIC version 0x%08x (was 0x%08x)", c->is_server ? "server" : "client", what,
+             c->version, c->vn.original);
     c->cfg->log(c->cfg->log_ud, LWQ_LOG_INFO, line);
 }
 
@@ -148,9 +148,9 @@ int lwq_conn_version_unprotect_initial(lwq_conn *c, const lwq_pkt_hdr *h, uint8_
     if (h->version == c->version)
         return lwq_packet_unprotect(&sp->rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u);
     if (c->is_server) /* RFC 9369 §4.1: original-version Initials until a negotiated Handshake packet */
-        return c->vn.has_orig_rk ? lwq_packet_unprotect(&c->vn.orig_rk, pkt, h->pkt_len, h->pn_offset,
-                                                        sp->largest_rx, u)
-                                 : LWQ_ERR_DECRYPT;
+        return c->vn.has_orig_rk
+                   ? lwq_packet_unprotect(&c->vn.orig_rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u)
+                   : LWQ_ERR_DECRYPT;
     /* RFC 9369 §4.1: the client learns the negotiated version from the server's first Initial of
      * another version; it switches only once that packet authenticates. */
     lwq_quic_keys rk, wk;

@@ -10,9 +10,9 @@
 #include "quic/tparams.h"
 
 typedef struct lwq_conn_vn {
-    uint32_t original;   /* version of the client's first Initial */
-    int started;         /* original is set */
-    int decided;         /* server: the negotiated version is chosen */
+    uint32_t original;     /* version of the client's first Initial */
+    int started;           /* original is set */
+    int decided;           /* server: the negotiated version is chosen */
     lwq_quic_keys orig_rk; /* server after a switch: Initial read keys of the original version */
     int has_orig_rk;
 } lwq_conn_vn;

@@ -17,7 +17,7 @@ typedef struct ku_world {
     conn_node n;
     uint64_t bytes; /* each way on one bidirectional stream */
     int opened;
-    ku_side side[2];      /* 0 client, 1 server */
+    ku_side side[2];         /* 0 client, 1 server */
     lwq_tstamp update_at[2]; /* each side starts one update at the first chance from then; 0 = never */
     int updated[2];
     uint64_t qlog_updates[2]; /* quic:key_updated records seen */
@@ -139,8 +139,8 @@ static void ku_stats(ku_world *w, lwq_conn_stats *cs, lwq_conn_stats *ss)
 
 static lwq_sim_link_config plain_link(void)
 {
-    lwq_sim_link_config l = {.delay = 15 * LWQ_MS, .rate = 50000000, .queue_packets = 200, .reorder = 0.01,
-                             .reorder_delay = 3 * LWQ_MS};
+    lwq_sim_link_config l = {
+        .delay = 15 * LWQ_MS, .rate = 50000000, .queue_packets = 200, .reorder = 0.01, .reorder_delay = 3 * LWQ_MS};
     return l;
 }
 
@@ -214,7 +214,11 @@ START_TEST(test_scheduled_updates_lossy)
                              .reorder_delay = 4 * LWQ_MS,
                              .duplicate = 0.01};
     uint64_t prev_opened = 0, updates = 0;
-    for (uint64_t seed = 320; seed < 322; seed++) {
+    /* LWQ_SIM_LONG=N: N seeds (1: 50) instead of 2 */
+    const char *env = getenv("LWQ_SIM_LONG");
+    uint64_t seeds = env ? strtoull(env, NULL, 10) : 0;
+    seeds = seeds == 1 ? 50 : seeds ? seeds : 2;
+    for (uint64_t seed = 320; seed < 320 + seeds; seed++) {
         ku_world w;
         ku_init(&w, seed, 4 << 20);
         w.n.p.ccfg.key_update_interval = 300;
@@ -233,8 +237,8 @@ START_TEST(test_scheduled_updates_lossy)
     }
     ck_assert_uint_gt(prev_opened, 0);
     if (getenv("LWQ_SIM_REPORT"))
-        fprintf(stderr, "conn_keyupdate_sim: %lu key updates, %lu late packets opened with previous keys\n",
-                (unsigned long)updates, (unsigned long)prev_opened);
+        fprintf(stderr, "conn_keyupdate_sim: %lu seeds, %lu key updates, %lu late packets opened with previous keys\n",
+                (unsigned long)seeds, (unsigned long)updates, (unsigned long)prev_opened);
 }
 END_TEST
 

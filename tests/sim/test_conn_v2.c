@@ -170,8 +170,12 @@ static void v2_run_ok(v2_world *w)
 
 static lwq_sim_link_config link_with_loss(double loss)
 {
-    lwq_sim_link_config l = {.delay = 15 * LWQ_MS, .rate = 30000000, .queue_packets = 200, .loss = loss,
-                             .reorder = loss > 0 ? 0.02 : 0, .reorder_delay = 3 * LWQ_MS};
+    lwq_sim_link_config l = {.delay = 15 * LWQ_MS,
+                             .rate = 30000000,
+                             .queue_packets = 200,
+                             .loss = loss,
+                             .reorder = loss > 0 ? 0.02 : 0,
+                             .reorder_delay = 3 * LWQ_MS};
     return l;
 }
 

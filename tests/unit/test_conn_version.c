@@ -91,10 +91,10 @@ static size_t synth_hello(uint8_t *out, const uint8_t *ext, size_t extlen)
     uint8_t *w = out + 4;
     memset(w, 0x03, 34);
     w += 34;
-    *w++ = 0;                        /* legacy_session_id */
-    w = lwq_put16(w, 2);             /* cipher_suites */
+    *w++ = 0;            /* legacy_session_id */
+    w = lwq_put16(w, 2); /* cipher_suites */
     w = lwq_put16(w, 0x1301);
-    *w++ = 1;                        /* legacy_compression_methods */
+    *w++ = 1; /* legacy_compression_methods */
     *w++ = 0;
     w = lwq_put16(w, (uint16_t)extlen);
     memcpy(w, ext, extlen);
