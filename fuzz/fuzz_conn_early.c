@@ -140,8 +140,7 @@ static void early_mode(int raw, const uint8_t *data, size_t n)
     lwq_tstamp now = 2 * LWQ_SEC;
     uint8_t d[1500];
     int64_t id;
-    if (lwq_server_new(&srv, sctx, NULL) ||
-        lwq_conn_client_new(&client, cctx, &path, blob, blob_len, NULL, 0, now) ||
+    if (lwq_server_new(&srv, sctx, NULL) || lwq_conn_client_new(&client, cctx, &path, blob, blob_len, NULL, 0, now) ||
         lwq_stream_open(client, 1, &id) || lwq_stream_write(client, id, (const uint8_t *)"GET /\r\n", 7, 1) != 7)
         goto out;
     ssize_t k = out_of(client, d, sizeof(d), now);

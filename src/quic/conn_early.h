@@ -14,19 +14,17 @@ struct lwq_sent_frame;
 enum { LWQ_EARLY_NONE = 0, LWQ_EARLY_PENDING, LWQ_EARLY_ACCEPTED, LWQ_EARLY_REJECTED };
 
 typedef struct lwq_conn_early {
-    int state;             /* LWQ_EARLY_*: client, from its 0-RTT keys to the server's answer */
-    lwq_quic_keys keys;    /* client: 0-RTT write keys; server: 0-RTT read keys */
+    int state;          /* LWQ_EARLY_*: client, from its 0-RTT keys to the server's answer */
+    lwq_quic_keys keys; /* client: 0-RTT write keys; server: 0-RTT read keys */
     int has_keys;
     lwq_tparams remembered; /* client: the server's parameters from the session blob */
     int has_remembered;
-    uint64_t packets;       /* 0-RTT packets sent (client) or accepted (server) */
-    lwq_tstamp discard_at;  /* server: 0-RTT read keys go then (RFC 9001 §4.9.3); 0 = not yet */
-    int token_pending;      /* server: a NEW_TOKEN frame is owed */
-    uint8_t *token;         /* client: the latest NEW_TOKEN token, for LWQ_EV_NEW_TOKEN */
+    uint64_t packets;      /* 0-RTT packets sent (client) or accepted (server) */
+    lwq_tstamp discard_at; /* server: 0-RTT read keys go then (RFC 9001 §4.9.3); 0 = not yet */
+    int token_pending;     /* server: a NEW_TOKEN frame is owed */
+    uint8_t *token;        /* client: the latest NEW_TOKEN token, for LWQ_EV_NEW_TOKEN */
     size_t token_len;
 } lwq_conn_early;
-
-
 
 /* Client, before lwq_tls_start: remembers the transport parameters of the session blob
  * (RFC 9000 §7.4.1); a blob without usable ones just means no 0-RTT streams. */

@@ -14,10 +14,10 @@ typedef struct world {
     conn_node n;
     uint8_t *blob, *token;
     size_t blob_len, token_len;
-    int second;             /* the resumed connection is running */
-    size_t got[NSTREAMS];   /* request bytes the server read, each checked */
+    int second;           /* the resumed connection is running */
+    size_t got[NSTREAMS]; /* request bytes the server read, each checked */
     int fin[NSTREAMS];
-    int early_event;        /* -1 none, else accepted */
+    int early_event; /* -1 none, else accepted */
     int new_tokens;
 } world;
 

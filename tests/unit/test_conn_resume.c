@@ -8,7 +8,7 @@
 #include "base/mem.h"
 #include "quic/token.h"
 
-static const uint8_t fixed_ticket_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t fixed_ticket_key[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                              17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const char request[] = "GET /index.html\r\n";
 

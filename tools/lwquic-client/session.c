@@ -65,10 +65,10 @@ int cli_session_save(const char *path, const cli_session *s)
     FILE *f = fopen(tmp, "wb");
     if (!f)
         return -1;
-    int rv = fwrite(MAGIC, 1, 5, f) == 5 && !write_part(f, s->blob, s->blob_len) &&
-                     !write_part(f, s->token, s->token_len)
-                 ? 0
-                 : -1;
+    int rv =
+        fwrite(MAGIC, 1, 5, f) == 5 && !write_part(f, s->blob, s->blob_len) && !write_part(f, s->token, s->token_len)
+            ? 0
+            : -1;
     if (fclose(f) != 0)
         rv = -1;
     if (!rv)
