@@ -460,12 +460,37 @@ void lwq_conn_path_on_sent(lwq_conn *c, size_t n)
     pr->in_dgram = 0;
 }
 
+static int stall_watch(const lwq_conn *c)
+{
+    return !c->is_server && c->handshake_confirmed && c->state == LWQ_CONN_ESTABLISHED &&
+           c->rec.cc.bytes_in_flight == 0 && c->st.count;
+}
+
+static lwq_tstamp stall_time(const lwq_conn *c)
+{
+    const lwq_conn_paths *p = &c->paths;
+    return p->stall_rx == c->last_rx ? p->stall_next : c->last_rx + 2 * lwq_conn_pto(c);
+}
+
+/* A stream we opened whose answer has not all arrived. */
+static int awaiting_response(const lwq_conn *c)
+{
+    for (const lwq_stream *s = c->st.head; s; s = s->next)
+        if ((s->id & 3) == 0 && s->has_rx && !s->fin_read && !s->rx_reset)
+            return 1;
+    return 0;
+}
+
 lwq_tstamp lwq_conn_path_timeout(const lwq_conn *c)
 {
     const lwq_path_probe *pr = &c->paths.probe;
+    lwq_tstamp t = LWQ_TSTAMP_INF;
+    if (stall_watch(c))
+        t = stall_time(c);
     if (!pr->active || c->state != LWQ_CONN_ESTABLISHED)
-        return LWQ_TSTAMP_INF;
-    lwq_tstamp t = pr->deadline;
+        return t;
+    if (pr->deadline < t)
+        t = pr->deadline;
     if (!pr->send && pr->resend && pr->resend < t)
         t = pr->resend;
     return t;
@@ -481,6 +506,16 @@ void lwq_conn_path_handle_timeout(lwq_conn *c, lwq_tstamp now)
         for (int s = 0; s < LWQ_SPACE_COUNT; s++)
             if (c->sp[s].ack_deadline && c->sp[s].ack_deadline <= now)
                 c->sp[s].ack_deadline = 0; /* §8.1: the ACK waits for the peer's next datagram */
+    if (stall_watch(c) && now >= stall_time(c)) {
+        if (p->stall_rx != c->last_rx) {
+            p->stall_rx = c->last_rx;
+            p->stall_k = 0;
+        }
+        if (awaiting_response(c))
+            c->sp[LWQ_SPACE_APP].probes = 1; /* a PING, sent whatever the window */
+        p->stall_next = now + (2 * lwq_conn_pto(c) << (p->stall_k < 6 ? p->stall_k : 6));
+        p->stall_k++;
+    }
     if (!pr->active || c->state != LWQ_CONN_ESTABLISHED)
         return;
     if (now >= pr->deadline) {

@@ -46,6 +46,10 @@ typedef struct lwq_conn_paths {
     int preferred_started;    /* client: validation of the server's preferred address begun */
     lwq_path checked;         /* server: a path the client probed that we validated meanwhile */
     int has_checked;
+    /* Client: a PING when a response is awaited and nothing arrives, so that a server whose
+     * packets go to a NAT binding that is gone hears from our new one (§9.3) */
+    lwq_tstamp stall_rx, stall_next;
+    unsigned stall_k;
 } lwq_conn_paths;
 
 /* 1 when the two paths are the same 4-tuple; an unspecified local address or port matches any. */

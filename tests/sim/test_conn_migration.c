@@ -260,6 +260,49 @@ START_TEST(test_rebind_address)
 }
 END_TEST
 
+/* The same with 3% loss each way and some reordering: lost challenges and responses are resent,
+ * reordered packets from the old address do not move the server back (§9.3: only a new largest
+ * packet number counts), and a client that hears nothing while it awaits a response PINGs, so the
+ * server learns the new binding even when all its packets went to the old one (seed 6 did). */
+START_TEST(test_rebind_under_loss)
+{
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        lwq_sim_link_config lossy = LINK;
+        lossy.loss = 0.03;
+        lossy.reorder = 0.05;
+        lossy.reorder_delay = 5 * LWQ_MS;
+        mworld w;
+        mworld_init(&w, seed);
+        conn_node *n = &w.n;
+        const char *why;
+        ck_assert_int_eq(lwq_context_new(&n->p.cctx, &n->p.ccfg, &why), 0);
+        ck_assert_int_eq(lwq_context_new(&n->p.sctx, &n->p.scfg, &why), 0);
+        ck_assert_int_eq(lwq_server_new(&n->p.srv, n->p.sctx, NULL), 0);
+        n->cpath = sim_path(CONN_NODE_CLIENT, CONN_NODE_SERVER);
+        ck_assert_int_eq(lwq_sim_add_node(n->sim, CONN_NODE_CLIENT, &client_ops, &w), 0);
+        ck_assert_int_eq(lwq_sim_add_node(n->sim, CONN_NODE_SERVER, &server_ops, &w), 1);
+        ck_assert_int_ge(lwq_sim_add_link(n->sim, 0, 1, &lossy), 0);
+        ck_assert_int_ge(lwq_sim_add_link(n->sim, 1, 0, &lossy), 0);
+        ck_assert_int_eq(
+            lwq_conn_client_new(&n->p.client, n->p.cctx, &n->cpath, NULL, 0, NULL, 0, lwq_sim_now(n->sim)), 0);
+        echo_init(&w.e, &n->p, 2, 300000);
+        ck_assert_int_eq(lwq_sim_rebind(n->sim, 0, (lwq_sim_addr){1, 6000}, 200 * LWQ_MS), 0);
+        ck_assert_int_eq(lwq_sim_rebind(n->sim, 0, (lwq_sim_addr){5, 6001}, 600 * LWQ_MS), 0);
+        int rc = lwq_sim_run(n->sim, LWQ_TSTAMP_INF, echo_done, &w);
+        ck_assert_msg(rc == 0, "seed %llu: got %zu of %zu, server at %u:%u after %llu moves",
+                      (unsigned long long)seed, w.e.cs[0].got, w.e.cs[0].total, remote_host(&n->p.server->path),
+                      remote_port(&n->p.server->path), (unsigned long long)n->p.server->stats.path_changes);
+        echo_check(&w.e);
+        lwq_conn *s = n->p.server;
+        ck_assert_uint_eq(remote_port(&s->path), 6001);
+        ck_assert_uint_eq(remote_host(&s->path), 5);
+        ck_assert(s->paths.validated);
+        ck_assert_uint_ge(s->stats.path_changes, 2);
+        conn_node_free(&w.n);
+    }
+}
+END_TEST
+
 static int server_moved(void *ud)
 {
     mworld *w = ud;
@@ -452,6 +495,7 @@ Suite *suite_conn_migration(void)
     tcase_add_test(tc, test_rebind_port);
     tcase_add_test(tc, test_rebind_port_twice);
     tcase_add_test(tc, test_rebind_address);
+    tcase_add_test(tc, test_rebind_under_loss);
     tcase_add_test(tc, test_rebind_resets_congestion_only_on_address_change);
     tcase_add_test(tc, test_unvalidated_path_amplification);
     tcase_add_test(tc, test_preferred_address);
