@@ -87,7 +87,7 @@ run_client() { # KIND OUTDIR CASE PATH...   ($post: file to POST, or empty)
     lwquic)
         extra=""
         [ "$verbose" = 1 ] && extra="-v --qlog-dir $W/logs/qlog-$cs"
-        [ -n "$post" ] && extra="$extra --post $post"
+        [ -n "$post" ] && extra="$extra --data $post"
         # shellcheck disable=SC2086
         timeout 60 "$B/bin/lwquic-client" --cafile "$W/certs/ca.pem" -o "$out" $extra $urls ;;
     ngtcp2)
@@ -167,7 +167,7 @@ run_case() { # SERVER CLIENT CASE
         lwquic)
             [ $rc -ne 0 ] && [ $rc -lt 124 ]
             expect $? "client exit $rc, wanted an error exit"
-            grep -q '404' "$log.client"
+            grep -q -- '-> 404' "$log.client"
             expect $? "client did not report 404" ;;
         quicgo)
             [ $rc -ne 0 ] && [ $rc -lt 124 ]
