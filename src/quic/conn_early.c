@@ -81,6 +81,22 @@ void lwq_conn_early_requeue(lwq_conn *c)
     lwq_recovery_update_timer(r, c->now);
 }
 
+/* RFC 9000 §7.4.1: after a rejection the remembered limits no longer apply. Nothing sent in 0-RTT
+ * was acknowledged, so each stream starts over as if unsent: its data then counts against the
+ * server's new flow control limits like new data. */
+static void rewind_streams(lwq_conn *c)
+{
+    for (lwq_stream *s = c->st.head; s; s = s->next) {
+        lwq_sendbuf *b = &s->tx;
+        if (!s->has_tx || b->acked_off || !lwq_ranges_empty(&b->acked))
+            continue;
+        c->st.tx_data -= b->sent_off < c->st.tx_data ? b->sent_off : c->st.tx_data;
+        b->sent_off = 0;
+        (void)lwq_ranges_remove(&b->lost, 0, UINT64_MAX);
+        b->fin_sent = b->fin_lost = 0;
+    }
+}
+
 int lwq_conn_early_answer(lwq_conn *c, int accepted)
 {
     lwq_conn_early *e = &c->early;
@@ -90,6 +106,7 @@ int lwq_conn_early_answer(lwq_conn *c, int accepted)
     if (!accepted) {
         /* RFC 9001 §4.6.2: the server dropped our 0-RTT packets; the data goes again in 1-RTT. */
         lwq_conn_early_requeue(c);
+        rewind_streams(c);
         lwq_conn_early_drop(c);
     }
     lwq_event ev;

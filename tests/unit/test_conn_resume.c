@@ -225,9 +225,10 @@ START_TEST(test_0rtt_accepted)
     int64_t id;
     ck_assert_int_eq(lwq_stream_open(p.client, 1, &id), 0);
     ck_assert_int_eq(lwq_stream_write(p.client, id, (const uint8_t *)"x", 1, 1), 1);
-    pair_run(&p, NULL, 3 * LWQ_SEC);
-    ck_assert(p.server->early.discard_at > 0);
+    pair_run(&p, NULL, 30 * LWQ_MS); /* one round trip: the server reads 1-RTT packets */
+    ck_assert(p.server->early.discard_at > p.now);
     ck_assert(p.server->early.has_keys);
+    ck_assert_ptr_nonnull(lwq_conn_early_rx_keys(p.server));
     if (p.now < p.server->early.discard_at)
         p.now = p.server->early.discard_at;
     /* Freed lazily: by the next packet after the deadline. */
@@ -349,6 +350,62 @@ START_TEST(test_0rtt_not_in_ticket)
     lwq_conn_stats_get(p.client, &cs);
     ck_assert_uint_eq(cs.packets_0rtt, 0);
     ck_assert_int_eq(early_event(p.client), -1);
+    saved_free(&sv);
+    pair_free(&p);
+}
+END_TEST
+
+static uint8_t big_got[8192];
+static size_t big_len;
+static int big_fin;
+
+static int big_read(pair *p)
+{
+    if (p->server && !big_fin) {
+        int f = 0;
+        ssize_t r;
+        while (!big_fin && (r = lwq_stream_read(p->server, 0, big_got + big_len, sizeof(big_got) - big_len, &f)) >= 0) {
+            big_len += (size_t)r;
+            big_fin = f;
+            if (!r)
+                break;
+        }
+    }
+    return big_fin && pair_established(p);
+}
+
+/* Rejected 0-RTT and a server with smaller limits than remembered (allowed when rejecting, §7.4.1):
+ * the data sent in 0-RTT counts again as new data under the new limits, so the client never goes
+ * beyond them (no FLOW_CONTROL_ERROR) and the server reads every byte once. */
+START_TEST(test_0rtt_rejected_lower_limits)
+{
+    pair p;
+    saved sv;
+    start(&p, 16, 1);
+    first(&p, &sv);
+    p.scfg.enable_0rtt = 0;
+    p.scfg.initial_max_data = 1500;
+    p.scfg.initial_max_stream_data_bidi_remote = 1000;
+    new_server(&p);
+    second(&p, &sv);
+    int64_t id;
+    ck_assert_int_eq(lwq_stream_open(p.client, 1, &id), 0);
+    uint8_t d[6000];
+    for (size_t i = 0; i < sizeof(d); i++)
+        d[i] = (uint8_t)(i * 13 + 1);
+    ck_assert_int_eq(lwq_stream_write(p.client, id, d, sizeof(d), 1), (ssize_t)sizeof(d));
+    big_len = 0;
+    big_fin = 0;
+    ck_assert(pair_run(&p, big_read, 10 * LWQ_SEC));
+    ck_assert_uint_eq(big_len, sizeof(d));
+    ck_assert_mem_eq(big_got, d, sizeof(d));
+    ck_assert(!p.client->close_set);
+    ck_assert(!p.server->close_set);
+    ck_assert_int_eq(early_event(p.client), 0);
+    lwq_conn_stats cs;
+    lwq_conn_stats_get(p.client, &cs);
+    ck_assert_uint_ge(cs.packets_0rtt, 5);
+    ck_assert_uint_gt(p.server->st.blocked_received, 0); /* the client waited for credit */
     saved_free(&sv);
     pair_free(&p);
 }
@@ -564,6 +621,7 @@ Suite *suite_conn_resume(void)
     tcase_add_test(tc, test_0rtt_rejected_ticket_key_lost);
     tcase_add_test(tc, test_0rtt_rejected_server_disabled);
     tcase_add_test(tc, test_0rtt_not_in_ticket);
+    tcase_add_test(tc, test_0rtt_rejected_lower_limits);
     tcase_add_test(tc, test_0rtt_limits_reduced);
     tcase_add_test(tc, test_0rtt_limits_raised);
     tcase_add_test(tc, test_0rtt_replay_refused);
