@@ -422,6 +422,8 @@ int main(int argc, char **argv)
                 tgt = resolve[i] + hlen + 1;
         h3cli_opts ho = {tgt, argv + optind, cl.n, outdir, quiet, method ? method : data_file ? "POST" : "GET",
                          data_file, cl.max_open};
+        if (session_file || early_data) /* the session file is kept by the hq-interop path only */
+            fprintf(stderr, "lwquic-client: --session-file and --early-data need --alpn hq-interop; ignored\n");
         return h3cli_run(&cfg, &ho);
     }
     lwq_endpoint_handler h = {on_event, &cl};
