@@ -254,7 +254,8 @@ static size_t plan_header(lwq_conn *c, lwq_space s, pkt_plan *pl, size_t room)
     const lwq_cid *dcid = lwq_cids_dcid(c);
     memset(ho, 0, sizeof(*ho));
     ho->type = lwq_conn_early_sending(c, s) ? LWQ_PKT_0RTT : type_of(s);
-    ho->version = c->version;
+    /* RFC 9369 §4.1: 0-RTT stays in the original version after a compatible upgrade */
+    ho->version = ho->type == LWQ_PKT_0RTT && c->vn.started ? c->vn.original : c->version;
     ho->dcid = dcid->id;
     ho->dcid_len = dcid->len;
     ho->scid = c->cids.local[0].cid.id;
