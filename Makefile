@@ -46,7 +46,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 
 # `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
 FORCE:
-.PHONY: FORCE check-thread check-interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
+.PHONY: FORCE check-thread check-interop interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
 all: lib tools
 
 deps: $(DEPS_STAMP)
@@ -99,8 +99,14 @@ check-unit: $(BUILD)/tests/unit-tests all
 # lwquic <-> lwquic and quic-go on loopback (tests/interop/run.sh); skipped in slice builds without tools.
 check-interop: tools
 	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then \
-	  sh scripts/deps.sh interop && sh tests/interop/run.sh $(BUILD); \
+	  sh scripts/deps.sh interop && sh tests/interop/run.sh $(BUILD) && \
+	  if [ -x $(BUILD)/bin/lwquic-netsim ]; then python3 tests/interop/runner/harness.py --build $(BUILD) --quick; fi; \
 	else echo "check-interop: lwquic-server/lwquic-client not in this build, skipped"; fi
+# The interop runner's test cases on loopback for every pairing (tests/interop/runner): $(BUILD)/interop/results.tsv
+# and the matrix in docs/interop.md.
+interop: tools
+	@sh scripts/deps.sh interop
+	python3 tests/interop/runner/harness.py --build $(BUILD) --docs docs/interop.md
 check-fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 	@for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay/$$n fuzz/corpus/$$n || exit 1; done
 check-headers: | $(DEPS_STAMP)

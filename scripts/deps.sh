@@ -5,7 +5,7 @@ set -e
 # `deps.sh interop` adds the independent peers the interop tests run against.
 PKGS="build-essential pkg-config libmbedtls-dev libsodium-dev check clang libclang-rt-14-dev openssl"
 if [ "${1:-}" = interop ]; then
-    PKGS="$PKGS golang-go golang-github-lucas-clemente-quic-go-dev ngtcp2-client ngtcp2-server tshark"
+    PKGS="$PKGS golang-go golang-github-lucas-clemente-quic-go-dev ngtcp2-client ngtcp2-server tshark python3"
 fi
 missing=""
 for p in $PKGS; do
