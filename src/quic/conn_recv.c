@@ -306,6 +306,12 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
     rv = recv_frames(c, h, (lwq_space)s, pkt + u.payload_off, u.payload_len, &eliciting);
     if (rv == LWQ_ERR_NOMEM)
         return rv;
+    if (rv == LWQ_ERR_AGAIN) {
+        /* A frame could not be kept (a stream's out-of-order range limit): not acknowledging the packet
+         * makes the peer resend its frames, which are all safe to process twice (RFC 9000 §13.2.1). */
+        c->stats.packets_dropped++;
+        return 0;
+    }
     if (c->state < LWQ_CONN_CLOSING && !sp->discarded)
         record_pn(c, (lwq_space)s, u.pn, eliciting);
     if (c->state < LWQ_CONN_CLOSING && h->type == LWQ_PKT_1RTT)

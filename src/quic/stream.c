@@ -283,7 +283,7 @@ static int on_stream(lwq_conn *c, const lwq_frame *f)
     if (rv == LWQ_RECV_WINDOW)
         return lwq_conn_error(c, LWQ_QUIC_ERR_FLOW_CONTROL_ERROR, f->type, "stream flow control exceeded");
     if (rv == LWQ_ERR_LIMIT)
-        return lwq_conn_error(c, LWQ_QUIC_ERR_INTERNAL_ERROR, f->type, "too many out-of-order stream ranges");
+        return LWQ_ERR_AGAIN; /* too many gaps: the packet is dropped unacknowledged and its data resent */
     if (rv)
         return rv;
     c->stats.stream_bytes_received += fs->len;
