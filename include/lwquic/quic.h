@@ -177,6 +177,10 @@ typedef enum {
      * data (nothing for the application to do); the server sees each byte once. */
     LWQ_EV_EARLY_DATA,
     LWQ_EV_CLOSED,          /* the connection is closed: close info below */
+    /* RFC 9000 §4.6, §19.11: the peer's MAX_STREAMS raised the limit after lwq_stream_open was refused
+     * (LWQ_ERR_LIMIT) for this type (bidi); offset is the new limit (streams of that type we may open in
+     * all). Once per increase that unblocks us; not raised while we were not refused. */
+    LWQ_EV_STREAMS_AVAILABLE,
 } lwq_event_type;
 
 typedef struct lwq_close_info {
@@ -199,6 +203,7 @@ typedef struct lwq_event {
     size_t len;
     lwq_path path;
     lwq_close_info close;
+    int bidi; /* STREAMS_AVAILABLE: 1 bidirectional, 0 unidirectional */
 } lwq_event;
 
 /* Client: active migration (RFC 9000 §9.2) to new_path (our new local address and/or the server's

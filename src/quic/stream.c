@@ -368,6 +368,13 @@ int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f)
         int d = f->type == LWQ_FRAME_MAX_STREAMS_UNI;
         if (f->u.max_streams > st->local_max[d])
             st->local_max[d] = f->u.max_streams;
+        if (st->open_refused[d] && st->local_next[d] < st->local_max[d]) {
+            lwq_event ev = {.type = LWQ_EV_STREAMS_AVAILABLE, .stream_id = -1, .bidi = !d};
+            ev.offset = st->local_max[d];
+            if (lwq_conn_push_event(c, &ev) == LWQ_ERR_NOMEM)
+                return LWQ_ERR_NOMEM;
+            st->open_refused[d] = 0;
+        }
         return 0;
     }
     default:
@@ -452,6 +459,7 @@ int lwq_stream_open(lwq_conn *c, int bidi, int64_t *stream_id)
     int d = bidi ? 0 : 1;
     if (st->local_next[d] >= st->local_max[d]) {
         st->streams_blocked_pending[d] = 1; /* RFC 9000 §4.6 */
+        st->open_refused[d] = 1;
         return LWQ_ERR_LIMIT;
     }
     if (st->count >= c->cfg->max_streams_open)
