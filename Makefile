@@ -115,13 +115,22 @@ check-headers: | $(DEPS_STAMP)
 	  echo "#include \"$$h\"" | c++ -Wall -Wextra -Werror -Iinclude -fsyntax-only -x c++ - || exit 1; \
 	done; echo "public headers compile as C99 and C++: $(words $(HEADERS)) headers"
 
-# `make check-long`: every conn_bulk loss scenario at 16 MiB each way over 200 seeds
-# (LWQ_SIM_LONG=N for another count), the five loss rates as parallel processes.
+# `make check-long`: every connection scenario of tests/sim (conn_bulk, conn_sim) over 200 seeds
+# (LWQ_SIM_LONG=N for another count), the bulk loss transfers at 16 MiB each way, each scenario as its own
+# process, all in parallel; logs in $(BUILD)/check-long/, one summary line per scenario at the end.
+LONG_CASES := conn_bulk:bulk_0 conn_bulk:bulk_1 conn_bulk:bulk_5 conn_bulk:bulk_10 conn_bulk:bulk_20 \
+  conn_bulk:thousand_streams conn_bulk:resets conn_bulk:tiny_windows conn_bulk:app_close conn_bulk:idle_timeout \
+  conn_bulk:stateless_reset conn_sim:sim_loss_5 conn_sim:sim_loss_10_reorder conn_sim:sim_loss_20 \
+  conn_sim:sim_duplicate_corrupt conn_sim:sim_handshake conn_sim:sim_many_seeds conn_sim:sim_cubic
 .PHONY: check-long
 check-long: $(BUILD)/tests/unit-tests
-	@set -e; pids=; for c in bulk_0 bulk_1 bulk_5 bulk_10 bulk_20; do \
-	  LWQ_SIM_LONG=$${LWQ_SIM_LONG:-1} CK_RUN_SUITE=conn_bulk CK_RUN_CASE=$$c $(BUILD)/tests/unit-tests & pids="$$pids $$!"; \
-	done; rc=0; for p in $$pids; do wait $$p || rc=1; done; exit $$rc
+	@mkdir -p $(BUILD)/check-long; pids=; for sc in $(LONG_CASES); do \
+	  s=$${sc%%:*}; c=$${sc#*:}; \
+	  LWQ_SIM_LONG=$${LWQ_SIM_LONG:-1} CK_RUN_SUITE=$$s CK_RUN_CASE=$$c $(BUILD)/tests/unit-tests \
+	    > $(BUILD)/check-long/$$s.$$c.log 2>&1 & pids="$$pids $$!"; \
+	done; rc=0; for p in $$pids; do wait $$p || rc=1; done; \
+	grep -h 'seeds, .* passed' $(BUILD)/check-long/*.log; grep -h 'goodput' $(BUILD)/check-long/*.log; \
+	grep -h -A3 'Failures: [1-9]\|Errors: [1-9]' $(BUILD)/check-long/*.log; exit $$rc
 
 check-thread:
 	$(MAKE) SAN=thread BUILD=build-tsan TEST_GLOB='tests/unit/test_base.c tests/io/*.c' FUZZ_GLOB=none TOOL_GLOB=none check-unit

@@ -2,9 +2,10 @@
  * stream on every stream and hashes what it accepted into the connection, the receiver hashes what
  * it read, and the two must agree. lwq_conn_check runs on both connections at every step.
  *
- * LWQ_SIM_LONG=1 (make check-long) runs every loss scenario at 16 MiB each way over 200 seeds. */
+ * LWQ_SIM_LONG=1 (make check-long) runs every scenario over 200 seeds, the loss scenarios at 16 MiB each way. */
 #include <stdlib.h>
 #include "sim/conn_node.h"
+#include "sim/sim_seeds.h"
 #include "unit/conn_pair.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -252,14 +253,6 @@ static void world_verify(world *w)
     }
 }
 
-/* LWQ_SIM_LONG=1: 200 seeds per scenario; a larger number: that many. 0 when unset. */
-static unsigned sim_long(void)
-{
-    const char *v = getenv("LWQ_SIM_LONG");
-    unsigned n = v ? (unsigned)strtoul(v, NULL, 10) : 0;
-    return n == 1 ? 200 : n;
-}
-
 typedef struct bulk_result {
     lwq_tstamp vtime; /* summed virtual time of the runs */
     uint64_t lost, bytes;
@@ -303,22 +296,41 @@ static void run_bulk(uint64_t seed, double loss, uint64_t bytes, bulk_result *re
     world_free(&w);
 }
 
+typedef struct bulk_args {
+    double loss;
+    uint64_t bytes;
+    bulk_result total;
+} bulk_args;
+
+static void bulk_seed(uint64_t seed, void *ud, void *res)
+{
+    bulk_args *a = ud;
+    run_bulk(seed, a->loss, a->bytes, res);
+}
+
+static void bulk_merge(void *ud, const void *res)
+{
+    bulk_args *a = ud;
+    const bulk_result *r = res;
+    a->total.vtime += r->vtime;
+    a->total.lost += r->lost;
+    a->total.bytes += r->bytes;
+    a->total.runs += r->runs;
+}
+
 /* make check: each scenario's seeds and size; make check-long: 200 seeds at 16 MiB. */
 static void bulk_scenario(const char *name, double loss, uint64_t first_seed, unsigned seeds, uint64_t bytes,
                           uint64_t san_bytes)
 {
-    if (sim_long()) {
-        seeds = sim_long();
+    if (sim_long())
         bytes = 16 * MIB;
-    } else if (BULK_SAN) {
+    else if (BULK_SAN)
         bytes = san_bytes;
-    }
-    bulk_result r = {0};
-    for (unsigned i = 0; i < seeds; i++) {
-        run_bulk(first_seed + i, loss, bytes, &r);
-        if (sim_long())
-            fprintf(stderr, "conn_bulk %s: seed %lu ok\n", name, (unsigned long)(first_seed + i));
-    }
+    bulk_args a = {.loss = loss, .bytes = bytes};
+    char label[64];
+    snprintf(label, sizeof(label), "conn_bulk %s", name);
+    sim_seeds_run(label, first_seed, seeds, bulk_seed, &a, sizeof(bulk_result), bulk_merge);
+    const bulk_result r = a.total;
     double vt = (double)r.vtime / (double)LWQ_SEC;
     if (getenv("LWQ_SIM_REPORT") || sim_long())
         fprintf(stderr, "conn_bulk %s: %u seeds x %lu KiB each way, %.1f s virtual, %.1f Mbit/s goodput, %lu lost\n",
@@ -372,11 +384,11 @@ START_TEST(test_bulk_regressions)
 END_TEST
 
 /* 1000 streams open at once, each carrying data both ways (RFC 9000 §4.6 stream limits raised). */
-START_TEST(test_thousand_streams)
+static void thousand_streams_seed(uint64_t seed, void *ud, void *res)
 {
     lwq_sim_link_config l = lossy_link(0.02);
     world w;
-    world_init(&w, 77, 1000, 3000);
+    world_init(&w, seed, 1000, 3000);
     w.n.p.scfg.initial_max_streams_bidi = w.n.p.ccfg.initial_max_streams_bidi = 1000;
     w.n.p.scfg.max_streams_open = w.n.p.ccfg.max_streams_open = 1200;
     world_start(&w, &l, &l);
@@ -388,39 +400,47 @@ START_TEST(test_thousand_streams)
     ck_assert_uint_eq(w.n.p.server->st.peer_next[0], 1000);
     world_free(&w);
 }
+
+START_TEST(test_thousand_streams)
+{
+    sim_seeds_run("conn_bulk thousand_streams", 77, 1, thousand_streams_seed, NULL, 0, NULL);
+}
 END_TEST
 
 /* Both senders reset every third stream once the peer has read a quarter of it, under loss: the resets arrive with
  * their codes and final sizes, every other stream stays byte-exact (RFC 9000 §3.2, §19.4). */
+static void resets_seed(uint64_t seed, void *ud, void *res)
+{
+    lwq_sim_link_config l = lossy_link(0.05);
+    world w;
+    world_init(&w, seed, 12, 200000);
+    w.reset_every = 3;
+    world_start(&w, &l, &l);
+    int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, all_done, &w);
+    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
+    world_verify(&w);
+    size_t resets = 0, mid = 0;
+    for (size_t k = 0; k < 12; k++) {
+        resets += (size_t)(w.cs.f[k].rx_reset + w.ss.f[k].rx_reset);
+        mid += (w.cs.f[k].rx_reset && w.cs.f[k].rx_got > 0) + (w.ss.f[k].rx_reset && w.ss.f[k].rx_got > 0);
+    }
+    ck_assert_uint_eq(resets, 8);
+    ck_assert_uint_gt(mid, 0); /* some were cut with data already delivered */
+    world_free(&w);
+}
+
 START_TEST(test_resets_both_ways_under_loss)
 {
-    for (uint64_t seed = 80; seed < 82; seed++) {
-        lwq_sim_link_config l = lossy_link(0.05);
-        world w;
-        world_init(&w, seed, 12, 200000);
-        w.reset_every = 3;
-        world_start(&w, &l, &l);
-        int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, all_done, &w);
-        ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
-        world_verify(&w);
-        size_t resets = 0, mid = 0;
-        for (size_t k = 0; k < 12; k++) {
-            resets += (size_t)(w.cs.f[k].rx_reset + w.ss.f[k].rx_reset);
-            mid += (w.cs.f[k].rx_reset && w.cs.f[k].rx_got > 0) + (w.ss.f[k].rx_reset && w.ss.f[k].rx_got > 0);
-        }
-        ck_assert_uint_eq(resets, 8);
-        ck_assert_uint_gt(mid, 0); /* some were cut with data already delivered */
-        world_free(&w);
-    }
+    sim_seeds_run("conn_bulk resets", 80, 2, resets_seed, NULL, 0, NULL);
 }
 END_TEST
 
 /* 1 KiB windows for the connection and every stream, on both sides, under loss (RFC 9000 §4). */
-START_TEST(test_tiny_windows_under_loss)
+static void tiny_windows_seed(uint64_t seed, void *ud, void *res)
 {
     lwq_sim_link_config l = lossy_link(0.03);
     world w;
-    world_init(&w, 90, 4, 30000);
+    world_init(&w, seed, 4, 30000);
     lwq_config *cfgs[2] = {&w.n.p.ccfg, &w.n.p.scfg};
     for (int i = 0; i < 2; i++) {
         lwq_config *c = cfgs[i];
@@ -435,6 +455,11 @@ START_TEST(test_tiny_windows_under_loss)
     ck_assert_uint_le(w.n.p.server->st.rx_window, 1024);
     ck_assert_uint_gt(w.n.p.client->st.blocked_sent + w.n.p.server->st.blocked_sent, 0);
     world_free(&w);
+}
+
+START_TEST(test_tiny_windows_under_loss)
+{
+    sim_seeds_run("conn_bulk tiny_windows", 90, 1, tiny_windows_seed, NULL, 0, NULL);
 }
 END_TEST
 
@@ -452,34 +477,37 @@ static int half_way(void *ud)
 
 /* The client closes with an application error mid-transfer over a lossy link; the server sees that
  * code and reason, and both sides end (RFC 9000 §10.2). */
+static void app_close_seed(uint64_t seed, void *ud, void *res)
+{
+    lwq_sim_link_config l = lossy_link(0.10);
+    world w;
+    world_init(&w, seed, 2, 400000);
+    world_start(&w, &l, &l);
+    ck_assert_int_eq(lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, half_way, &w), 0);
+    ck_assert_int_eq(lwq_conn_close(w.n.p.client, 0x4242, "enough"), 0);
+    int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, both_closed, &w);
+    ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
+    ck_assert(w.ss.close.is_app && w.ss.close.by_peer);
+    ck_assert_uint_eq(w.ss.close.code, 0x4242);
+    ck_assert_str_eq(w.ss.close.reason, "enough");
+    ck_assert(!w.ss.close.idle_timeout);
+    ck_assert(w.cs.close.is_app && !w.cs.close.by_peer);
+    world_free(&w);
+}
+
 START_TEST(test_app_close_under_loss)
 {
-    for (uint64_t seed = 110; seed < 113; seed++) {
-        lwq_sim_link_config l = lossy_link(0.10);
-        world w;
-        world_init(&w, seed, 2, 400000);
-        world_start(&w, &l, &l);
-        ck_assert_int_eq(lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, half_way, &w), 0);
-        ck_assert_int_eq(lwq_conn_close(w.n.p.client, 0x4242, "enough"), 0);
-        int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, both_closed, &w);
-        ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
-        ck_assert(w.ss.close.is_app && w.ss.close.by_peer);
-        ck_assert_uint_eq(w.ss.close.code, 0x4242);
-        ck_assert_str_eq(w.ss.close.reason, "enough");
-        ck_assert(!w.ss.close.idle_timeout);
-        ck_assert(w.cs.close.is_app && !w.cs.close.by_peer);
-        world_free(&w);
-    }
+    sim_seeds_run("conn_bulk app_close", 110, 3, app_close_seed, NULL, 0, NULL);
 }
 END_TEST
 
 /* Both sides go quiet after a transfer and close silently once the idle timeout passes (RFC 9000
  * §10.1), no earlier than the timeout after the last packet. */
-START_TEST(test_idle_timeout_after_transfer)
+static void idle_timeout_seed(uint64_t seed, void *ud, void *res)
 {
     lwq_sim_link_config l = lossy_link(0.01);
     world w;
-    world_init(&w, 120, 2, 100000);
+    world_init(&w, seed, 2, 100000);
     w.n.p.ccfg.idle_timeout = 3 * LWQ_SEC;
     w.n.p.scfg.idle_timeout = 5 * LWQ_SEC;
     world_start(&w, &l, &l);
@@ -495,6 +523,11 @@ START_TEST(test_idle_timeout_after_transfer)
     ck_assert_uint_le(t, 4 * LWQ_SEC);
     world_free(&w);
 }
+
+START_TEST(test_idle_timeout_after_transfer)
+{
+    sim_seeds_run("conn_bulk idle_timeout", 120, 1, idle_timeout_seed, NULL, 0, NULL);
+}
 END_TEST
 
 static int client_closed(void *ud)
@@ -505,11 +538,11 @@ static int client_closed(void *ud)
 
 /* The server loses the connection mid-transfer; the client's next packets draw stateless resets
  * and the client closes on the first one it recognises (RFC 9000 §10.3). */
-START_TEST(test_stateless_reset_after_server_loses_state)
+static void stateless_reset_seed(uint64_t seed, void *ud, void *res)
 {
     lwq_sim_link_config l = lossy_link(0.02);
     world w;
-    world_init(&w, 130, 1, 2 * MIB);
+    world_init(&w, seed, 1, 2 * MIB);
     world_start(&w, &l, &l);
     ck_assert_int_eq(lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, half_way, &w), 0);
     lwq_server_remove(w.n.p.srv, w.n.p.server);
@@ -523,6 +556,11 @@ START_TEST(test_stateless_reset_after_server_loses_state)
     /* Well before the 30 s idle timeout: within a few round trips. */
     ck_assert_uint_lt(lwq_sim_now(w.n.sim) - lost_at, 2 * LWQ_SEC);
     world_free(&w);
+}
+
+START_TEST(test_stateless_reset_after_server_loses_state)
+{
+    sim_seeds_run("conn_bulk stateless_reset", 130, 1, stateless_reset_seed, NULL, 0, NULL);
 }
 END_TEST
 
@@ -563,10 +601,22 @@ END_TEST
 Suite *suite_conn_bulk(void)
 {
     Suite *s = suite_create("conn_bulk");
-    /* One case per loss rate, so that make check-long can run them side by side (CK_RUN_CASE). */
-    static const char *names[] = {"bulk_0", "bulk_1", "bulk_5", "bulk_10", "bulk_20"};
-    const TTest *tests[] = {test_bulk_loss_0, test_bulk_loss_1, test_bulk_loss_5, test_bulk_loss_10, test_bulk_loss_20};
-    for (int i = 0; i < 5; i++) {
+    /* One case per scenario, so that make check-long can run them side by side (CK_RUN_CASE). */
+    static const char *names[] = {"bulk_0",    "bulk_1",           "bulk_5",         "bulk_10",
+                                  "bulk_20",   "thousand_streams", "resets",         "tiny_windows",
+                                  "app_close", "idle_timeout",     "stateless_reset"};
+    const TTest *tests[] = {test_bulk_loss_0,
+                            test_bulk_loss_1,
+                            test_bulk_loss_5,
+                            test_bulk_loss_10,
+                            test_bulk_loss_20,
+                            test_thousand_streams,
+                            test_resets_both_ways_under_loss,
+                            test_tiny_windows_under_loss,
+                            test_app_close_under_loss,
+                            test_idle_timeout_after_transfer,
+                            test_stateless_reset_after_server_loses_state};
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         TCase *b = lwq_test_tcase(names[i]);
         tcase_set_timeout(b, sim_long() ? 86400 : 600);
         tcase_add_test(b, tests[i]);
@@ -575,12 +625,6 @@ Suite *suite_conn_bulk(void)
     TCase *tc = lwq_test_tcase("conn_bulk");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_bulk_regressions);
-    tcase_add_test(tc, test_thousand_streams);
-    tcase_add_test(tc, test_resets_both_ways_under_loss);
-    tcase_add_test(tc, test_tiny_windows_under_loss);
-    tcase_add_test(tc, test_app_close_under_loss);
-    tcase_add_test(tc, test_idle_timeout_after_transfer);
-    tcase_add_test(tc, test_stateless_reset_after_server_loses_state);
     tcase_add_test(tc, test_conn_check_catches);
     suite_add_tcase(s, tc);
     return s;

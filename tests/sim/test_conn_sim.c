@@ -1,6 +1,8 @@
 /* Whole connections over the simulated network: loss, reordering, duplication and corruption by a
- * seeded PRNG; every transfer is checked byte for byte by the echo application. */
+ * seeded PRNG; every transfer is checked byte for byte by the echo application.
+ * LWQ_SIM_LONG=1 (make check-long) runs every scenario over 200 seeds. */
 #include "sim/conn_node.h"
+#include "sim/sim_seeds.h"
 #include "unit/conn_echo.h"
 
 typedef struct world {
@@ -70,86 +72,135 @@ static void run_echo(uint64_t seed, double loss, double reorder, size_t streams,
     world_free(&w);
 }
 
+static void loss_5_seed(uint64_t seed, void *ud, void *res)
+{
+    run_echo(seed, 0.05, 0, 2, 200000);
+}
+
 START_TEST(test_sim_loss_5)
 {
-    for (uint64_t seed = 1; seed <= 3; seed++)
-        run_echo(seed, 0.05, 0, 2, 200000);
+    sim_seeds_run("conn_sim loss_5", 1, 3, loss_5_seed, NULL, 0, NULL);
 }
 END_TEST
+
+static void loss_10_reorder_seed(uint64_t seed, void *ud, void *res)
+{
+    run_echo(seed, 0.10, 0.05, 3, 100000);
+}
 
 START_TEST(test_sim_loss_10_reorder)
 {
-    for (uint64_t seed = 10; seed <= 12; seed++)
-        run_echo(seed, 0.10, 0.05, 3, 100000);
+    sim_seeds_run("conn_sim loss_10_reorder", 10, 3, loss_10_reorder_seed, NULL, 0, NULL);
 }
 END_TEST
+
+static void loss_20_seed(uint64_t seed, void *ud, void *res)
+{
+    run_echo(seed, 0.20, 0.05, 2, 60000);
+}
 
 START_TEST(test_sim_loss_20)
 {
-    for (uint64_t seed = 20; seed <= 22; seed++)
-        run_echo(seed, 0.20, 0.05, 2, 60000);
+    sim_seeds_run("conn_sim loss_20", 20, 3, loss_20_seed, NULL, 0, NULL);
 }
 END_TEST
 
-START_TEST(test_sim_duplicate_corrupt)
+static void duplicate_corrupt_seed(uint64_t seed, void *ud, void *res)
 {
     lwq_sim_link_config l = {.delay = 10 * LWQ_MS, .duplicate = 0.05, .corrupt = 0.02, .loss = 0.02};
     world w;
-    world_start(&w, 31, &l, &l);
+    world_start(&w, seed, &l, &l);
     echo_init(&w.e, &w.n.p, 2, 100000);
     ck_assert_int_eq(lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, echo_done, &w), 0);
     echo_check(&w.e);
     ck_assert_uint_gt(lwq_sim_link_get(w.n.sim, 0)->stats.corrupted + lwq_sim_link_get(w.n.sim, 1)->stats.corrupted, 0);
     world_free(&w);
 }
+
+START_TEST(test_sim_duplicate_corrupt)
+{
+    sim_seeds_run("conn_sim duplicate_corrupt", 31, 1, duplicate_corrupt_seed, NULL, 0, NULL);
+}
 END_TEST
+
+static void handshake_drop(uint64_t seed, uint64_t k, int dir)
+{
+    uint64_t list[1] = {k};
+    lwq_sim_link_config drop = {.delay = 20 * LWQ_MS, .drop_list = list, .drop_list_len = 1};
+    lwq_sim_link_config ok = {.delay = 20 * LWQ_MS};
+    world w;
+    world_start(&w, seed, dir ? &ok : &drop, dir ? &drop : &ok);
+    ck_assert_int_eq(lwq_sim_run(w.n.sim, 10 * LWQ_SEC, established, &w), 0);
+    ck_assert_msg(established(&w), "seed %lu drop %u dir %d", (unsigned long)seed, (unsigned)k, dir);
+    world_free(&w);
+}
+
+/* One seed of the long run: every flight dropped in turn, each direction. */
+static void handshake_drop_each_seed(uint64_t seed, void *ud, void *res)
+{
+    for (uint64_t k = 1; k <= 4; k++)
+        for (int dir = 0; dir < 2; dir++)
+            handshake_drop(seed, k, dir);
+}
 
 /* RFC 9002 §6.2: each of the first datagrams of the handshake dropped in turn. */
 START_TEST(test_sim_handshake_drop_each)
 {
+    if (sim_long()) {
+        sim_seeds_run("conn_sim handshake_drop_each", 1000, 0, handshake_drop_each_seed, NULL, 0, NULL);
+        return;
+    }
     for (uint64_t k = 1; k <= 4; k++)
-        for (int dir = 0; dir < 2; dir++) {
-            uint64_t list[1] = {k};
-            lwq_sim_link_config drop = {.delay = 20 * LWQ_MS, .drop_list = list, .drop_list_len = 1};
-            lwq_sim_link_config ok = {.delay = 20 * LWQ_MS};
-            world w;
-            world_start(&w, 40 + k, dir ? &ok : &drop, dir ? &drop : &ok);
-            ck_assert_int_eq(lwq_sim_run(w.n.sim, 10 * LWQ_SEC, established, &w), 0);
-            ck_assert_msg(established(&w), "drop %u dir %d", (unsigned)k, dir);
-            world_free(&w);
-        }
+        for (int dir = 0; dir < 2; dir++)
+            handshake_drop(40 + k, k, dir);
 }
 END_TEST
+
+static void many_seeds_seed(uint64_t seed, void *ud, void *res)
+{
+    run_echo(seed, 0.05 + 0.15 * (double)(seed % 4) / 3, 0.05, 2, 20000);
+}
 
 /* Many seeds, small transfers: loss anywhere in the handshake and the data phase. */
 START_TEST(test_sim_many_seeds)
 {
-    for (uint64_t seed = 100; seed < 140; seed++)
-        run_echo(seed, 0.05 + 0.15 * (double)(seed % 4) / 3, 0.05, 2, 20000);
+    sim_seeds_run("conn_sim many_seeds", 100, 40, many_seeds_seed, NULL, 0, NULL);
 }
 END_TEST
+
+static void cubic_seed(uint64_t seed, void *ud, void *res)
+{
+    world_cc = LWQ_CC_ALGO_CUBIC;
+    run_echo(seed, 0.02 + 0.04 * (double)((seed - 60) % 3), 0.05, 2, 200000);
+    world_cc = LWQ_CC_ALGO_NEWRENO;
+}
 
 /* The loss scenarios again with Cubic (RFC 9438) on both sides. */
 START_TEST(test_sim_cubic)
 {
-    world_cc = LWQ_CC_ALGO_CUBIC;
-    for (uint64_t seed = 60; seed < 63; seed++)
-        run_echo(seed, 0.02 + 0.04 * (double)(seed - 60), 0.05, 2, 200000);
-    world_cc = LWQ_CC_ALGO_NEWRENO;
+    sim_seeds_run("conn_sim cubic", 60, 3, cubic_seed, NULL, 0, NULL);
 }
 END_TEST
 
 Suite *suite_conn_sim(void)
 {
     Suite *s = suite_create("conn_sim");
-    TCase *tc = lwq_test_tcase("conn_sim");
-    tcase_add_test(tc, test_sim_loss_5);
-    tcase_add_test(tc, test_sim_loss_10_reorder);
-    tcase_add_test(tc, test_sim_loss_20);
-    tcase_add_test(tc, test_sim_duplicate_corrupt);
-    tcase_add_test(tc, test_sim_handshake_drop_each);
-    tcase_add_test(tc, test_sim_many_seeds);
-    tcase_add_test(tc, test_sim_cubic);
-    suite_add_tcase(s, tc);
+    /* One case per scenario, so that make check-long can run them side by side (CK_RUN_CASE). */
+    static const char *names[] = {"sim_loss_5",    "sim_loss_10_reorder", "sim_loss_20", "sim_duplicate_corrupt",
+                                  "sim_handshake", "sim_many_seeds",      "sim_cubic"};
+    const TTest *tests[] = {test_sim_loss_5,
+                            test_sim_loss_10_reorder,
+                            test_sim_loss_20,
+                            test_sim_duplicate_corrupt,
+                            test_sim_handshake_drop_each,
+                            test_sim_many_seeds,
+                            test_sim_cubic};
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        TCase *tc = lwq_test_tcase(names[i]);
+        if (sim_long())
+            tcase_set_timeout(tc, 86400);
+        tcase_add_test(tc, tests[i]);
+        suite_add_tcase(s, tc);
+    }
     return s;
 }
