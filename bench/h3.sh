@@ -4,12 +4,13 @@
 # RUNS runs each (default 3). Every run is checked byte for byte before it counts. Per run: wall time of the
 # client, user+sys CPU and peak RSS of client and server (GNU time); then the medians and lwquic/ngtcp2.
 # Files and downloads live in /dev/shm so the disk stays out of it. A benchmark, not a test.
-# usage: bench/h3.sh [BUILD]      (H3_BENCH_STACKS="ngtcp2" runs one stack only)
+# usage: bench/h3.sh [BUILD]      (H3_BENCH_STACKS="ngtcp2" runs one stack only, H3_BENCH_CASES="small" one case)
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 RUNS=${RUNS:-3}
 STACKS=${H3_BENCH_STACKS:-lwquic ngtcp2}
+CASES=${H3_BENCH_CASES:-big small}
 BIG=200000000
 NSMALL=10000
 case " $STACKS " in *lwquic*)
@@ -21,7 +22,7 @@ T=$(mktemp -d /dev/shm/lwquic-bench-h3.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 sh scripts/mkcert.sh "$T/certs"
 mkdir -p "$T/www"
-head -c $BIG /dev/urandom > "$T/www/big"
+case " $CASES " in *" big "*) head -c $BIG /dev/urandom > "$T/www/big" ;; esac
 i=1
 urls="$T/small-urls"
 : > "$urls"
@@ -103,7 +104,7 @@ run() { # STACK CASE RUN
 
 res="$T/results"
 : > "$res"
-for cs in big small; do
+for cs in $CASES; do
     r=1
     while [ $r -le "$RUNS" ]; do
         for st in $STACKS; do
@@ -122,7 +123,7 @@ echo "|---|---|---:|---:|---:|---:|---:|---:|"
 median() { # FIELD: median of column FIELD of stdin
     sort -n -k"$1","$1" | awk -v f="$1" '{ v[NR] = $f } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-for cs in big small; do
+for cs in $CASES; do
     for st in $STACKS; do
         grep "^$st $cs " "$res" > "$T/sel"
         wall=$(median 4 < "$T/sel")
@@ -139,7 +140,7 @@ for cs in big small; do
     done
 done
 case " $STACKS " in *" lwquic "*" ngtcp2 "*)
-    for cs in big small; do
+    for cs in $CASES; do
         awk -v cs="$cs" '$2 == cs { w[$1] = $3 } END {
             printf "%s: lwquic/ngtcp2 wall-time ratio %.2f\n", cs == "big" ? "200 MB GET" : "10,000 small GETs", w["lwquic"] / w["ngtcp2"] }' \
             "$T/medians"

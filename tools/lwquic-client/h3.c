@@ -1,5 +1,6 @@
 /* lwquic-client over HTTP/3: requests run concurrently on one connection (bounded); bodies are
- * saved as DIR/<last path segment>; a request body is streamed from --data FILE. */
+ * saved as DIR/<last path segment>; a request body is streamed from --data FILE. Per URL only a small
+ * record is kept: the URL is parsed when its request starts and when its file is opened. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,19 +15,18 @@
 #include "lwquic-client/h3cli.h"
 
 typedef struct h3creq {
-    cli_url url;
-    char file[4096];
     FILE *out;
     int64_t id;
-    int status, started, done, ok;
     uint64_t bytes, data_off;
-    char why[160];
+    int status;
+    uint8_t started, done, ok;
 } h3creq;
 
 typedef struct h3cli {
     const h3cli_opts *o;
     lwq_h3 *h;
     h3creq *reqs;
+    uint32_t *by_stream; /* client bidirectional stream 4k -> request index + 1 (RFC 9000 §2.1) */
     size_t next, open, finished;
     int data_fd;
     uint64_t data_size;
@@ -41,12 +41,13 @@ static ssize_t read_data(void *ud, int64_t id, uint8_t *buf, size_t cap, int *eo
 
 static h3cli *g_cli; /* the read callback's way back to the shared --data descriptor */
 
+/* Every bidirectional stream we open carries one request, so stream k is at most request k. */
 static h3creq *find(h3cli *c, int64_t id)
 {
-    for (size_t i = 0; i < c->next; i++)
-        if (c->reqs[i].started && c->reqs[i].id == id)
-            return &c->reqs[i];
-    return NULL;
+    if (id < 0 || (id & 3) != 0 || (uint64_t)id / 4 >= c->o->n)
+        return NULL;
+    uint32_t k = c->by_stream[id / 4];
+    return k && c->reqs[k - 1].id == id ? &c->reqs[k - 1] : NULL;
 }
 
 static void wake(h3cli *c)
@@ -60,12 +61,20 @@ static void start(h3cli *c)
 {
     while (c->next < c->o->n && c->open < c->o->max_open) {
         h3creq *r = &c->reqs[c->next];
+        cli_url u;
+        char err[256];
+        if (cli_parse_url(c->o->urls[c->next], &u, err, sizeof(err))) {
+            r->started = r->done = 1; /* checked in h3cli_run: not reached */
+            c->next++;
+            c->finished++;
+            continue;
+        }
         lwq_h3_request q;
         memset(&q, 0, sizeof(q));
         q.method = c->o->method;
         q.scheme = "https";
-        q.authority = r->url.authority;
-        q.path = r->url.path;
+        q.authority = u.authority;
+        q.path = u.path;
         q.urgency = 3;
         lwq_h3_field ua = {(const uint8_t *)"user-agent", 10, (const uint8_t *)"lwquic-client", 13, 0};
         q.extra = &ua;
@@ -75,17 +84,32 @@ static void start(h3cli *c)
             q.body = &body;
         int rv = lwq_h3_submit(c->h, &q, &r->id);
         if (rv == LWQ_ERR_LIMIT || rv == LWQ_ERR_STATE)
-            return; /* the stream limit: a finished request makes room */
+            return; /* LWQ_EV_STREAMS_AVAILABLE or a finished request makes room */
         r->started = 1;
         c->next++;
         if (rv) {
             r->done = 1;
             c->finished++;
-            snprintf(r->why, sizeof(r->why), "%s", lwq_strerror(rv));
+            fprintf(stderr, "%s %s: %s\n", c->o->method, c->o->urls[c->next - 1], lwq_strerror(rv));
             continue;
         }
+        if ((uint64_t)r->id / 4 < c->o->n)
+            c->by_stream[r->id / 4] = (uint32_t)(r - c->reqs) + 1;
         c->open++;
     }
+}
+
+/* DIR/<last path segment of the URL>, "index.html" for a path ending in '/'. */
+static FILE *open_out(h3cli *c, h3creq *r)
+{
+    cli_url u;
+    char err[256], file[4096];
+    if (cli_parse_url(c->o->urls[r - c->reqs], &u, err, sizeof(err)))
+        return NULL;
+    const char *base = strrchr(u.path, '/');
+    base = base && base[1] ? base + 1 : "index.html";
+    snprintf(file, sizeof(file), "%s/%.*s", c->o->outdir, (int)strcspn(base, "?#"), base);
+    return fopen(file, "wb");
 }
 
 static void finish(h3cli *c, lwq_conn *conn, h3creq *r, int ok, const char *why)
@@ -99,13 +123,9 @@ static void finish(h3cli *c, lwq_conn *conn, h3creq *r, int ok, const char *why)
     }
     r->out = NULL;
     r->ok = ok && r->status >= 200 && r->status < 300;
-    if (why)
-        snprintf(r->why, sizeof(r->why), "%s", why);
-    else if (!r->ok)
-        snprintf(r->why, sizeof(r->why), "status %d", r->status);
     if (!c->o->quiet)
-        fprintf(stderr, "%s https://%s%s -> %d%s%s\n", c->o->method, r->url.authority, r->url.path, r->status,
-                why ? ": " : "", why ? why : "");
+        fprintf(stderr, "%s %s -> %d%s%s\n", c->o->method, c->o->urls[r - c->reqs], r->status, why ? ": " : "",
+                why ? why : "");
     c->open--;
     c->finished++;
     start(c);
@@ -137,7 +157,7 @@ static void on_body(h3cli *c, lwq_conn *conn, h3creq *r, int end)
     while ((n = lwq_h3_read_body(c->h, r->id, buf, sizeof(buf))) > 0) {
         if (r->done)
             continue;
-        if (!r->out && !(r->out = fopen(r->file, "wb"))) {
+        if (!r->out && !(r->out = open_out(c, r))) {
             lwq_h3_cancel(c->h, r->id, LWQ_H3_REQUEST_CANCELLED);
             finish(c, conn, r, 0, strerror(errno));
             continue;
@@ -151,12 +171,13 @@ static void on_body(h3cli *c, lwq_conn *conn, h3creq *r, int end)
     }
     if (end && !r->done) {
         if (!r->out)
-            r->out = fopen(r->file, "wb"); /* an empty body is still a file */
+            r->out = open_out(c, r); /* an empty body is still a file */
         finish(c, conn, r, r->out != NULL, r->out ? NULL : strerror(errno));
     }
 }
 
-/* The peer's MAX_STREAMS raises no event: the main thread retries waiting requests now and then. */
+/* Safety net only: requests wait for LWQ_EV_STREAMS_AVAILABLE or a finished request; this retry,
+ * once a second from the main thread, covers a refusal neither follows (none is known). */
 static void kick(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
 {
     h3cli *c = arg;
@@ -182,7 +203,8 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
     if (ev->type == LWQ_EV_HANDSHAKE_DONE) {
         c->handshake_done = 1;
         start(c);
-    }
+    } else if (ev->type == LWQ_EV_STREAMS_AVAILABLE && ev->bidi && c->handshake_done)
+        start(c); /* RFC 9000 §4.6: the server's MAX_STREAMS let more requests go */
     lwq_h3_event hev;
     while (lwq_h3_poll_event(c->h, &hev)) {
         h3creq *r = find(c, hev.stream_id);
@@ -232,20 +254,24 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
     c.o = o;
     c.data_fd = -1;
     g_cli = &c;
-    c.reqs = calloc(o->n, sizeof(*c.reqs));
-    if (!c.reqs)
-        return 1;
     char err[256];
+    cli_url first, u;
     for (size_t i = 0; i < o->n; i++) {
-        h3creq *r = &c.reqs[i];
-        if (cli_parse_url(o->urls[i], &r->url, err, sizeof(err))) {
+        if (cli_parse_url(o->urls[i], i ? &u : &first, err, sizeof(err))) {
             fprintf(stderr, "lwquic-client: %s\n", err);
-            free(c.reqs);
             return 2;
         }
-        const char *base = strrchr(r->url.path, '/');
-        base = base && base[1] ? base + 1 : "index.html";
-        snprintf(r->file, sizeof(r->file), "%s/%.*s", o->outdir, (int)strcspn(base, "?#"), base);
+        if (i && strcmp(u.authority, first.authority) != 0) {
+            fprintf(stderr, "lwquic-client: %s: all URLs must name the same server (one connection)\n", o->urls[i]);
+            return 2;
+        }
+    }
+    c.reqs = calloc(o->n, sizeof(*c.reqs));
+    c.by_stream = calloc(o->n, sizeof(*c.by_stream));
+    if (!c.reqs || !c.by_stream) {
+        free(c.reqs);
+        free(c.by_stream);
+        return 1;
     }
     if (o->data_file) {
         c.data_fd = open(o->data_file, O_RDONLY | O_CLOEXEC);
@@ -253,6 +279,7 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         if (end < 0) {
             fprintf(stderr, "lwquic-client: --data %s: %s\n", o->data_file, strerror(errno));
             free(c.reqs);
+            free(c.by_stream);
             return 2;
         }
         c.data_size = (uint64_t)end;
@@ -262,8 +289,11 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
     lwq_endpoint_handler h = {on_event, &c};
     cli_stack st;
     int rv = cli_start("lwquic-client", cfg, 2, NULL, &h, &st);
-    if (rv)
+    if (rv) {
+        free(c.reqs);
+        free(c.by_stream);
         return rv;
+    }
     lwq_endpoint_conn *ec;
     rv = lwq_endpoint_connect(st.ep, o->target, NULL, 0, NULL, &ec);
     if (rv) {
@@ -276,11 +306,7 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
     while (!c.closed) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        ts.tv_sec++;
         pthread_cond_timedwait(&c.cv, &c.mu, &ts);
         if (!c.closed) {
             pthread_mutex_unlock(&c.mu);
@@ -300,7 +326,7 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         if (!r->ok) {
             failed++;
             if (c.handshake_done && !r->done && (!o->quiet || failed <= 3))
-                fprintf(stderr, "lwquic-client: %s: not completed\n", r->url.path);
+                fprintf(stderr, "lwquic-client: %s: not completed\n", o->urls[i]);
         }
     }
     const lwq_close_info *ci = &c.close;
@@ -310,5 +336,6 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
                 (unsigned long long)ci->code, ci->is_app ? lwq_h3_strerror(ci->code) : lwq_quic_error_name(ci->code),
                 ci->reason[0] ? ci->reason : (ci->idle_timeout ? "idle timeout" : "(no reason given)"));
     free(c.reqs);
+    free(c.by_stream);
     return failed || !c.handshake_done ? 1 : 0;
 }

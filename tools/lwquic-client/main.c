@@ -359,11 +359,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "lwquic-client: at most %d URLs\n", MAX_URLS);
         return 2;
     }
-    cl.reqs = calloc(cl.n, sizeof(request));
+    size_t nreq = h3 ? 1 : cl.n; /* HTTP/3 keeps small records of its own (h3.c): only the first URL here */
+    cl.reqs = calloc(nreq, sizeof(request));
+    if (!cl.reqs)
+        return 1;
     pthread_mutex_init(&cl.mu, NULL);
     pthread_cond_init(&cl.cv, NULL);
     char err[256];
-    for (size_t i = 0; i < cl.n; i++) {
+    for (size_t i = 0; i < nreq; i++) {
         request *r = &cl.reqs[i];
         r->stream_id = -1;
         if (cli_parse_url(argv[optind + (int)i], &r->url, err, sizeof(err))) {
