@@ -96,11 +96,15 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 check: check-headers check-unit check-fuzz check-interop
 check-unit: $(BUILD)/tests/unit-tests all
 	$(BUILD)/tests/unit-tests
-# lwquic <-> lwquic and quic-go on loopback (tests/interop/run.sh); skipped in slice builds without tools.
+# On loopback, byte-exact (tests/interop/): hq-interop lwquic <-> lwquic and quic-go (run.sh); HTTP/3 against
+# ngtcp2 and quic-go (h3.sh); resumption and 0-RTT (resume.sh); migration (migrate.sh); the runner's quick subset
+# through lwquic-netsim (runner/harness.py --quick). Skipped in slice builds without tools.
 check-interop: tools
 	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then \
-	  sh scripts/deps.sh interop && sh tests/interop/run.sh $(BUILD) && \
-	  if [ -x $(BUILD)/bin/lwquic-netsim ]; then python3 tests/interop/runner/harness.py --build $(BUILD) --quick; fi; \
+	  sh scripts/deps.sh interop && sh tests/interop/run.sh $(BUILD) && sh tests/interop/h3.sh $(BUILD) && \
+	  sh tests/interop/resume.sh $(BUILD) && \
+	  if [ -x $(BUILD)/bin/lwquic-netsim ]; then sh tests/interop/migrate.sh $(BUILD) && \
+	    python3 tests/interop/runner/harness.py --build $(BUILD) --quick; fi; \
 	else echo "check-interop: lwquic-server/lwquic-client not in this build, skipped"; fi
 # The interop runner's test cases on loopback for every pairing (tests/interop/runner): $(BUILD)/interop/results.tsv
 # and the matrix in docs/interop.md.
