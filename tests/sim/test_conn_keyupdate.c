@@ -3,93 +3,34 @@
  * and by the confidentiality limit (§6.6); the qlog records every phase change. */
 #include <stdlib.h>
 #include "sim/conn_node.h"
-
-#define KU_CHUNK 16384
-
-typedef struct ku_side {
-    uint64_t sent, got, bad;
-    int fin_sent, fin_got;
-    lwq_close_info close;
-    int closed;
-} ku_side;
+#include "sim/duplex.h"
 
 typedef struct ku_world {
     conn_node n;
-    uint64_t bytes; /* each way on one bidirectional stream */
-    int opened;
-    ku_side side[2];         /* 0 client, 1 server */
+    duplex d;
     lwq_tstamp update_at[2]; /* each side starts one update at the first chance from then; 0 = never */
     int updated[2];
     uint64_t qlog_updates[2]; /* quic:key_updated records seen */
 } ku_world;
 
-static uint8_t ku_byte(int dir, uint64_t off)
-{
-    uint64_t x = (off >> 2) * 0x9e3779b97f4a7c15ull + (uint64_t)dir * 0x632be59bd9b4e019ull;
-    x ^= x >> 29;
-    return (uint8_t)(x >> (8 * (off & 3)));
-}
-
 static void ku_pump(void *app, int server)
 {
     ku_world *w = app;
     lwq_conn *c = server ? w->n.p.server : w->n.p.client;
-    ku_side *s = &w->side[server];
-    if (!c)
-        return;
-    lwq_event ev;
-    while (lwq_conn_next_event(c, &ev))
-        if (ev.type == LWQ_EV_CLOSED) {
-            s->closed = 1;
-            s->close = ev.close;
-        }
-    if (s->closed || !lwq_conn_is_established(c))
+    if (!duplex_events(&w->d, c, server))
         return;
     if (w->update_at[server] && !w->updated[server] && lwq_sim_now(w->n.sim) >= w->update_at[server] &&
         lwq_conn_keys_can_update(c)) {
         ck_assert_int_eq(lwq_conn_update_keys(c), 0);
         w->updated[server] = 1;
     }
-    if (!server && !w->opened) {
-        int64_t id;
-        ck_assert_int_eq(lwq_stream_open(c, 1, &id), 0);
-        ck_assert_int_eq(id, 0);
-        w->opened = 1;
-    }
-    if (server && !c->st.count && !s->sent)
-        return; /* the client has not opened the stream yet */
-    uint8_t buf[KU_CHUNK];
-    while (!s->fin_sent) {
-        uint64_t left = w->bytes - s->sent;
-        size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
-        for (size_t i = 0; i < n; i++)
-            buf[i] = ku_byte(server, s->sent + i);
-        ssize_t r = lwq_stream_write(c, 0, buf, n, n == left);
-        if (r <= 0)
-            break;
-        s->sent += (size_t)r;
-        if ((size_t)r == n && n == left)
-            s->fin_sent = 1;
-        if ((size_t)r < n)
-            break;
-    }
-    while (!s->fin_got) {
-        int fin = 0;
-        ssize_t r = lwq_stream_read(c, 0, buf, sizeof(buf), &fin);
-        if (r < 0)
-            break;
-        for (ssize_t i = 0; i < r; i++)
-            if (buf[i] != ku_byte(!server, s->got + (uint64_t)i))
-                s->bad++;
-        s->got += (uint64_t)r;
-        s->fin_got = fin;
-    }
+    duplex_move(&w->d, c, server);
 }
 
 static int ku_done(void *ud)
 {
     ku_world *w = ud;
-    return w->side[0].fin_got && w->side[1].fin_got && w->n.p.server &&
+    return w->d.side[0].fin_got && w->d.side[1].fin_got && w->n.p.server &&
            w->n.p.client->ku.rphase == w->n.p.client->ku.wphase && w->n.p.server->ku.rphase == w->n.p.server->ku.wphase;
 }
 
@@ -111,7 +52,7 @@ static void ku_init(ku_world *w, uint64_t seed, uint64_t bytes)
     conn_node_init(&w->n, seed, "conn_keyupdate_sim");
     w->n.pump = ku_pump;
     w->n.app = w;
-    w->bytes = bytes;
+    w->d.bytes = bytes;
     w->n.p.ccfg.qlog_open = w->n.p.scfg.qlog_open = q_open;
     w->n.p.ccfg.qlog_write = w->n.p.scfg.qlog_write = q_write;
     w->n.p.ccfg.qlog_ud = w->n.p.scfg.qlog_ud = w;
@@ -123,10 +64,10 @@ static void ku_run(ku_world *w, const lwq_sim_link_config *l)
     int rc = lwq_sim_run(w->n.sim, LWQ_TSTAMP_INF, ku_done, w);
     ck_assert_msg(rc == 0, "%s", lwq_sim_report(w->n.sim));
     for (int i = 0; i < 2; i++) {
-        const ku_side *s = &w->side[i];
+        const duplex_side *s = &w->d.side[i];
         ck_assert_msg(!s->closed, "side %d closed: 0x%llx %s", i, (unsigned long long)s->close.code, s->close.reason);
-        ck_assert_uint_eq(s->got, w->bytes);
-        ck_assert_uint_eq(s->sent, w->bytes);
+        ck_assert_uint_eq(s->got, w->d.bytes);
+        ck_assert_uint_eq(s->sent, w->d.bytes);
         ck_assert_uint_eq(s->bad, 0);
     }
 }
@@ -253,9 +194,9 @@ START_TEST(test_confidentiality_limit_updates)
     lwq_conn_keys_set_limits(w.n.p.client, 400, 0);
     int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, ku_done, &w);
     ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
-    ck_assert_uint_eq(w.side[1].got, w.bytes);
-    ck_assert_uint_eq(w.side[0].got, w.bytes);
-    ck_assert_int_eq(w.side[0].closed || w.side[1].closed, 0);
+    ck_assert_uint_eq(w.d.side[1].got, w.d.bytes);
+    ck_assert_uint_eq(w.d.side[0].got, w.d.bytes);
+    ck_assert_int_eq(w.d.side[0].closed || w.d.side[1].closed, 0);
     lwq_conn_stats cs, ss;
     ku_stats(&w, &cs, &ss);
     ck_assert_uint_ge(cs.key_updates_initiated, 2);

@@ -4,84 +4,29 @@
  * does not match the long header (VERSION_NEGOTIATION_ERROR). */
 #include "base/mem.h"
 #include "sim/conn_node.h"
-
-#define V2_CHUNK 16384
-
-typedef struct v2_side {
-    uint64_t sent, got, bad;
-    int fin_sent, fin_got, closed;
-    lwq_close_info close;
-} v2_side;
+#include "sim/duplex.h"
 
 typedef struct v2_world {
     conn_node n;
-    uint64_t bytes;
-    int opened;
-    v2_side side[2];
+    duplex d;
     uint32_t first_version[2]; /* long-header version of the first datagram each side sent */
     uint64_t long_v1_after[2]; /* v1 long headers sent after that side used v2 */
     int saw_v2[2];
     uint32_t offer[1];
 } v2_world;
 
-static uint8_t v2_byte(int dir, uint64_t off)
-{
-    uint64_t x = (off >> 3) * 0xbf58476d1ce4e5b9ull + (uint64_t)(dir + 1) * 0x94d049bb133111ebull;
-    return (uint8_t)((x ^ (x >> 31)) >> (8 * (off & 7)));
-}
-
 static void v2_pump(void *app, int server)
 {
     v2_world *w = app;
     lwq_conn *c = server ? w->n.p.server : w->n.p.client;
-    v2_side *s = &w->side[server];
-    if (!c)
-        return;
-    lwq_event ev;
-    while (lwq_conn_next_event(c, &ev))
-        if (ev.type == LWQ_EV_CLOSED) {
-            s->closed = 1;
-            s->close = ev.close;
-        }
-    if (s->closed || !lwq_conn_is_established(c))
-        return;
-    if (!server && !w->opened) {
-        int64_t id;
-        ck_assert_int_eq(lwq_stream_open(c, 1, &id), 0);
-        w->opened = 1;
-    }
-    uint8_t buf[V2_CHUNK];
-    while (!s->fin_sent) {
-        uint64_t left = w->bytes - s->sent;
-        size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
-        for (size_t i = 0; i < n; i++)
-            buf[i] = v2_byte(server, s->sent + i);
-        ssize_t r = lwq_stream_write(c, 0, buf, n, n == left);
-        if (r <= 0)
-            break;
-        s->sent += (size_t)r;
-        if ((size_t)r == n && n == left)
-            s->fin_sent = 1;
-        if ((size_t)r < n)
-            break;
-    }
-    while (!s->fin_got) {
-        int fin = 0;
-        ssize_t r = lwq_stream_read(c, 0, buf, sizeof(buf), &fin);
-        if (r < 0)
-            break;
-        for (ssize_t i = 0; i < r; i++)
-            if (buf[i] != v2_byte(!server, s->got + (uint64_t)i))
-                s->bad++;
-        s->got += (uint64_t)r;
-        s->fin_got = fin;
-    }
+    if (duplex_events(&w->d, c, server))
+        duplex_move(&w->d, c, server);
 }
 
 static int v2_done(void *ud)
 {
     v2_world *w = ud;
-    return (w->side[0].fin_got && w->side[1].fin_got) || w->side[0].closed;
+    return (w->d.side[0].fin_got && w->d.side[1].fin_got) || w->d.side[0].closed;
 }
 
 /* Every long header that leaves a node, through the simulator's trace of the wire. */
@@ -129,7 +74,7 @@ static void v2_init(v2_world *w, uint64_t seed, uint64_t bytes, uint32_t client_
     conn_node_init(&w->n, seed, "conn_v2_sim");
     w->n.pump = v2_pump;
     w->n.app = w;
-    w->bytes = bytes;
+    w->d.bytes = bytes;
     w->n.p.ccfg.version = client_version;
     w->offer[0] = LWQ_VERSION_2;
     if (offer_v2) {
@@ -161,10 +106,10 @@ static void v2_run_ok(v2_world *w)
     int rc = lwq_sim_run(w->n.sim, LWQ_TSTAMP_INF, v2_done, w);
     ck_assert_msg(rc == 0, "%s", lwq_sim_report(w->n.sim));
     for (int i = 0; i < 2; i++) {
-        ck_assert_msg(!w->side[i].closed, "side %d closed: 0x%llx %s", i, (unsigned long long)w->side[i].close.code,
-                      w->side[i].close.reason);
-        ck_assert_uint_eq(w->side[i].got, w->bytes);
-        ck_assert_uint_eq(w->side[i].bad, 0);
+        ck_assert_msg(!w->d.side[i].closed, "side %d closed: 0x%llx %s", i, (unsigned long long)w->d.side[i].close.code,
+                      w->d.side[i].close.reason);
+        ck_assert_uint_eq(w->d.side[i].got, w->d.bytes);
+        ck_assert_uint_eq(w->d.side[i].bad, 0);
     }
 }
 
@@ -261,8 +206,8 @@ START_TEST(test_server_refuses_v2)
     v2_start(&w, &lim, &l);
     int rc = lwq_sim_run(w.n.sim, LWQ_TSTAMP_INF, v2_done, &w);
     ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
-    ck_assert_int_eq(w.side[0].closed, 1);
-    ck_assert_uint_eq(w.side[0].close.code, LWQ_QUIC_ERR_VERSION_NEGOTIATION_ERROR);
+    ck_assert_int_eq(w.d.side[0].closed, 1);
+    ck_assert_uint_eq(w.d.side[0].close.code, LWQ_QUIC_ERR_VERSION_NEGOTIATION_ERROR);
     ck_assert_ptr_null(w.n.p.server);
     ck_assert_uint_eq(w.n.retries_sent, 0);
     ck_assert_int_eq(w.saw_v2[1], 0);
@@ -293,12 +238,12 @@ START_TEST(test_mismatched_version_information)
     ck_assert_msg(rc == 0, "%s", lwq_sim_report(w.n.sim));
     ck_assert_ptr_nonnull(w.n.p.server);
     lwq_event ev;
-    ck_assert_int_eq(w.side[0].closed, 1);
-    ck_assert_uint_eq(w.side[0].close.code, LWQ_QUIC_ERR_VERSION_NEGOTIATION_ERROR);
-    ck_assert_int_eq(w.side[0].close.by_peer, 1);
+    ck_assert_int_eq(w.d.side[0].closed, 1);
+    ck_assert_uint_eq(w.d.side[0].close.code, LWQ_QUIC_ERR_VERSION_NEGOTIATION_ERROR);
+    ck_assert_int_eq(w.d.side[0].close.by_peer, 1);
     ck_assert(pair_find_event(w.n.p.server, LWQ_EV_CLOSED, &ev) || w.n.p.server->close_set);
     ck_assert_uint_eq(w.n.p.server->close.code, LWQ_QUIC_ERR_VERSION_NEGOTIATION_ERROR);
-    ck_assert_uint_eq(w.side[1].got, 0);
+    ck_assert_uint_eq(w.d.side[1].got, 0);
     conn_node_free(&w.n);
 }
 END_TEST
