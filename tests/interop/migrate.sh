@@ -17,24 +17,7 @@ passed=0
 failed=0
 base=$((30000 + ($$ * 11) % 20000))
 
-wait_ready() {
-    n=0
-    while [ $n -lt 50 ]; do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        n=$((n + 1))
-    done
-    return 1
-}
-
-start_server() { # PORT LOG FLAGS...
-    sport=$1 slog=$2
-    shift 2
-    "$B/bin/lwquic-server" --listen "127.0.0.1:$sport" --root "$W/www" --cert "$W/certs/server.pem" \
-        --key "$W/certs/server.key" --alpn hq-interop --shards 2 "$@" 2> "$slog" &
-    server_pid=$!
-    wait_ready "$slog" serving
-}
+. tests/interop/common.sh
 
 stop_all() {
     kill "$server_pid" 2> /dev/null
@@ -67,7 +50,7 @@ fetch() { # NAME PORT FILE [CLIENT FLAGS...]: 1 when the file arrived intact
 
 # 1. preferred address, no relay: the client moves to the second port after confirmation.
 p=$base
-start_server $p "$W/pref.server" --preferred-address "127.0.0.1:$((p + 1))"
+start_server $p "$W/pref.server" --alpn hq-interop --shards 2 --preferred-address "127.0.0.1:$((p + 1))"
 ok=0
 if fetch pref $p f2m && grep -q "migrated to 127.0.0.1:$((p + 1))" "$W/pref.client" &&
     [ "$(grep -c "path changed" "$W/pref.server")" = 1 ]; then ok=1; fi
@@ -75,7 +58,7 @@ stop_all
 verdict pref $ok
 
 # 2. --no-preferred-address: the same server, the client stays.
-start_server $p "$W/nopref.server" --preferred-address "127.0.0.1:$((p + 1))"
+start_server $p "$W/nopref.server" --alpn hq-interop --shards 2 --preferred-address "127.0.0.1:$((p + 1))"
 ok=0
 if fetch nopref $p f2m --no-preferred-address && ! grep -q "migrated" "$W/nopref.client" &&
     ! grep -q "path changed" "$W/nopref.server"; then ok=1; fi
@@ -84,7 +67,7 @@ verdict nopref $ok
 
 # 3. connectionmigration through the relay: the server advertises the relay's second front port.
 p=$((base + 10))
-start_server $p "$W/cm.server" --preferred-address "127.0.0.1:$((p + 3))" --preferred-listen "127.0.0.1:$((p + 1))"
+start_server $p "$W/cm.server" --alpn hq-interop --shards 2 --preferred-address "127.0.0.1:$((p + 3))" --preferred-listen "127.0.0.1:$((p + 1))"
 "$B/bin/lwquic-netsim" --listen $((p + 2)) --server $p --listen2 $((p + 3)) --server2 $((p + 1)) -q \
     2> "$W/cm.relay" &
 relay_pid=$!
@@ -98,7 +81,7 @@ verdict cm $ok
 # 4./5. NAT rebinding after 1 s, then every 2 s: a new port, then a new port and address.
 for mode in port addr; do
     p=$((p + 10))
-    start_server $p "$W/rebind-$mode.server"
+    start_server $p "$W/rebind-$mode.server" --alpn hq-interop --shards 2
     arg="1,2"
     [ $mode = addr ] && arg="1,2,addr"
     "$B/bin/lwquic-netsim" --listen $((p + 2)) --server $p --rebind $arg -q 2> "$W/rebind-$mode.relay" &

@@ -23,24 +23,7 @@ passed=0
 failed=0
 base=$((30000 + ($$ * 7) % 20000))
 
-wait_ready() {
-    n=0
-    while [ $n -lt 50 ]; do
-        grep -q "server\|serving" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        n=$((n + 1))
-    done
-    return 1
-}
-
-start_server() { # PORT LOG FLAGS...
-    sport=$1 slog=$2
-    shift 2
-    "$B/bin/lwquic-server" --listen "127.0.0.1:$sport" --root "$W/www" --cert "$W/certs/server.pem" \
-        --key "$W/certs/server.key" "$@" 2> "$slog" &
-    server_pid=$!
-    wait_ready "$slog"
-}
+. tests/interop/common.sh
 
 stop_server() {
     kill "$server_pid" 2> /dev/null

@@ -23,18 +23,10 @@ passed=0
 failed=0
 base=$((30000 + $$ % 20000))
 
-wait_ready() { # LOG WORD: until the server printed WORD (or 5 s)
-    n=0
-    while [ $n -lt 50 ]; do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        n=$((n + 1))
-    done
-    return 1
-}
+. tests/interop/common.sh
 
 retry=""
-start_server() { # KIND PORT LOG   ($retry: --retry or empty)
+start_kind() { # KIND PORT LOG   ($retry: --retry or empty)
     case $1 in
     lwquic) "$B/bin/lwquic-server" --listen "127.0.0.1:$2" --root "$W/www" --cert "$W/certs/server.pem" \
                 --key "$W/certs/server.key" $retry 2> "$3" & ;;
@@ -61,7 +53,7 @@ check_case() { # SERVER CLIENT NAME FILES...
     out="$W/out-$srv-$cli-$name"
     mkdir -p "$out"
     log="$W/logs/$srv-$cli-$name"
-    if ! start_server "$srv" "$port" "$log.server"; then
+    if ! start_kind "$srv" "$port" "$log.server"; then
         echo "FAIL $srv server / $cli client: $name (server did not start)"
         failed=$((failed + 1))
         return
