@@ -214,7 +214,8 @@ void lwq_h3_del(lwq_h3 *h);
 /* Pumps transport events and moves bytes both ways; 1 with *ev, 0 when none (then send datagrams). */
 int lwq_h3_next_event(lwq_h3 *h, lwq_h3_event *ev);
 /* Opens a stream and submits the request: its id in *stream_id. LWQ_ERR_LIMIT when the peer's
- * stream limit is reached now (retry after a stream closes). */
+ * stream limit is reached now: retry at LWQ_EV_STREAMS_AVAILABLE (bidi), which lwq_h3 passes through
+ * (LWQ_H3_EV_TRANSPORT, or returned 0 by lwq_h3_handle_transport), or after a request ends. */
 int lwq_h3_submit(lwq_h3 *h, const lwq_h3_request *req, int64_t *stream_id);
 int lwq_h3_respond(lwq_h3 *h, int64_t stream_id, int status, const lwq_h3_field *fields, size_t count,
                    const lwq_h3_body *body);
@@ -223,6 +224,10 @@ ssize_t lwq_h3_read_body(lwq_h3 *h, int64_t stream_id, uint8_t *buf, size_t cap)
 int lwq_h3_resume(lwq_h3 *h, int64_t stream_id);
 int lwq_h3_cancel(lwq_h3 *h, int64_t stream_id, uint64_t error_code);
 int lwq_h3_goaway(lwq_h3 *h);
+/* 1 when no request is in progress and the transport has delivered and freed every request stream
+ * (each response acknowledged): after lwq_h3_goaway, close now with H3_NO_ERROR without cutting a
+ * response short (RFC 9114 §5.2). */
+int lwq_h3_idle(const lwq_h3 *h);
 lwq_h3_conn *lwq_h3_core(lwq_h3 *h);
 /* For loops that already pull the connection's events (an lwq_endpoint handler): hand each transport
  * event here, then take HTTP/3 events with lwq_h3_poll_event, which never reads lwq_conn events.

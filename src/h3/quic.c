@@ -8,6 +8,7 @@ struct lwq_h3 {
     lwq_h3_conn *core;
     const lwq_allocator *alloc;
     int is_server, closed;
+    size_t nbidi; /* request streams the transport still holds (opened, not yet LWQ_EV_STREAM_CLOSED) */
     int64_t *pend; /* streams with transport bytes left while the body buffer was full */
     size_t npend, pend_cap;
     uint8_t buf[GLUE_BUF];
@@ -169,7 +170,11 @@ int lwq_h3_handle_transport(lwq_h3 *h, const lwq_event *t)
         lwq_h3_conn_stop_sending(h->core, t->stream_id, t->error_code);
         break;
     case LWQ_EV_STREAM_OPENED:
+        h->nbidi += !(t->stream_id & 2);
+        break;
     case LWQ_EV_STREAM_CLOSED:
+        if (!(t->stream_id & 2) && h->nbidi)
+            h->nbidi--;
         break;
     case LWQ_EV_CLOSED:
         h->closed = 1;
@@ -236,6 +241,7 @@ int lwq_h3_submit(lwq_h3 *h, const lwq_h3_request *req, int64_t *stream_id)
     int rv = lwq_stream_open(h->conn, 1, &id);
     if (rv)
         return rv;
+    h->nbidi++;
     rv = lwq_h3_conn_submit_request(h->core, id, req);
     if (rv) {
         lwq_stream_reset(h->conn, id, LWQ_H3_REQUEST_CANCELLED);
@@ -290,4 +296,9 @@ int lwq_h3_goaway(lwq_h3 *h)
     int rv = lwq_h3_conn_goaway(h->core);
     lwq_h3_flush(h);
     return rv;
+}
+
+int lwq_h3_idle(const lwq_h3 *h)
+{
+    return lwq_h3_conn_idle(h->core) && h->nbidi == 0;
 }

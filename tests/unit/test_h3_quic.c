@@ -30,6 +30,9 @@ typedef struct hq {
     size_t want_done;
     int server_resets, stop_body_at, endpoint_style;
     uint64_t server_reset_code;
+    int goaways, client_closed;
+    uint64_t goaway_id;
+    lwq_close_info client_close;
 } hq;
 
 static hq *cur;
@@ -180,6 +183,14 @@ static void pump_client(hq *q)
                 r->reset = 1;
                 r->reset_code = ev.error_code;
             }
+            break;
+        case LWQ_H3_EV_GOAWAY:
+            q->goaways++;
+            q->goaway_id = ev.id;
+            break;
+        case LWQ_H3_EV_CLOSED:
+            q->client_closed = 1;
+            q->client_close = ev.transport.close;
             break;
         default:
             break;
@@ -354,6 +365,66 @@ START_TEST(test_lossy_link)
 }
 END_TEST
 
+static int four_requests_in(pair *p)
+{
+    step(p);
+    return cur->nreq == 4;
+}
+
+/* The server's drain as lwquic-server does it at SIGTERM. */
+static int core_idle_seen, idle_while_busy, server_closed;
+
+static int drained(pair *p)
+{
+    hq *q = cur;
+    step(p);
+    if (!server_closed && lwq_h3_conn_idle(lwq_h3_core(q->s))) {
+        core_idle_seen = 1;
+        if (lwq_h3_idle(q->s)) {
+            for (int i = 0; i < 4; i++)
+                idle_while_busy += !q->resp[i].ended;
+            ck_assert_int_eq(lwq_conn_close(q->p.server, LWQ_H3_NO_ERROR, "drained"), 0);
+            server_closed = 1;
+        }
+    }
+    return q->client_closed;
+}
+
+START_TEST(test_goaway_drain)
+{
+    static hq q;
+    hq_start(&q);
+    q.endpoint_style = _i;
+    core_idle_seen = idle_while_busy = server_closed = 0;
+    for (int i = 0; i < 4; i++)
+        hq_get(&q, "GET", "/size/300000", NULL);
+    ck_assert(pair_run(&q.p, four_requests_in, 10 * LWQ_SEC));
+    /* RFC 9114 §5.2: GOAWAY names the first request the server will not process (12 + 4). */
+    ck_assert_int_eq(lwq_h3_goaway(q.s), 0);
+    ck_assert_int_eq(lwq_h3_idle(q.s), 0);
+    int64_t late = hq_get(&q, "GET", "/size/10", NULL); /* sent before the GOAWAY arrives */
+    ck_assert_int_eq(late, 16);
+    ck_assert(pair_run(&q.p, drained, 60 * LWQ_SEC));
+    ck_assert_int_eq(q.goaways, 1);
+    ck_assert_uint_eq(q.goaway_id, 16);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(q.resp[i].status, 200);
+        ck_assert_uint_eq(q.resp[i].body_len, 300000);
+        ck_assert_uint_eq(q.resp[i].bad, 0);
+        ck_assert(q.resp[i].ended);
+    }
+    ck_assert(resp_of(&q, late)->reset);
+    ck_assert_uint_eq(resp_of(&q, late)->reset_code, LWQ_H3_REQUEST_REJECTED);
+    ck_assert_uint_eq(q.nreq, 4); /* the late request never reached the server's application */
+    /* idle only once every response was delivered, not when the last byte left HTTP/3 */
+    ck_assert(core_idle_seen && server_closed);
+    ck_assert_int_eq(idle_while_busy, 0);
+    ck_assert(q.client_close.is_app && q.client_close.by_peer);
+    ck_assert_uint_eq(q.client_close.code, LWQ_H3_NO_ERROR);
+    hq_end(&q);
+}
+END_TEST
+
 Suite *suite_h3_quic(void)
 {
     Suite *s = suite_create("h3_quic");
@@ -361,6 +432,7 @@ Suite *suite_h3_quic(void)
     tcase_add_test(tc, test_get_404_and_post_echo);
     tcase_add_loop_test(tc, test_many_concurrent, 0, 2);
     tcase_add_test(tc, test_cancel_mid_body);
+    tcase_add_loop_test(tc, test_goaway_drain, 0, 2);
     tcase_add_loop_test(tc, test_lossy_link, 0, 6);
     suite_add_tcase(s, tc);
     return s;
