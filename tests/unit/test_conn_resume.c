@@ -467,22 +467,29 @@ START_TEST(test_0rtt_limits_raised)
 }
 END_TEST
 
+/* A resumed client's first datagram (ClientHello and a 0-RTT request), not yet delivered. */
+static ssize_t early_first_datagram(pair *p, saved *sv, uint64_t seed, uint8_t d[PAIR_DGRAM])
+{
+    start(p, seed, 1);
+    first(p, sv);
+    second(p, sv);
+    early_request(p);
+    lwq_path path;
+    size_t seg;
+    uint8_t ecn;
+    ssize_t n = lwq_conn_send(p->client, &path, d, PAIR_DGRAM, 1, &seg, &ecn, p->now);
+    ck_assert_int_eq(n, 1200);
+    return n;
+}
+
 /* The same first datagram (ClientHello + 0-RTT) replayed at a server that forgot the connection:
  * the PSK binder is in the replay cache, so the early data is refused (docs/resumption.md). */
 START_TEST(test_0rtt_replay_refused)
 {
     pair p;
     saved sv;
-    start(&p, 13, 1);
-    first(&p, &sv);
-    second(&p, &sv);
-    early_request(&p);
     uint8_t d[PAIR_DGRAM];
-    lwq_path path;
-    size_t seg;
-    uint8_t ecn;
-    ssize_t n = lwq_conn_send(p.client, &path, d, sizeof(d), 1, &seg, &ecn, p.now);
-    ck_assert_int_eq(n, 1200);
+    ssize_t n = early_first_datagram(&p, &sv, 13, d);
     lwq_conn *sc = NULL;
     int created = 0;
     ck_assert_int_eq(lwq_server_recv(p.srv, &p.path, d, (size_t)n, 0, p.now, &sc, &created), 0);
@@ -572,16 +579,8 @@ START_TEST(test_0rtt_server_alloc_failures)
 {
     pair p;
     saved sv;
-    start(&p, 15, 1);
-    first(&p, &sv);
-    second(&p, &sv);
-    early_request(&p);
     uint8_t d[PAIR_DGRAM];
-    lwq_path path;
-    size_t seg;
-    uint8_t ecn;
-    ssize_t n = lwq_conn_send(p.client, &path, d, sizeof(d), 1, &seg, &ecn, p.now);
-    ck_assert_int_eq(n, 1200);
+    ssize_t n = early_first_datagram(&p, &sv, 15, d);
     int done = 0;
     for (size_t k = 1; k < 2000 && !done; k++) {
         lwq_server *srv;
