@@ -190,7 +190,8 @@ int lwq_h3_conn_resume(lwq_h3_conn *h, int64_t stream_id);
 int lwq_h3_conn_cancel(lwq_h3_conn *h, int64_t stream_id, uint64_t error_code);
 
 /* Graceful shutdown (RFC 9114 §5.2): sends GOAWAY; a server's names the first request stream
- * it will not process; new requests beyond it are rejected. */
+ * it will not process; new requests beyond it are rejected. LWQ_ERR_STATE before the streams are
+ * bound (over QUIC: before the handshake completes); a second call does nothing. */
 int lwq_h3_conn_goaway(lwq_h3_conn *h);
 /* 1 when no request is in progress (after a GOAWAY either way, the connection can be closed). */
 int lwq_h3_conn_idle(const lwq_h3_conn *h);

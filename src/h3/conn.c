@@ -658,6 +658,8 @@ int lwq_h3_conn_goaway(lwq_h3_conn *h)
     uint64_t id = h->is_server && h->max_peer_bidi >= 0 ? (uint64_t)h->max_peer_bidi + 4 : 0;
     if (h->goaway_sent)
         return 0;
+    if (!h->bound)
+        return LWQ_ERR_STATE; /* RFC 9114 §6.2.1: SETTINGS opens the control stream, GOAWAY follows */
     ssize_t n = lwq_h3_frame_varint_encode(buf, sizeof(buf), LWQ_H3_FT_GOAWAY, id);
     if (n < 0)
         return (int)n;

@@ -254,6 +254,24 @@ START_TEST(test_goaway_both_ways)
     ck_assert(lwq_h3_conn_idle(p.c.h) && lwq_h3_conn_idle(p.s.h));
     ck_assert(!p.c.closed && !p.s.closed);
     h3p_free(&p);
+    /* before SETTINGS has a control stream to go on, GOAWAY waits */
+    lwq_h3_config cfg;
+    lwq_h3_config_init(&cfg);
+    cfg.alloc = lwq_test_alloc;
+    lwq_h3_conn *s;
+    ck_assert_int_eq(lwq_h3_conn_new(&s, 1, &cfg), 0);
+    ck_assert_int_eq(lwq_h3_conn_goaway(s), LWQ_ERR_STATE);
+    ck_assert_int_eq(lwq_h3_conn_bind_streams(s, 3, 7, 11), 0);
+    ck_assert_int_eq(lwq_h3_conn_goaway(s), 0);
+    int64_t id;
+    const uint8_t *out;
+    size_t len;
+    int fin;
+    ck_assert(lwq_h3_conn_next_output(s, &id, &out, &len, &fin));
+    ck_assert_int_eq(id, 3);
+    ck_assert_uint_eq(out[0], 0x00); /* the control stream type, then SETTINGS (0x04) */
+    ck_assert_uint_eq(out[1], 0x04);
+    lwq_h3_conn_del(s);
 }
 END_TEST
 

@@ -1,7 +1,9 @@
 /* lwquic-server over HTTP/3: GET and HEAD of files under the root (streamed from disk), 404 for
- * missing files, 405 for other methods, POST /echo returns the request body (at most ECHO_MAX). */
+ * missing files, 405 for other methods, POST /echo returns the request body (at most ECHO_MAX).
+ * Shutdown drains: GOAWAY, then each connection closes with H3_NO_ERROR once its requests are done. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,15 @@ typedef struct h3srv {
     lwq_h3 *h;
     h3req *reqs;
     size_t nreqs;
+    lwq_endpoint_conn *ec;
+    int draining, goaway_sent;
+    struct h3srv *prev, *next; /* all HTTP/3 connections, for the drain */
 } h3srv;
+
+static pthread_mutex_t all_mu = PTHREAD_MUTEX_INITIALIZER;
+static h3srv *all;
+static size_t nall;
+static int shutting_down; /* under all_mu: connections that start now drain at once */
 
 static void log_req(lwq_endpoint_conn *ec, const h3req *r, const char *note)
 {
@@ -216,6 +226,84 @@ static void on_body(h3srv *s, lwq_endpoint_conn *ec, const lwq_h3_event *ev)
     }
 }
 
+static void registry_add(h3srv *s)
+{
+    pthread_mutex_lock(&all_mu);
+    s->next = all;
+    if (all)
+        all->prev = s;
+    all = s;
+    nall++;
+    s->draining = shutting_down;
+    pthread_mutex_unlock(&all_mu);
+}
+
+static void registry_del(h3srv *s)
+{
+    pthread_mutex_lock(&all_mu);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        all = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    nall--;
+    pthread_mutex_unlock(&all_mu);
+}
+
+/* RFC 9114 §5.2: after our GOAWAY the connection closes once nothing is left in flight. */
+static void drain_check(h3srv *s, lwq_conn *conn)
+{
+    if (s->draining && !s->goaway_sent)
+        s->goaway_sent = lwq_h3_goaway(s->h) == 0; /* LWQ_ERR_STATE until the handshake is done */
+    if (s->goaway_sent && lwq_h3_idle(s->h))
+        lwq_conn_close(conn, LWQ_H3_NO_ERROR, "server shutting down");
+}
+
+static void drain_task(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
+{
+    h3srv *s = lwq_endpoint_conn_data(ec);
+    (void)arg;
+    if (!s || !s->h)
+        return;
+    s->draining = 1;
+    drain_check(s, conn);
+}
+
+static void close_task(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
+{
+    (void)ec;
+    (void)arg;
+    lwq_conn_close(conn, LWQ_H3_NO_ERROR, "server shutting down");
+}
+
+static void each_conn(void (*fn)(lwq_endpoint_conn *, lwq_conn *, void *))
+{
+    pthread_mutex_lock(&all_mu);
+    shutting_down = 1;
+    for (h3srv *s = all; s; s = s->next)
+        (void)lwq_endpoint_post(s->ec, fn, NULL); /* s stays listed, so ec lives, until its CLOSED event */
+    pthread_mutex_unlock(&all_mu);
+}
+
+void srv_h3_drain(void)
+{
+    each_conn(drain_task);
+}
+
+void srv_h3_close_all(void)
+{
+    each_conn(close_task);
+}
+
+size_t srv_h3_open(void)
+{
+    pthread_mutex_lock(&all_mu);
+    size_t n = nall;
+    pthread_mutex_unlock(&all_mu);
+    return n;
+}
+
 void srv_h3_event(lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
 {
     h3srv *s = lwq_endpoint_conn_data(ec);
@@ -230,7 +318,9 @@ void srv_h3_event(lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
             lwq_conn_close(conn, LWQ_H3_INTERNAL_ERROR, "out of memory");
             return;
         }
+        s->ec = ec;
         lwq_endpoint_conn_set_data(ec, s);
+        registry_add(s);
     }
     lwq_h3_handle_transport(s->h, ev);
     if (ev->type == LWQ_EV_CLOSED) {
@@ -239,6 +329,7 @@ void srv_h3_event(lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
                 log_req(ec, s->reqs, "connection closed");
             req_free(s, s->reqs);
         }
+        registry_del(s);
         lwq_h3_del(s->h);
         free(s);
         lwq_endpoint_conn_set_data(ec, NULL);
@@ -278,4 +369,5 @@ void srv_h3_event(lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
             req_free(s, r);
         }
     }
+    drain_check(s, conn);
 }

@@ -1,6 +1,7 @@
 /* lwquic-server: serves a directory over QUIC with HTTP/3 (h3.c) or HTTP/0.9 (ALPN hq-interop): "GET /path\r\n", then
- * the file and FIN. Never serves outside --root. One log line per request. SIGINT/SIGTERM close every
- * connection with CONNECTION_CLOSE before exiting. */
+ * the file and FIN. Never serves outside --root. One log line per request. SIGINT/SIGTERM drain HTTP/3
+ * connections (GOAWAY, requests in flight finish, at most --drain-timeout), then close every connection
+ * with CONNECTION_CLOSE before exiting; a second signal closes at once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include "lwquic/endpoint.h"
@@ -303,13 +305,15 @@ static void usage(FILE *f)
     fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
                "                     [--alpn h3,hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
                "                     [--shards N] [--retry] [--early-data] [--accept-v2] [-q] [-v|-vv]\n"
-               "                     [--preferred-address ADDR:PORT [--preferred-listen HOST:PORT]]\n"
+               "                     [--preferred-address ADDR:PORT [--preferred-listen HOST:PORT]] [--drain-timeout SEC]\n"
                "Serves DIR over QUIC: HTTP/3 (h3) and HTTP/0.9 (hq-interop), chosen by ALPN in --alpn order.\n"
                "Default --listen [::]:4433, --root .\n"
                "--accept-v2 answers clients offering QUIC v2 in v2 (compatible version negotiation, RFC 9368)\n"
                "and accepts clients starting in v2; without it they stay in v1 / get Version Negotiation.\n"
                "--preferred-address advertises ADDR:PORT (one IPv4 and/or one IPv6) as the server's preferred\n"
-               "address (RFC 9000 §9.6) and listens there too, or on --preferred-listen (behind a relay).\n");
+               "address (RFC 9000 §9.6) and listens there too, or on --preferred-listen (behind a relay).\n"
+               "SIGTERM/SIGINT: HTTP/3 connections get GOAWAY and finish their requests for up to --drain-timeout\n"
+               "seconds (default 5), then every connection is closed; a second signal closes at once.\n");
 }
 
 int main(int argc, char **argv)
@@ -323,7 +327,9 @@ int main(int argc, char **argv)
                                          {"0rtt", no_argument, NULL, 'E'}, {"accept-v2", no_argument, NULL, 'V'},
                                          {"preferred-address", required_argument, NULL, 'P'},
                                          {"preferred-listen", required_argument, NULL, 'L'},
+                                         {"drain-timeout", required_argument, NULL, 'D'},
                                          {NULL, 0, NULL, 0}};
+    double drain_timeout = 5;
     const char *pref[2] = {NULL, NULL}, *pref_listen[2] = {NULL, NULL};
     size_t npref = 0, npref_listen = 0;
     int accept_v2 = 0; /* off by default: the interop runner expects v1 everywhere but its v2 case */
@@ -365,6 +371,7 @@ int main(int argc, char **argv)
                 pref_listen[npref_listen++] = optarg;
             break;
         case 'Q': qlogdir = optarg; break;
+        case 'D': drain_timeout = atof(optarg); break;
         case 'C':
             if (cli_parse_cc(optarg, &cc)) {
                 fprintf(stderr, "lwquic-server: --cc: unknown algorithm '%s' (cubic, newreno)\n", optarg);
@@ -472,6 +479,18 @@ int main(int argc, char **argv)
     }
     int sig = 0;
     sigwait(&sigs, &sig);
+    if (srv_h3_open() && drain_timeout > 0) {
+        /* RFC 9114 §5.2: GOAWAY, in-flight requests finish, each connection closes when idle */
+        srv_h3_drain();
+        double end = cli_now() + drain_timeout;
+        struct timespec tick = {0, 20 * 1000 * 1000};
+        while (srv_h3_open() && cli_now() < end && sigtimedwait(&sigs, NULL, &tick) < 0) {
+        }
+        size_t left = srv_h3_open();
+        if (left && !quiet)
+            fprintf(stderr, "lwquic-server: %zu HTTP/3 connection(s) not drained, closing\n", left);
+        srv_h3_close_all();
+    }
     size_t open = lwq_endpoint_conn_count(st.ep);
     size_t left = lwq_endpoint_shutdown(st.ep, 0, "server shutting down", 3 * LWQ_SEC);
     if (!quiet)
