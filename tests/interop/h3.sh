@@ -4,6 +4,8 @@
 # server: a 20 MiB GET and 1000 small GETs (byte for byte), a 404 (the client must see the status; ours and
 # quic-go's must exit non-zero), and a POST whose answer is checked byte for byte (an echo from lwquic and
 # quic-go; gtlsserver has no echo: it answers a POST to a file with that file once the whole body arrived).
+# gtlsclient against lwquic-server also checks HEAD (length, no body) and a 405 with allow. When a pairing has
+# lwquic-server, tests/interop/h3_drain.sh (the shutdown drain across SIGTERM) runs at the end and counts too.
 # usage: tests/interop/h3.sh BUILD          (BUILD/bin holds lwquic-server and lwquic-client; logs in
 #        BUILD/interop-h3/logs). H3_PAIRS="server:client ..." picks pairings from lwquic, ngtcp2, quicgo
 #        (e.g. H3_PAIRS="quicgo:ngtcp2 ngtcp2:quicgo" checks the harness without lwquic); H3_VERBOSE=1 runs
@@ -13,6 +15,7 @@ B=${1:-build}
 W=$B/interop-h3
 PEER=$B/interop/quicgo-peer
 PAIRS=${H3_PAIRS:-ngtcp2:lwquic quicgo:lwquic lwquic:ngtcp2 lwquic:quicgo}
+method=""
 NSMALL=1000
 rm -rf "$W" && mkdir -p "$W/www" "$W/logs"
 sh scripts/mkcert.sh "$W/certs"
@@ -93,10 +96,11 @@ run_client() { # KIND OUTDIR CASE PATH...   ($post: file to POST, or empty)
     ngtcp2)
         # gtlsclient prints each response's fields (":status: 404") unless -q; it does not check the certificate.
         case $cs in
-        404 | post) extra="--no-quic-dump --no-http-dump" ;;
+        404 | post | head-405) extra="--no-quic-dump --no-http-dump" ;;
         *) extra=-q ;;
         esac
         [ -n "$post" ] && extra="$extra -m POST -d $post"
+        [ -n "$method" ] && extra="$extra -m $method"
         # shellcheck disable=SC2086
         timeout 60 gtlsclient $extra --timeout=20s --sni=localhost --download="$out" --exit-on-all-streams-close \
             127.0.0.1 "$port" $urls ;;
@@ -138,6 +142,7 @@ run_case() { # SERVER CLIENT CASE
         fi
     fi
     post=""
+    method=""
     why=""
     case $cs in
     20mb)
@@ -180,6 +185,27 @@ run_case() { # SERVER CLIENT CASE
             grep -q '\[:status: 404\]' "$log.client"
             expect $? "no :status 404 in the client's trace" ;;
         esac ;;
+    head-405)
+        # HEAD answers the file's length and no body; DELETE is refused with 405 and an allow field.
+        method=HEAD
+        run_client "$cli" "$out" "$cs" small7 > "$log.client" 2>&1
+        rc=$?
+        expect $rc "HEAD: client exit $rc"
+        grep -q '\[:status: 200\]' "$log.client"
+        expect $? "HEAD: no :status 200"
+        grep -q "\[content-length: $(wc -c < "$W/www/small7")\]" "$log.client"
+        expect $? "HEAD: content-length is not the file's length"
+        [ ! -s "$out/small7" ]
+        expect $? "HEAD: a body arrived"
+        method=DELETE
+        run_client "$cli" "$out" "$cs" small7 > "$log.client-delete" 2>&1
+        rc=$?
+        method=""
+        expect $rc "DELETE: client exit $rc"
+        grep -q '\[:status: 405\]' "$log.client-delete"
+        expect $? "DELETE: no :status 405"
+        grep -q '\[allow: ' "$log.client-delete"
+        expect $? "DELETE: 405 without an allow field" ;;
     post)
         post="$W/body"
         if [ "$srv" = ngtcp2 ]; then
@@ -222,6 +248,14 @@ for pair in $PAIRS; do
     s=${pair%%:*}
     c=${pair#*:}
     for cs in 20mb 1000-small 404 post; do run_case "$s" "$c" "$cs"; done
+    [ "$pair" != lwquic:ngtcp2 ] || run_case "$s" "$c" head-405
 done
+case " $PAIRS " in *" lwquic:"*)
+    sh tests/interop/h3_drain.sh "$B" > "$W/logs/drain.out" 2>&1
+    grep -v '^interop-h3-drain:' "$W/logs/drain.out"
+    passed=$((passed + $(grep -c '^ok ' "$W/logs/drain.out")))
+    failed=$((failed + $(grep -c '^FAIL ' "$W/logs/drain.out")))
+    grep -q '^interop-h3-drain: ' "$W/logs/drain.out" || failed=$((failed + 1)) ;;
+esac
 echo "interop-h3: $passed passed, $failed failed (logs in $W/logs)"
 [ $failed -eq 0 ]
