@@ -154,6 +154,7 @@ struct lwq_conn {
     lwq_conn_vn vn;       /* QUIC v2, compatible version negotiation (conn_version.c) */
     lwq_conn_ecn ecn;     /* conn_ecn.c */
     lwq_conn_paths paths; /* conn_path.c */
+    int null_protection;  /* tests only: every packet under lwq_null_keys (conn_null.h) */
 };
 
 /* conn.c */
@@ -206,6 +207,11 @@ ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstam
 void lwq_conn_recovery_visitor(lwq_conn *c, lwq_recovery_visitor *v);
 /* PTO: unacknowledged CRYPTO data of a space goes out again (RFC 9002 §6.2.4). */
 void lwq_conn_requeue_crypto(lwq_conn *c, lwq_space s);
+/* What a lost packet's frame carried is to be sent again (stream data, control frames, CRYPTO). */
+void lwq_conn_frame_requeue(lwq_conn *c, lwq_space s, const lwq_sent_frame *f);
+/* conn_probe.c: PTO with no new data to send: the frames of the oldest unacknowledged ack-eliciting packets
+ * of the space (one per probe) go out again in the probes (RFC 9002 §6.2.4). Returns how many packets. */
+size_t lwq_conn_pto_requeue(lwq_conn *c, lwq_space s, size_t probes);
 /* Closes for a failure to track an acknowledgement or loss: LWQ_ERR_LIMIT is the peer fragmenting
  * acknowledgements beyond the tracking limit (PROTOCOL_VIOLATION), anything else INTERNAL_ERROR. */
 void lwq_conn_tracking_failed(lwq_conn *c, int err);

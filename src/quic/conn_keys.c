@@ -4,6 +4,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "quic/conn.h"
+#include "quic/conn_null.h"
 #include "quic/qlog.h"
 
 /* Updates for the confidentiality limit start this far before it. */
@@ -275,11 +276,11 @@ int lwq_conn_unprotect(lwq_conn *c, lwq_space s, const lwq_pkt_hdr *h, uint8_t *
     if (s == LWQ_SPACE_INITIAL)
         return lwq_conn_version_unprotect_initial(c, h, pkt, u);
     if (s != LWQ_SPACE_APP) {
-        rv = lwq_packet_unprotect(&sp->rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u);
+        rv = lwq_packet_unprotect(lwq_conn_pkeys(c, &sp->rk), pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u);
         return rv == LWQ_ERR_DECRYPT ? auth_failed(c) : rv;
     }
     lwq_keyupdate *ku = &c->ku;
-    if ((rv = lwq_hp_remove(&sp->rk.hp, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u)) != 0)
+    if ((rv = lwq_hp_remove(&lwq_conn_pkeys(c, &sp->rk)->hp, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u)) != 0)
         return rv;
     if (ku->has_prev && c->now >= ku->prev_until) {
         aead_drop(&ku->prev);
@@ -295,7 +296,7 @@ int lwq_conn_unprotect(lwq_conn *c, lwq_space s, const lwq_pkt_hdr *h, uint8_t *
         else if (ku->has_next)
             k = &ku->next, next = 1;
     }
-    rv = lwq_payload_decrypt(k, pkt, h->pkt_len, u);
+    rv = lwq_payload_decrypt(lwq_conn_pkeys(c, k), pkt, h->pkt_len, u);
     if (rv == LWQ_ERR_DECRYPT)
         return auth_failed(c);
     if (rv)

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "quic/conn.h"
+#include "quic/conn_null.h"
 #include "quic/protect.h"
 
 static int space_of(lwq_pkt_type t)
@@ -266,7 +267,7 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
     }
     lwq_unprotected u;
     /* Keys by version (RFC 9369 §4.1) and key phase (RFC 9001 §6) */
-    int rv = early ? lwq_packet_unprotect(rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, &u)
+    int rv = early ? lwq_packet_unprotect(lwq_conn_pkeys(c, rk), pkt, h->pkt_len, h->pn_offset, sp->largest_rx, &u)
                    : lwq_conn_unprotect(c, (lwq_space)s, h, pkt, &u);
     if (rv == LWQ_ERR_PROTO)
         return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, 0, "reserved header bits set");

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "quic/conn.h"
+#include "quic/conn_null.h"
 #include "quic/protect.h"
 #include "quic/varint.h"
 
@@ -69,34 +70,37 @@ static void on_acked(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
     }
 }
 
+void lwq_conn_frame_requeue(lwq_conn *c, lwq_space s, const lwq_sent_frame *f)
+{
+    switch (f->kind) {
+    case LWQ_FRAME_CRYPTO:
+        if (!c->sp[s].discarded)
+            lwq_conn_tracking_failed(c, lwq_sendbuf_on_lost(&c->sp[s].ctx, f->off, f->len, 0));
+        break;
+    case LWQ_FRAME_ACK:
+        break;
+    case LWQ_FRAME_HANDSHAKE_DONE:
+        c->handshake_done_pending = 1;
+        break;
+    case LWQ_FRAME_NEW_TOKEN:
+        lwq_conn_token_lost(c);
+        break;
+    case LWQ_FRAME_NEW_CONNECTION_ID:
+    case LWQ_FRAME_RETIRE_CONNECTION_ID:
+        lwq_cids_on_lost(c, f);
+        break;
+    default:
+        lwq_streams_on_lost(c, f);
+    }
+}
+
 static void on_lost(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
 {
     lwq_conn *c = ud;
     lwq_conn_qlog_lost(c, s, p->pn);
     lwq_conn_ecn_on_lost(c, s, p->pn);
-    for (size_t i = 0; i < p->nframes; i++) {
-        const lwq_sent_frame *f = lwq_sentmap_frame(m, p, i);
-        switch (f->kind) {
-        case LWQ_FRAME_CRYPTO:
-            if (!c->sp[s].discarded)
-                lwq_conn_tracking_failed(c, lwq_sendbuf_on_lost(&c->sp[s].ctx, f->off, f->len, 0));
-            break;
-        case LWQ_FRAME_ACK:
-            break;
-        case LWQ_FRAME_HANDSHAKE_DONE:
-            c->handshake_done_pending = 1;
-            break;
-        case LWQ_FRAME_NEW_TOKEN:
-            lwq_conn_token_lost(c);
-            break;
-        case LWQ_FRAME_NEW_CONNECTION_ID:
-        case LWQ_FRAME_RETIRE_CONNECTION_ID:
-            lwq_cids_on_lost(c, f);
-            break;
-        default:
-            lwq_streams_on_lost(c, f);
-        }
-    }
+    for (size_t i = 0; i < p->nframes; i++)
+        lwq_conn_frame_requeue(c, s, lwq_sentmap_frame(m, p, i));
 }
 
 void lwq_conn_recovery_visitor(lwq_conn *c, lwq_recovery_visitor *v)
@@ -295,8 +299,8 @@ static ssize_t seal(lwq_conn *c, uint8_t *out, pkt_plan *pl, size_t np, size_t l
             lwq_conn_qlog_packet(c, 1, p->s, p->ho.pn, out + p->start + p->hdr_len, p->payload_len,
                                  p->hdr_len + p->payload_len + LWQ_AEAD_TAG_LEN);
         ssize_t n = h < 0 ? h
-                          : lwq_packet_protect(p->ho.type == LWQ_PKT_0RTT ? &c->early.keys : &sp->wk, p->ho.pn,
-                                               out + p->start, p->hdr_len, p->payload_len,
+                          : lwq_packet_protect(lwq_conn_pkeys(c, p->ho.type == LWQ_PKT_0RTT ? &c->early.keys : &sp->wk),
+                                               p->ho.pn, out + p->start, p->hdr_len, p->payload_len,
                                                p->hdr_len + p->payload_len + LWQ_AEAD_TAG_LEN);
         if (n < 0) {
             if (p->tracked)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "quic/conn.h"
+#include "quic/conn_null.h"
 
 #define TLS_CLIENT_HELLO 1
 #define TLS_EXT_QUIC_TP 0x39 /* RFC 9001 §8.2 */
@@ -146,11 +147,11 @@ int lwq_conn_version_unprotect_initial(lwq_conn *c, const lwq_pkt_hdr *h, uint8_
 {
     lwq_pn_space *sp = &c->sp[LWQ_SPACE_INITIAL];
     if (h->version == c->version)
-        return lwq_packet_unprotect(&sp->rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u);
+        return lwq_packet_unprotect(lwq_conn_pkeys(c, &sp->rk), pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u);
     if (c->is_server) /* RFC 9369 §4.1: original-version Initials until a negotiated Handshake packet */
-        return c->vn.has_orig_rk
-                   ? lwq_packet_unprotect(&c->vn.orig_rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u)
-                   : LWQ_ERR_DECRYPT;
+        return c->vn.has_orig_rk ? lwq_packet_unprotect(lwq_conn_pkeys(c, &c->vn.orig_rk), pkt, h->pkt_len,
+                                                        h->pn_offset, sp->largest_rx, u)
+                                 : LWQ_ERR_DECRYPT;
     /* RFC 9369 §4.1: the client learns the negotiated version from the server's first Initial of
      * another version; it switches only once that packet authenticates. */
     lwq_quic_keys rk, wk;
@@ -158,7 +159,7 @@ int lwq_conn_version_unprotect_initial(lwq_conn *c, const lwq_pkt_hdr *h, uint8_
     int rv = initial_keys(h->version, dcid, 0, &rk, &wk);
     if (rv)
         return rv == LWQ_ERR_NOMEM ? rv : LWQ_ERR_DECRYPT;
-    rv = lwq_packet_unprotect(&rk, pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u);
+    rv = lwq_packet_unprotect(lwq_conn_pkeys(c, &rk), pkt, h->pkt_len, h->pn_offset, sp->largest_rx, u);
     if (rv) {
         lwq_quic_keys_free(&rk);
         lwq_quic_keys_free(&wk);

@@ -8,6 +8,11 @@
 
 #define LWQ_HP_SAMPLE_LEN 16
 
+/* Null packet protection for tests and fuzzing (src/quic/conn_null.h): passed as the keys, the AEAD is the
+ * identity with a 16-byte zero tag (checked on open) and the header protection mask is zero. Only code that
+ * names this object can select it. */
+extern const lwq_quic_keys lwq_null_keys;
+
 /* Protects a packet in place. pkt[0..hdr_len) is the header from lwq_pkt_hdr_encode (the packet
  * number in the clear in its last pn_len bytes, pn_len in byte 0), pkt[hdr_len..+payload_len) the
  * frames; cap >= hdr_len + payload_len + 16. pn is the full packet number. The header protection

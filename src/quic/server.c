@@ -7,6 +7,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "quic/conn.h"
+#include "quic/conn_null.h"
 #include "quic/protect.h"
 #include "quic/token.h"
 
@@ -50,7 +51,13 @@ struct lwq_server {
     lwq_replay *replay; /* 0-RTT anti-replay (docs/resumption.md), made on first use */
     int has_tag;        /* lwq_server_set_cid_tag */
     uint8_t tag;
+    int null_protection; /* tests only (conn_null.h) */
 };
+
+void lwq_server_set_null_protection(lwq_server *s)
+{
+    s->null_protection = 1;
+}
 
 int lwq_server_new(lwq_server **out, lwq_context *ctx, const lwq_server_limits *limits)
 {
@@ -422,6 +429,7 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
     if (n < 0)
         return 0;
     lwq_conn *c = lookup(s, h.dcid, h.dcid_len);
+    int fresh = 0;
     if (!c) {
         if (h.type == LWQ_PKT_1RTT) {
             if (h.dcid_len == LWQ_CONN_CID_LEN)
@@ -456,6 +464,8 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
             return 0;
         if (!rv && validated)
             c->address_validated = 1;
+        if (!rv)
+            c->null_protection = s->null_protection;
         if (!rv && (rv = add_conn(s, c)) != 0)
             lwq_conn_del(c);
         if (!rv && (rv = lwq_server_cid_add(s, &odcid, c)) != 0)
@@ -464,9 +474,19 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
             return rv;
         if (created)
             *created = 1;
+        fresh = 1;
     }
     *conn = c;
     int rv = lwq_conn_recv(c, path, data, len, ecn, now);
+    /* RFC 9000 §5.2.2, §12.2: a first datagram without a packet that authenticates (an Initial corrupted on
+     * the way, or not for these keys) is dropped and leaves no connection behind to hold a handshake slot. */
+    if (fresh && !c->stats.packets_received) {
+        lwq_server_remove(s, c);
+        *conn = NULL;
+        if (created)
+            *created = 0;
+        return rv == LWQ_ERR_NOMEM ? rv : 0;
+    }
     return rv == LWQ_ERR_CLOSED ? 0 : rv;
 }
 

@@ -60,6 +60,8 @@ lwq_sim *lwq_sim_new(const lwq_sim_config *cfg, const lwq_allocator *a)
     sim->cfg = *cfg;
     sim->alloc = a;
     sim->cfg.seed = env_seed(cfg->seed);
+    if (!sim->cfg.trace && getenv("LWQ_SIM_TRACE"))
+        sim->cfg.trace = stderr;
     if (!sim->cfg.max_steps)
         sim->cfg.max_steps = 10000000;
     if (!sim->cfg.max_time)

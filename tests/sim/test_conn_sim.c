@@ -123,6 +123,16 @@ START_TEST(test_sim_duplicate_corrupt)
 }
 END_TEST
 
+/* Seeds the long run failed with: the client's first Initial arrived with a bit of its DCID flipped, the server
+ * made a connection that could never decrypt anything and the scenario followed that one to the idle timeout. */
+START_TEST(test_sim_corrupt_first_initial)
+{
+    static const uint64_t seeds[] = {158, 188};
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+        duplicate_corrupt_seed(seeds[i], NULL, NULL);
+}
+END_TEST
+
 static void handshake_drop(uint64_t seed, uint64_t k, int dir)
 {
     uint64_t list[1] = {k};
@@ -202,5 +212,8 @@ Suite *suite_conn_sim(void)
         tcase_add_test(tc, tests[i]);
         suite_add_tcase(s, tc);
     }
+    TCase *reg = lwq_test_tcase("sim_regressions");
+    tcase_add_test(reg, test_sim_corrupt_first_initial);
+    suite_add_tcase(s, reg);
     return s;
 }
