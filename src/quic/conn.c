@@ -838,6 +838,7 @@ int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now)
             if (!c->sp[s].discarded && c->sp[s].has_wk) {
                 c->sp[s].probes = 2; /* RFC 9002 §6.2.4 */
                 lwq_conn_requeue_crypto(c, (lwq_space)s);
+                lwq_conn_pto_requeue(c, (lwq_space)s, c->sp[s].probes);
             }
         }
     }

@@ -533,6 +533,14 @@ static int sendable(const lwq_conn *c, lwq_stream *s)
     return b->fin && !b->fin_sent;
 }
 
+int lwq_streams_have_new_data(const lwq_conn *c)
+{
+    for (lwq_stream *s = c->st.head; s; s = s->next)
+        if (sendable(c, s))
+            return 1;
+    return 0;
+}
+
 /* RFC 9000 §4.1: blocked signals, once per limit value. */
 static void note_blocked(lwq_conn *c, lwq_stream *s)
 {

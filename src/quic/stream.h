@@ -67,5 +67,7 @@ int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f);
 int lwq_streams_write(lwq_conn *c, struct lwq_pktb *b, int cwnd_open);
 void lwq_streams_on_acked(lwq_conn *c, const lwq_sent_frame *f);
 void lwq_streams_on_lost(lwq_conn *c, const lwq_sent_frame *f);
+/* 1 when some stream has data (or a FIN) it may send now, new or to retransmit. */
+int lwq_streams_have_new_data(const lwq_conn *c);
 
 #endif
