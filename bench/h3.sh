@@ -18,6 +18,7 @@ case " $STACKS " in *lwquic*)
 esac
 sh scripts/deps.sh interop
 command -v /usr/bin/time > /dev/null || { echo "bench/h3.sh: GNU time missing (apt-get install time)"; exit 1; }
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 T=$(mktemp -d /dev/shm/lwquic-bench-h3.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 sh scripts/mkcert.sh "$T/certs"
@@ -118,6 +119,7 @@ done
 echo
 echo "== HTTP/3 on loopback, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs," \
     "Linux $(uname -r), ngtcp2 $(dpkg-query -W -f '${Version}' ngtcp2-client), medians of $RUNS runs"
+echo "load average (1, 5, 15 min): $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "| case | stack | wall s | rate | client CPU s | server CPU s | client peak RSS MB | server peak RSS MB |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
 median() { # FIELD: median of column FIELD of stdin
@@ -139,10 +141,10 @@ for cs in $CASES; do
                 printf "| %s | %s | %.3f | %s | %.2f | %.2f | %.1f | %.1f |\n", name, st, w, rate, cc, sc, cr / 1024, sr / 1024 }'
     done
 done
-case " $STACKS " in *" lwquic "*" ngtcp2 "*)
+case " $STACKS " in *" lwquic "*) case " $STACKS " in *" ngtcp2 "*)
     for cs in $CASES; do
         awk -v cs="$cs" '$2 == cs { w[$1] = $3 } END {
             printf "%s: lwquic/ngtcp2 wall-time ratio %.2f\n", cs == "big" ? "200 MB GET" : "10,000 small GETs", w["lwquic"] / w["ngtcp2"] }' \
             "$T/medians"
     done ;;
-esac
+esac ;; esac

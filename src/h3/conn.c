@@ -512,7 +512,7 @@ int lwq_h3_conn_stream_reset(lwq_h3_conn *h, int64_t id, uint64_t code)
     if (rv)
         return rv;
     if (!s->tx_done) {
-        s->tx_done = 1;
+        h3_tx_done(h, s);
         rv = h3_push_action(h, LWQ_H3_ACT_RESET, id, LWQ_H3_REQUEST_CANCELLED, 0, 0);
     }
     rv = rv ? rv : h3_flush_decoder(h);
@@ -529,7 +529,7 @@ int lwq_h3_conn_stop_sending(lwq_h3_conn *h, int64_t id, uint64_t code)
     h3_stream *s = h3_stream_find(h, id);
     if (!s || s->tx_done)
         return 0;
-    s->tx_done = 1;
+    h3_tx_done(h, s);
     int rv = h3_push_action(h, LWQ_H3_ACT_RESET, id, code, 0, 0);
     if (!rv && !s->reset_reported) {
         lwq_h3_event ev = {0};
@@ -561,8 +561,8 @@ int lwq_h3_conn_next_output(lwq_h3_conn *h, int64_t *id, const uint8_t **p, size
                 *len = u[i]->b.len - u[i]->off;
                 return 1;
             }
-    for (size_t k = 0; k < h->nst; k++) {
-        h3_stream *s = h->st[(h->rr + k) % h->nst];
+    for (size_t k = 0, n = h->ntx ? h->nst : 0; k < n; k++) {
+        h3_stream *s = h->st[(h->rr + k) % n];
         if (s->wblocked || s->tx_done)
             continue;
         if (!out_pending(&s->out) && s->src_on && !s->src_paused && h3_stream_fill(h, s) < 0)
@@ -601,7 +601,8 @@ void lwq_h3_conn_output_done(lwq_h3_conn *h, int64_t id, size_t n, int blocked)
         size_t left = s->out.b.len - s->out.off;
         out_consume(&s->out, n < left ? n : left);
         if (n >= left && s->out_fin && !blocked) {
-            s->fin_sent = s->tx_done = 1;
+            s->fin_sent = 1;
+            h3_tx_done(h, s);
             h3_stream_gc(h, s);
             return;
         }

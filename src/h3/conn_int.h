@@ -70,6 +70,7 @@ struct lwq_h3_conn {
     int have_ctrl, have_enc, have_dec;
     h3_stream **st;
     size_t nst;
+    size_t ntx; /* streams whose sending side is not done: next_output scans them only when > 0 */
     int64_t max_peer_bidi; /* highest peer request stream seen, -1 none */
     /* streams we stopped reading (STOP_SENDING sent): bytes still in flight are dropped, not taken
      * for a new stream; the most recent H3_DEAD_IDS are kept */
@@ -101,6 +102,8 @@ int h3_encode_section(lwq_h3_conn *h, int64_t id, const lwq_h3_field *f, size_t 
 h3_stream *h3_stream_find(lwq_h3_conn *h, int64_t id);
 void h3_stream_free(lwq_h3_conn *h, h3_stream *s);
 void h3_stream_gc(lwq_h3_conn *h, h3_stream *s);
+/* Our side of s is finished (FIN handed over or reset): every tx_done change goes through here. */
+void h3_tx_done(lwq_h3_conn *h, h3_stream *s);
 ssize_t h3_stream_recv(lwq_h3_conn *h, int64_t id, const uint8_t *p, size_t n, int fin);
 int h3_stream_unblocked(lwq_h3_conn *h, int64_t id, lwq_qpack_headers *hdrs, int rv);
 int h3_stream_error(lwq_h3_conn *h, h3_stream *s, uint64_t code, int report);

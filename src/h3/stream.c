@@ -20,6 +20,14 @@ void h3_stream_free(lwq_h3_conn *h, h3_stream *s)
     lwq_free(h->alloc, s);
 }
 
+void h3_tx_done(lwq_h3_conn *h, h3_stream *s)
+{
+    if (!s->tx_done) {
+        s->tx_done = 1;
+        h->ntx--;
+    }
+}
+
 void h3_stream_gc(lwq_h3_conn *h, h3_stream *s)
 {
     if (!s->rx_done || !s->tx_done || s->body_len > s->body_off)
@@ -45,6 +53,7 @@ static h3_stream *stream_new(lwq_h3_conn *h, int64_t id)
     lwq_qpack_buf_init(&s->out.b, h->alloc);
     lwq_qpack_buf_init(&s->trailers, h->alloc);
     h->st[h->nst++] = s;
+    h->ntx++;
     return s;
 }
 
@@ -89,7 +98,8 @@ int h3_stream_error(lwq_h3_conn *h, h3_stream *s, uint64_t code, int report)
         rv = h3_push_event(h, &ev, NULL);
     }
     s->reset_reported = 1;
-    s->rx_done = s->tx_done = s->gone_rx = 1;
+    h3_tx_done(h, s);
+    s->rx_done = s->gone_rx = 1;
     s->body_len = s->body_off = 0;
     int rv2 = h3_flush_decoder(h);
     h3_stream_gc(h, s);
@@ -478,6 +488,7 @@ int lwq_h3_conn_submit_request(lwq_h3_conn *h, int64_t id, const lwq_h3_request 
     lwq_free(h->alloc, f);
     if (rv && s) {
         h->nst--;
+        h->ntx--;
         h3_stream_free(h, s);
         return rv;
     }
