@@ -427,7 +427,9 @@ int main(int argc, char **argv)
                          data_file, cl.max_open};
         if (session_file || early_data) /* the session file is kept by the hq-interop path only */
             fprintf(stderr, "lwquic-client: --session-file and --early-data need --alpn hq-interop; ignored\n");
-        return h3cli_run(&cfg, &ho);
+        int hrv = h3cli_run(&cfg, &ho);
+        free(cl.reqs);
+        return hrv;
     }
     lwq_endpoint_handler h = {on_event, &cl};
     cli_stack st;
