@@ -54,8 +54,87 @@ int lwq_streams_init(lwq_conn *c)
     return 0;
 }
 
+/* Something to send (new, lost, a FIN) whether or not flow control lets it go now. */
+static int tx_work(const lwq_stream *s)
+{
+    const lwq_sendbuf *b = &s->tx;
+    return s->has_tx && !s->tx_reset &&
+           (!lwq_ranges_empty(&b->lost) || b->fin_lost || b->write_off > b->sent_off || (b->fin && !b->fin_sent));
+}
+
+/* Into the active list at its place in send order: usually the tail. */
+static void active_add(lwq_streams *st, lwq_stream *s)
+{
+    if (s->active)
+        return;
+    lwq_stream *after = st->atail;
+    while (after && after->seq > s->seq)
+        after = after->aprev;
+    s->aprev = after;
+    s->anext = after ? after->anext : st->ahead;
+    if (s->anext)
+        s->anext->aprev = s;
+    else
+        st->atail = s;
+    if (after)
+        after->anext = s;
+    else
+        st->ahead = s;
+    s->active = 1;
+    st->nactive[s->urgency]++;
+}
+
+static void active_del(lwq_streams *st, lwq_stream *s)
+{
+    if (!s->active)
+        return;
+    if (s->aprev)
+        s->aprev->anext = s->anext;
+    else
+        st->ahead = s->anext;
+    if (s->anext)
+        s->anext->aprev = s->aprev;
+    else
+        st->atail = s->aprev;
+    s->aprev = s->anext = NULL;
+    s->active = 0;
+    st->nactive[s->urgency]--;
+}
+
+static void ctl_add(lwq_streams *st, lwq_stream *s)
+{
+    if (s->in_ctl)
+        return;
+    s->cprev = st->ctail;
+    s->cnext = NULL;
+    if (st->ctail)
+        st->ctail->cnext = s;
+    else
+        st->chead = s;
+    st->ctail = s;
+    s->in_ctl = 1;
+}
+
+static void ctl_del(lwq_streams *st, lwq_stream *s)
+{
+    if (!s->in_ctl)
+        return;
+    if (s->cprev)
+        s->cprev->cnext = s->cnext;
+    else
+        st->chead = s->cnext;
+    if (s->cnext)
+        s->cnext->cprev = s->cprev;
+    else
+        st->ctail = s->cprev;
+    s->cprev = s->cnext = NULL;
+    s->in_ctl = 0;
+}
+
 static void stream_del(lwq_conn *c, lwq_stream *s)
 {
+    active_del(&c->st, s);
+    ctl_del(&c->st, s);
     lwq_sendbuf_free(&s->tx);
     lwq_recvbuf_free(&s->rx);
     lwq_free(c->alloc, s);
@@ -114,6 +193,7 @@ static int stream_new(lwq_conn *c, int64_t id, lwq_stream **out)
     int local = is_local(c, id), uni = dir_of(id);
     s->id = id;
     s->urgency = DEFAULT_URGENCY;
+    s->seq = ++st->seq;
     s->has_tx = !uni || local;
     s->has_rx = !uni || !local;
     lwq_sendbuf_init(&s->tx, c->alloc, cfg->stream_send_buffer, STREAM_MAX_RANGES);
@@ -161,6 +241,11 @@ static void unlink_list(lwq_streams *st, lwq_stream *s)
 
 static void move_to_tail(lwq_streams *st, lwq_stream *s)
 {
+    s->seq = ++st->seq;
+    if (s->active) {
+        active_del(st, s);
+        active_add(st, s);
+    }
     if (st->tail == s)
         return;
     unlink_list(st, s);
@@ -319,13 +404,14 @@ static int on_reset(lwq_conn *c, const lwq_frame *f)
     return 0;
 }
 
-static void reset_local(lwq_stream *s, uint64_t code)
+static void reset_local(lwq_conn *c, lwq_stream *s, uint64_t code)
 {
     s->tx_reset = 1;
     s->reset_code = code;
     s->reset_final = s->tx.sent_off; /* RFC 9000 §4.5 */
     s->reset_pending = 1;
     s->blocked_pending = 0;
+    ctl_add(&c->st, s);
 }
 
 int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f)
@@ -344,7 +430,7 @@ int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f)
         if (!s->tx_reset && !lwq_sendbuf_done(&s->tx)) {
             /* once per stream, however often the peer repeats it */
             push(c, LWQ_EV_STOP_SENDING, s->id, f->u.stop_sending.app_error, 0);
-            reset_local(s, f->u.stop_sending.app_error); /* RFC 9000 §3.5 */
+            reset_local(c, s, f->u.stop_sending.app_error); /* RFC 9000 §3.5 */
         }
         return 0;
     case LWQ_FRAME_MAX_STREAM_DATA:
@@ -418,8 +504,10 @@ ssize_t lwq_stream_read(lwq_conn *c, int64_t id, uint8_t *buf, size_t cap, int *
     if (!lwq_recvbuf_readable(&s->rx))
         s->readable_ev = 0;
     if (s->rx.final_size == LWQ_FINAL_UNKNOWN &&
-        grow_window(c, &s->rx_max, &s->rx_window, &s->rx_window_time, s->rx.read_off, c->cfg->max_stream_window))
+        grow_window(c, &s->rx_max, &s->rx_window, &s->rx_window_time, s->rx.read_off, c->cfg->max_stream_window)) {
         s->max_data_pending = 1;
+        ctl_add(&c->st, s);
+    }
     lwq_streams *st = &c->st;
     if (grow_window(c, &st->rx_max_data, &st->rx_window, &st->rx_window_time, st->rx_read, c->cfg->max_window))
         st->max_data_pending = 1;
@@ -446,6 +534,8 @@ ssize_t lwq_stream_write(lwq_conn *c, int64_t id, const uint8_t *data, size_t le
     ssize_t n = lwq_sendbuf_write(&s->tx, data, len, fin);
     if (n >= 0 && (size_t)n < len)
         s->want_writable = 1;
+    if (tx_work(s))
+        active_add(&c->st, s);
     return n;
 }
 
@@ -483,7 +573,7 @@ int lwq_stream_reset(lwq_conn *c, int64_t id, uint64_t app_error)
         return s->has_tx ? LWQ_ERR_INVAL : LWQ_ERR_STATE;
     if (s->tx_reset || lwq_sendbuf_done(&s->tx))
         return 0;
-    reset_local(s, app_error);
+    reset_local(c, s, app_error);
     return 0;
 }
 
@@ -499,6 +589,7 @@ int lwq_stream_stop_sending(lwq_conn *c, int64_t id, uint64_t app_error)
     s->stop_pending = 1;
     s->stop_sent = 1;
     s->stop_code = app_error;
+    ctl_add(&c->st, s);
     return 0;
 }
 
@@ -509,6 +600,10 @@ int lwq_stream_set_priority(lwq_conn *c, int64_t id, uint8_t urgency, int increm
         return LWQ_ERR_NOT_FOUND;
     if (urgency > 7)
         return LWQ_ERR_INVAL;
+    if (s->active) {
+        c->st.nactive[s->urgency]--;
+        c->st.nactive[urgency]++;
+    }
     s->urgency = urgency;
     s->incremental = incremental != 0;
     return 0;
@@ -535,26 +630,31 @@ static int sendable(const lwq_conn *c, lwq_stream *s)
 
 int lwq_streams_have_new_data(const lwq_conn *c)
 {
-    for (lwq_stream *s = c->st.head; s; s = s->next)
+    for (lwq_stream *s = c->st.ahead; s; s = s->anext)
         if (sendable(c, s))
             return 1;
     return 0;
 }
 
-/* RFC 9000 §4.1: blocked signals, once per limit value. */
-static void note_blocked(lwq_conn *c, lwq_stream *s)
+/* RFC 9000 §4.1: blocked signals, once per limit value. 1 when one became due. */
+static int note_blocked(lwq_conn *c, lwq_stream *s)
 {
     lwq_streams *st = &c->st;
+    int due = 0;
     if (!s->has_tx || s->tx_reset || s->tx.write_off <= s->tx.sent_off)
-        return;
+        return 0;
     if (s->tx.sent_off >= s->tx_max && s->blocked_at != s->tx_max + 1) {
         s->blocked_pending = 1;
         s->blocked_at = s->tx_max + 1;
+        ctl_add(st, s);
+        due = 1;
     }
     if (st->tx_data >= st->tx_max_data && st->data_blocked_at != st->tx_max_data + 1) {
         st->data_blocked_pending = 1;
         st->data_blocked_at = st->tx_max_data + 1;
+        due = 1;
     }
+    return due;
 }
 
 static int add(lwq_pktb *b, uint64_t type, uint64_t a, uint64_t v, uint64_t w, const lwq_sent_frame *rec)
@@ -624,7 +724,8 @@ static int write_control(lwq_conn *c, lwq_pktb *b)
             st->streams_blocked_pending[d] = 0;
         }
     }
-    for (lwq_stream *s = st->head; s; s = s->next) {
+    for (lwq_stream *s = st->chead, *n; s; s = n) {
+        n = s->cnext;
         uint64_t id = (uint64_t)s->id;
         if (s->reset_pending) {
             lwq_sent_frame r = {.kind = LWQ_FRAME_RESET_STREAM, .id = id};
@@ -647,6 +748,7 @@ static int write_control(lwq_conn *c, lwq_pktb *b)
             s->blocked_pending = 0;
             st->blocked_sent++;
         }
+        ctl_del(st, s);
     }
 #undef TRY
     return 0;
@@ -693,26 +795,43 @@ static int write_stream_frame(lwq_conn *c, lwq_stream *s, lwq_pktb *b)
     return 1;
 }
 
+/* Only streams with something to send are visited: the cost of a packet follows the streams that are ready,
+ * not the streams that are open. Streams found with nothing left leave the active list on the way. */
 int lwq_streams_write(lwq_conn *c, lwq_pktb *b, int cwnd_open)
 {
     lwq_streams *st = &c->st;
-    for (lwq_stream *s = st->head; s; s = s->next)
-        note_blocked(c, s);
     int rv = write_control(c, b);
     if (rv || !cwnd_open)
         return rv;
+    int blocked = 0;
     /* RFC 9218: lowest urgency first; non-incremental streams in order, incremental round-robin. */
     for (;;) {
+        unsigned minu = 0;
+        while (minu < 7 && !st->nactive[minu])
+            minu++;
         lwq_stream *pick = NULL;
-        for (lwq_stream *s = st->head; s; s = s->next)
-            if ((!pick || s->urgency < pick->urgency) && sendable(c, s))
+        for (lwq_stream *s = st->ahead, *n; s; s = n) {
+            n = s->anext;
+            if (!tx_work(s)) {
+                active_del(st, s);
+                continue;
+            }
+            if (pick && s->urgency >= pick->urgency)
+                continue;
+            if (sendable(c, s)) {
                 pick = s;
+                if (s->urgency <= minu)
+                    break;
+            } else {
+                blocked |= note_blocked(c, s);
+            }
+        }
         if (!pick || !write_stream_frame(c, pick, b))
             break;
         if (pick->incremental)
             move_to_tail(st, pick);
     }
-    return 0;
+    return blocked ? write_control(c, b) : 0;
 }
 
 void lwq_streams_on_acked(lwq_conn *c, const lwq_sent_frame *f)
@@ -776,6 +895,8 @@ void lwq_streams_on_lost(lwq_conn *c, const lwq_sent_frame *f)
     case LWQ_FRAME_STREAM:
         if (!s->tx_reset)
             lwq_conn_tracking_failed(c, lwq_sendbuf_on_lost(&s->tx, f->off, f->len, f->fin));
+        if (tx_work(s))
+            active_add(st, s);
         break;
     case LWQ_FRAME_RESET_STREAM:
         if (!s->reset_acked)
@@ -796,4 +917,6 @@ void lwq_streams_on_lost(lwq_conn *c, const lwq_sent_frame *f)
     default:
         break;
     }
+    if (s->reset_pending || s->stop_pending || s->max_data_pending || s->blocked_pending)
+        ctl_add(st, s);
 }

@@ -30,6 +30,11 @@ struct lwq_stream {
     uint8_t max_data_pending, blocked_pending;
     uint64_t blocked_at;
     uint8_t readable_ev, want_writable;
+    /* Send scheduling (stream.c): streams with data to send are on the active list in send order (seq), those
+     * with control frames owed on the control list, so building a packet visits only those. */
+    lwq_stream *aprev, *anext, *cprev, *cnext;
+    uint8_t active, in_ctl;
+    uint64_t seq;
 };
 
 typedef struct lwq_streams {
@@ -52,6 +57,9 @@ typedef struct lwq_streams {
     lwq_tstamp rx_window_time;
     uint64_t blocked_sent, blocked_received; /* STREAM_DATA_BLOCKED and DATA_BLOCKED frames */
     uint8_t open_refused[2]; /* lwq_stream_open hit local_max: MAX_STREAMS raises LWQ_EV_STREAMS_AVAILABLE */
+    lwq_stream *ahead, *atail, *chead, *ctail; /* active and control lists (lwq_stream) */
+    size_t nactive[8];                         /* active streams per urgency */
+    uint64_t seq;                              /* send order: creation, or an incremental stream's last turn */
 } lwq_streams;
 
 struct lwq_pktb;
