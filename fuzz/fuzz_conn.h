@@ -11,6 +11,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "quic/conn.h"
+#include "quic/protect.h"
 
 #define FUZZ_CERT "tests/data/certs/server-ecdsa.pem"
 #define FUZZ_KEY "tests/data/certs/server-ecdsa.key"
@@ -173,6 +174,41 @@ static inline ssize_t fuzz_conn_out(lwq_conn *c, uint8_t *buf, size_t cap, lwq_t
     size_t seg;
     uint8_t ecn;
     return lwq_conn_send(c, &p, buf, cap, 1, &seg, &ecn, now);
+}
+
+/* One packet of type t (0-RTT or 1-RTT) from `from` carrying the frames in data (padded to 4 bytes), sealed with
+ * k: its length, or negative. */
+static inline ssize_t fuzz_seal_packet(const lwq_conn *from, lwq_pkt_type t, const lwq_quic_keys *k, uint64_t pn,
+                                       const uint8_t *data, size_t n, uint8_t *out, size_t cap)
+{
+    lwq_pkt_hdr_out ho;
+    memset(&ho, 0, sizeof(ho));
+    const lwq_cid *dcid = lwq_cids_dcid(from);
+    ho.type = t;
+    ho.version = LWQ_VERSION_1;
+    ho.dcid = dcid->id;
+    ho.dcid_len = dcid->len;
+    ho.scid = from->cids.local[0].cid.id;
+    ho.scid_len = from->cids.local[0].cid.len;
+    ho.pn = pn;
+    ho.pn_len = 4;
+    ho.payload_len = n < 4 ? 4 : n;
+    ho.tag_len = LWQ_AEAD_TAG_LEN;
+    ssize_t h = lwq_pkt_hdr_encode(out, cap, &ho);
+    if (h < 0 || (size_t)h + ho.payload_len + LWQ_AEAD_TAG_LEN > cap)
+        return -1;
+    memset(out + h, 0, ho.payload_len);
+    if (n)
+        memcpy(out + h, data, n);
+    return lwq_packet_protect(k, pn, out, (size_t)h, ho.payload_len, cap);
+}
+
+/* A 1-RTT packet from the client cl (its next packet number, its write keys) with up to 1200 bytes of frames. */
+static inline ssize_t fuzz_seal_1rtt(lwq_conn *cl, const uint8_t *data, size_t n, uint8_t *out, size_t cap)
+{
+    lwq_sentmap *m = &cl->rec.spaces[LWQ_SPACE_APP];
+    return fuzz_seal_packet(cl, LWQ_PKT_1RTT, &cl->sp[LWQ_SPACE_APP].wk, m->next_pn++, data, n > 1200 ? 1200 : n, out,
+                            cap);
 }
 
 /* Input cursor: records are read from the front, never past the end. */

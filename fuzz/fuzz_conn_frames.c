@@ -2,48 +2,21 @@
  * [u16 length][plaintext payload] records, each sent as one 1-RTT packet from the client, so
  * every frame decoder, the frame table and every connection state machine see arbitrary input
  * behind real packet protection. The connection is built by an in-memory handshake per input. */
-#include <stdlib.h>
-#include <string.h>
-#include "base/mem.h"
-#include "quic/conn.h"
-#include "quic/protect.h"
+#include "fuzz_conn.h"
 
-static uint64_t rng_state;
-
-static void fill(void *ud, uint8_t *out, size_t n)
-{
-    (void)ud;
-    for (size_t i = 0; i < n; i++) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        out[i] = (uint8_t)(rng_state >> 24);
-    }
-}
-
-static const lwq_rng fuzz_rng = {fill, NULL};
-static const char *alpn[] = {"fuzz"};
 static lwq_context *cctx, *sctx;
 
 static int setup(void)
 {
     lwq_config c, s;
-    const char *why;
-    lwq_config_init(&c, 0);
-    lwq_config_init(&s, 1);
-    c.rng = s.rng = &fuzz_rng;
-    c.alpn = s.alpn = alpn;
-    c.alpn_count = s.alpn_count = 1;
-    c.insecure = 1;
-    s.cert_file = "tests/data/certs/server-ecdsa.pem";
-    s.key_file = "tests/data/certs/server-ecdsa.key";
+    fuzz_configs(&c, &s);
     s.initial_max_streams_bidi = s.initial_max_streams_uni = 8;
     s.initial_max_data = 65536;
     s.initial_max_stream_data_bidi_remote = s.initial_max_stream_data_uni = 16384;
     s.max_streams_open = 32;
     s.max_datagram_frame_size = 1200;
     s.max_datagram_queue = 4;
-    return lwq_context_new(&cctx, &c, &why) || lwq_context_new(&sctx, &s, &why) ? -1 : 0;
+    return fuzz_contexts(&cctx, &c, &sctx, &s);
 }
 
 /* Moves datagrams both ways until nothing moves; then lets timers run. */
@@ -82,25 +55,7 @@ static void pump(lwq_conn *cl, lwq_server *srv, lwq_conn **sc, lwq_tstamp *now)
 static void inject(lwq_conn *cl, lwq_server *srv, lwq_tstamp now, const uint8_t *p, size_t n)
 {
     uint8_t pkt[1500];
-    const lwq_cid *dcid = lwq_cids_dcid(cl);
-    lwq_sentmap *m = &cl->rec.spaces[LWQ_SPACE_APP];
-    if (n > 1200)
-        n = 1200;
-    size_t len = n < 4 ? 4 : n;
-    lwq_pkt_hdr_out ho = {.type = LWQ_PKT_1RTT,
-                          .dcid = dcid->id,
-                          .dcid_len = dcid->len,
-                          .pn = m->next_pn++,
-                          .pn_len = 4,
-                          .payload_len = len,
-                          .tag_len = 16};
-    ssize_t h = lwq_pkt_hdr_encode(pkt, sizeof(pkt), &ho);
-    if (h < 0)
-        return;
-    memset(pkt + h, 0, len);
-    if (n)
-        memcpy(pkt + h, p, n);
-    ssize_t k = lwq_packet_protect(&cl->sp[LWQ_SPACE_APP].wk, ho.pn, pkt, (size_t)h, len, sizeof(pkt));
+    ssize_t k = fuzz_seal_1rtt(cl, p, n, pkt, sizeof(pkt));
     if (k < 0)
         return;
     lwq_path path;
@@ -113,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!sctx && setup())
         abort();
-    rng_state = 0x9e3779b97f4a7c15ull;
+    fuzz_rng_reset(0x9e3779b97f4a7c15ull);
     lwq_server *srv;
     lwq_conn *cl, *sc = NULL;
     lwq_path path;

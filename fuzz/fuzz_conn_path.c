@@ -5,61 +5,19 @@
  * 2-3 the ECN bits, 4-6 how far the clock moves (0..35 ms x 5), bit 7 whether the client migrates
  * to that address first. After every record both connections' bookkeeping, amplification limits
  * (connection and path) and timers must hold. */
-#include <arpa/inet.h>
-#include <stdlib.h>
-#include <string.h>
-#include "base/mem.h"
-#include "quic/conn.h"
-#include "quic/protect.h"
+#include "fuzz_conn.h"
 
-static uint64_t rng_state;
-
-static void fill(void *ud, uint8_t *out, size_t n)
-{
-    (void)ud;
-    for (size_t i = 0; i < n; i++) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        out[i] = (uint8_t)(rng_state >> 24);
-    }
-}
-
-static const lwq_rng fuzz_rng = {fill, NULL};
-static const char *alpn[] = {"fuzz"};
 static lwq_context *cctx, *sctx;
 
 static int setup(void)
 {
     lwq_config c, s;
-    const char *why;
-    lwq_config_init(&c, 0);
-    lwq_config_init(&s, 1);
-    c.rng = s.rng = &fuzz_rng;
-    c.alpn = s.alpn = alpn;
-    c.alpn_count = s.alpn_count = 1;
-    c.insecure = 1;
-    s.cert_file = "tests/data/certs/server-ecdsa.pem";
-    s.key_file = "tests/data/certs/server-ecdsa.key";
+    fuzz_configs(&c, &s);
     struct sockaddr_in *pa = (struct sockaddr_in *)&s.preferred_v4;
     pa->sin_family = AF_INET;
     pa->sin_port = htons(4443);
     inet_pton(AF_INET, "10.0.0.2", &pa->sin_addr);
-    return lwq_context_new(&cctx, &c, &why) || lwq_context_new(&sctx, &s, &why) ? -1 : 0;
-}
-
-static lwq_path mkpath(const char *lip, uint16_t lport, const char *rip, uint16_t rport)
-{
-    lwq_path p;
-    memset(&p, 0, sizeof(p));
-    struct sockaddr_in *l = (struct sockaddr_in *)&p.local, *r = (struct sockaddr_in *)&p.remote;
-    l->sin_family = r->sin_family = AF_INET;
-    inet_pton(AF_INET, lip, &l->sin_addr);
-    inet_pton(AF_INET, rip, &r->sin_addr);
-    l->sin_port = htons(lport);
-    r->sin_port = htons(rport);
-    p.local_len = p.remote_len = sizeof(struct sockaddr_in);
-    return p;
+    return fuzz_contexts(&cctx, &c, &sctx, &s);
 }
 
 /* The server's view of client address k, and the client's own. */
@@ -84,7 +42,7 @@ static void pump(lwq_conn *cl, lwq_server *srv, lwq_conn **sc, lwq_tstamp *now, 
     for (int round = 0; round < rounds; round++) {
         int moved = 0;
         while ((n = lwq_conn_send(cl, &path, buf, sizeof(buf), 1, &seg, &ecn, *now)) > 0) {
-            lwq_path view = mkpath("10.0.0.2", 443, "10.0.0.1", 5000);
+            lwq_path view = fuzz_path("10.0.0.2", 443, "10.0.0.1", 5000);
             if (path.local_len)
                 view.remote = path.local; /* the client's chosen local address */
             if (path.remote_len)
@@ -121,28 +79,10 @@ static void pump(lwq_conn *cl, lwq_server *srv, lwq_conn **sc, lwq_tstamp *now, 
 static void inject(lwq_conn *cl, lwq_server *srv, lwq_tstamp now, uint8_t ctl, const uint8_t *p, size_t n)
 {
     uint8_t pkt[1500];
-    const lwq_cid *dcid = lwq_cids_dcid(cl);
-    lwq_sentmap *m = &cl->rec.spaces[LWQ_SPACE_APP];
-    if (n > 1200)
-        n = 1200;
-    size_t len = n < 4 ? 4 : n;
-    lwq_pkt_hdr_out ho = {.type = LWQ_PKT_1RTT,
-                          .dcid = dcid->id,
-                          .dcid_len = dcid->len,
-                          .pn = m->next_pn++,
-                          .pn_len = 4,
-                          .payload_len = len,
-                          .tag_len = 16};
-    ssize_t h = lwq_pkt_hdr_encode(pkt, sizeof(pkt), &ho);
-    if (h < 0)
-        return;
-    memset(pkt + h, 0, len);
-    if (n)
-        memcpy(pkt + h, p, n);
-    ssize_t k = lwq_packet_protect(&cl->sp[LWQ_SPACE_APP].wk, ho.pn, pkt, (size_t)h, len, sizeof(pkt));
+    ssize_t k = fuzz_seal_1rtt(cl, p, n, pkt, sizeof(pkt));
     if (k < 0)
         return;
-    lwq_path path = mkpath("10.0.0.2", 443, client_ip[ctl & 3], client_port[ctl & 3]);
+    lwq_path path = fuzz_path("10.0.0.2", 443, client_ip[ctl & 3], client_port[ctl & 3]);
     lwq_conn *c = NULL;
     lwq_server_recv(srv, &path, pkt, (size_t)k, (ctl >> 2) & 3, now, &c, NULL);
 }
@@ -151,10 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!sctx && setup())
         abort();
-    rng_state = 0x9e3779b97f4a7c15ull;
+    fuzz_rng_reset(0x9e3779b97f4a7c15ull);
     lwq_server *srv;
     lwq_conn *cl, *sc = NULL;
-    lwq_path path = mkpath("10.0.0.1", 5000, "10.0.0.2", 443);
+    lwq_path path = fuzz_path("10.0.0.1", 5000, "10.0.0.2", 443);
     lwq_tstamp now = LWQ_SEC;
     if (lwq_server_new(&srv, sctx, NULL))
         abort();
@@ -175,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n > size)
             n = size;
         if (ctl & 0x80) {
-            lwq_path to = mkpath(client_ip[ctl & 3], client_port[ctl & 3], "10.0.0.2", 443);
+            lwq_path to = fuzz_path(client_ip[ctl & 3], client_port[ctl & 3], "10.0.0.2", 443);
             (void)lwq_conn_migrate(cl, &to);
         }
         inject(cl, srv, now, ctl, data, n);

@@ -6,61 +6,21 @@
  * the client's first DCID (else for a wrong one); bit 2: server mode: another source port.
  * shift: server mode: seconds added before the token comes back. Client mode: data[0] % 21 is the
  * Retry SCID length, the SCID follows, the rest is the token. Every run frees all it allocated. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <stdlib.h>
-#include <string.h>
-#include "base/mem.h"
-#include "quic/conn.h"
+#include "fuzz_conn.h"
 
-static uint64_t rng_state;
-
-static void fill(void *ud, uint8_t *out, size_t n)
-{
-    (void)ud;
-    for (size_t i = 0; i < n; i++) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        out[i] = (uint8_t)(rng_state >> 24);
-    }
-}
-
-static const lwq_rng fuzz_rng = {fill, NULL};
-static const char *alpn[] = {"fuzz"};
 static lwq_context *cctx, *sctx;
 
 static int setup(void)
 {
     lwq_config c, s;
-    const char *why;
-    lwq_config_init(&c, 0);
-    lwq_config_init(&s, 1);
-    c.rng = s.rng = &fuzz_rng;
-    c.alpn = s.alpn = alpn;
-    c.alpn_count = s.alpn_count = 1;
-    c.insecure = 1;
-    s.cert_file = "tests/data/certs/server-ecdsa.pem";
-    s.key_file = "tests/data/certs/server-ecdsa.key";
-    return lwq_context_new(&cctx, &c, &why) || lwq_context_new(&sctx, &s, &why) ? -1 : 0;
+    fuzz_configs(&c, &s);
+    return fuzz_contexts(&cctx, &c, &sctx, &s);
 }
 
+/* The client at 10.0.0.1:port, as the server sees it. */
 static void set_port(lwq_path *p, uint16_t port)
 {
-    memset(p, 0, sizeof(*p));
-    struct sockaddr_in *a = (struct sockaddr_in *)&p->remote;
-    a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    a->sin_addr.s_addr = htonl(0x0a000001);
-    p->remote_len = sizeof(*a);
-}
-
-static ssize_t client_out(lwq_conn *c, uint8_t *buf, size_t cap, lwq_tstamp now)
-{
-    lwq_path path;
-    size_t seg;
-    uint8_t ecn;
-    return lwq_conn_send(c, &path, buf, cap, 1, &seg, &ecn, now);
+    *p = fuzz_path(NULL, 0, "10.0.0.1", port);
 }
 
 /* Client datagrams to the server, the server's and its connection's replies back, a few rounds.
@@ -70,7 +30,7 @@ static void exchange(lwq_server *srv, lwq_conn *sc, lwq_conn *client, const lwq_
     uint8_t buf[1500];
     for (int round = 0; round < 6; round++) {
         ssize_t n;
-        for (int i = 0; i < 8 && (n = client_out(client, buf, sizeof(buf), now)) > 0; i++) {
+        for (int i = 0; i < 8 && (n = fuzz_conn_out(client, buf, sizeof(buf), now)) > 0; i++) {
             lwq_conn *c = NULL;
             (void)lwq_server_recv(srv, path, buf, (size_t)n, 0, now, &c, NULL);
             if (c && !sc)
@@ -79,7 +39,7 @@ static void exchange(lwq_server *srv, lwq_conn *sc, lwq_conn *client, const lwq_
         lwq_path rp;
         while ((n = lwq_server_send(srv, &rp, buf, sizeof(buf), now)) > 0)
             (void)lwq_conn_recv(client, path, buf, (size_t)n, 0, now);
-        for (int i = 0; sc && i < 8 && (n = client_out(sc, buf, sizeof(buf), now)) > 0; i++)
+        for (int i = 0; sc && i < 8 && (n = fuzz_conn_out(sc, buf, sizeof(buf), now)) > 0; i++)
             (void)lwq_conn_recv(client, path, buf, (size_t)n, 0, now);
         now += LWQ_MS;
     }
@@ -97,7 +57,7 @@ static void server_mode(uint8_t flags, uint8_t shift, const uint8_t *data, size_
     uint8_t d[1500], r[1500];
     if (lwq_server_new(&srv, sctx, &lim) || lwq_conn_client_new(&client, cctx, &path, NULL, 0, NULL, 0, now))
         goto out;
-    ssize_t k = client_out(client, d, sizeof(d), now);
+    ssize_t k = fuzz_conn_out(client, d, sizeof(d), now);
     lwq_conn *c = NULL, *sc = NULL;
     if (k > 0)
         (void)lwq_server_recv(srv, &path, d, (size_t)k, 0, now, &c, NULL);
@@ -105,7 +65,7 @@ static void server_mode(uint8_t flags, uint8_t shift, const uint8_t *data, size_
     ssize_t rn = lwq_server_send(srv, &rp, r, sizeof(r), now);
     if (rn > 0)
         (void)lwq_conn_recv(client, &path, r, (size_t)rn, 0, now);
-    k = client_out(client, d, sizeof(d), now);
+    k = fuzz_conn_out(client, d, sizeof(d), now);
     lwq_pkt_hdr h;
     if (k > 0 && lwq_pkt_hdr_decode(&h, d, (size_t)k, LWQ_CONN_CID_LEN) > 0 && h.token_len && n) {
         uint8_t *t = d + (h.token - d);
@@ -134,7 +94,7 @@ static void client_mode(uint8_t flags, const uint8_t *data, size_t n)
     uint8_t d[1500], r[1500];
     if (lwq_server_new(&srv, sctx, &lim) || lwq_conn_client_new(&client, cctx, &path, NULL, 0, NULL, 0, now))
         goto out;
-    (void)client_out(client, d, sizeof(d), now);
+    (void)fuzz_conn_out(client, d, sizeof(d), now);
     size_t sl = n ? data[0] % (LWQ_CID_MAX + 1) : 0;
     if (n && 1 + sl <= n) {
         static const uint8_t wrong[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -166,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < 2)
         return 0;
-    rng_state = 0x9e3779b97f4a7c15ull ^ size;
+    fuzz_rng_reset(0x9e3779b97f4a7c15ull ^ size);
     if (data[0] & 1)
         client_mode(data[0], data + 2, size - 2);
     else

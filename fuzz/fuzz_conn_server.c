@@ -7,94 +7,18 @@
  * bits 0-5 (period) make every period-th allocation after it fail too; flag bit 7 wires the client
  * to the server so that a real handshake and its data run alongside the fuzzed datagrams. Every
  * run must free all it allocated. */
-#include <stdlib.h>
-#include <string.h>
-#include "base/mem.h"
-#include "quic/conn.h"
+#include "fuzz_conn.h"
 
-static uint64_t rng_state;
-
-static void fill(void *ud, uint8_t *out, size_t n)
-{
-    (void)ud;
-    for (size_t i = 0; i < n; i++) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        out[i] = (uint8_t)(rng_state >> 24);
-    }
-}
-
-static size_t alloc_count, alloc_live, fail_at, fail_period;
-
-static int should_fail(void)
-{
-    alloc_count++;
-    if (!fail_at || alloc_count < fail_at)
-        return 0;
-    if (alloc_count == fail_at)
-        return 1;
-    return fail_period && (alloc_count - fail_at) % fail_period == 0;
-}
-
-static void *f_malloc(void *ud, size_t n)
-{
-    (void)ud;
-    if (should_fail())
-        return NULL;
-    void *p = malloc(n);
-    alloc_live += p != NULL;
-    return p;
-}
-
-static void *f_calloc(void *ud, size_t m, size_t n)
-{
-    (void)ud;
-    if (should_fail())
-        return NULL;
-    void *p = calloc(m, n);
-    alloc_live += p != NULL;
-    return p;
-}
-
-static void *f_realloc(void *ud, void *old, size_t n)
-{
-    (void)ud;
-    if (should_fail())
-        return NULL;
-    void *p = realloc(old, n);
-    alloc_live += p != NULL && !old;
-    return p;
-}
-
-static void f_free(void *ud, void *p)
-{
-    (void)ud;
-    alloc_live -= p != NULL;
-    free(p);
-}
-
-static const lwq_allocator fuzz_alloc = {f_malloc, f_calloc, f_realloc, f_free, NULL};
-static const lwq_rng fuzz_rng = {fill, NULL};
-static const char *alpn[] = {"fuzz"};
 static lwq_context *cctx, *sctx;
 static size_t live_after_setup;
 
 static int setup(void)
 {
     lwq_config c, s;
-    const char *why;
-    lwq_config_init(&c, 0);
-    lwq_config_init(&s, 1);
-    c.rng = s.rng = &fuzz_rng;
-    c.alloc = s.alloc = &fuzz_alloc;
-    c.alpn = s.alpn = alpn;
-    c.alpn_count = s.alpn_count = 1;
-    c.insecure = 1;
-    s.cert_file = "tests/data/certs/server-ecdsa.pem";
-    s.key_file = "tests/data/certs/server-ecdsa.key";
-    int rv = lwq_context_new(&cctx, &c, &why) || lwq_context_new(&sctx, &s, &why) ? -1 : 0;
-    live_after_setup = alloc_live;
+    fuzz_configs(&c, &s);
+    c.alloc = s.alloc = fuzz_alloc();
+    int rv = fuzz_contexts(&cctx, &c, &sctx, &s);
+    live_after_setup = fuzz_alloc_live();
     return rv;
 }
 
@@ -150,10 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (size < 3)
         return 0;
-    rng_state = 0x2545f4914f6cdd1dull;
-    alloc_count = 0;
-    fail_at = lwq_get16(data);
-    fail_period = data[2] & 0x3f;
+    fuzz_rng_reset(0x2545f4914f6cdd1dull);
+    fuzz_alloc_arm(lwq_get16(data), data[2] & 0x3f);
     int wired = data[2] & 0x80;
     data += 3;
     size -= 3;
@@ -220,8 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 out:
     lwq_conn_del(cl);
     lwq_server_del(srv);
-    fail_at = 0;
-    if (alloc_live != live_after_setup)
+    fuzz_alloc_arm(0, 0);
+    if (fuzz_alloc_live() != live_after_setup)
         abort(); /* a leak on this path */
     return 0;
 }
