@@ -44,7 +44,8 @@ static void rec_put(rec *r, uint8_t ctl, const uint8_t *d, size_t n)
     r->in[r->len++] = ctl;
     lwq_put16(r->in + r->len, (uint16_t)n);
     r->len += 2;
-    memcpy(r->in + r->len, d, n);
+    if (n)
+        memcpy(r->in + r->len, d, n);
     r->len += n;
 }
 
