@@ -19,7 +19,7 @@ typedef struct h3creq {
     int64_t id;
     uint64_t bytes, data_off;
     int status;
-    uint8_t started, done, ok;
+    uint8_t done, ok;
 } h3creq;
 
 typedef struct h3cli {
@@ -41,7 +41,8 @@ static ssize_t read_data(void *ud, int64_t id, uint8_t *buf, size_t cap, int *eo
 
 static h3cli *g_cli; /* the read callback's way back to the shared --data descriptor */
 
-/* Every bidirectional stream we open carries one request, so stream k is at most request k. */
+/* Each bidirectional stream we open carries one request, in order: stream 4k holds request k or an
+ * earlier one (when a submission failed after the stream was opened). */
 static h3creq *find(h3cli *c, int64_t id)
 {
     if (id < 0 || (id & 3) != 0 || (uint64_t)id / 4 >= c->o->n)
@@ -64,7 +65,7 @@ static void start(h3cli *c)
         cli_url u;
         char err[256];
         if (cli_parse_url(c->o->urls[c->next], &u, err, sizeof(err))) {
-            r->started = r->done = 1; /* checked in h3cli_run: not reached */
+            r->done = 1; /* checked in h3cli_run: not reached */
             c->next++;
             c->finished++;
             continue;
@@ -85,7 +86,6 @@ static void start(h3cli *c)
         int rv = lwq_h3_submit(c->h, &q, &r->id);
         if (rv == LWQ_ERR_LIMIT || rv == LWQ_ERR_STATE)
             return; /* LWQ_EV_STREAMS_AVAILABLE or a finished request makes room */
-        r->started = 1;
         c->next++;
         if (rv) {
             r->done = 1;
