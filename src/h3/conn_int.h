@@ -70,7 +70,7 @@ struct lwq_h3_conn {
     int have_ctrl, have_enc, have_dec;
     h3_stream **st;
     size_t nst;
-    size_t ntx; /* streams whose sending side is not done: next_output scans them only when > 0 */
+    size_t ntx;            /* streams whose sending side is not done: next_output scans them only when > 0 */
     int64_t max_peer_bidi; /* highest peer request stream seen, -1 none */
     /* streams we stopped reading (STOP_SENDING sent): bytes still in flight are dropped, not taken
      * for a new stream; the most recent H3_DEAD_IDS are kept */

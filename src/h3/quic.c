@@ -8,7 +8,7 @@ struct lwq_h3 {
     lwq_h3_conn *core;
     const lwq_allocator *alloc;
     int is_server, closed;
-    size_t nbidi; /* request streams the transport still holds (opened, not yet LWQ_EV_STREAM_CLOSED) */
+    size_t nbidi;  /* request streams the transport still holds (opened, not yet LWQ_EV_STREAM_CLOSED) */
     int64_t *pend; /* streams with transport bytes left while the body buffer was full */
     size_t npend, pend_cap;
     uint8_t buf[GLUE_BUF];
