@@ -2,9 +2,9 @@
 # lwquic endpoint for the QUIC interop runner (docs/interop.md): ROLE, TESTCASE, REQUESTS, SSLKEYLOGFILE,
 # QLOGDIR as the runner sets them. The container paths can be overridden so the same script runs on
 # loopback: WWW, DOWNLOADS, CERTS, LOGS, BIN (directory of lwquic-server/lwquic-client), PORT (443),
-# RESOLVE (client: extra --resolve flags), PREFERRED_ADDRESS / PREFERRED_PORT (server, connectionmigration),
-# SERVER_PARAMS / CLIENT_PARAMS (appended as is), H3_ONLY=1 (every case over h3, for peers that speak only
-# h3). Exit 127 for a TESTCASE lwquic does not implement.
+# RESOLVE (client: extra --resolve flags), PREFERRED_ADDRESS / PREFERRED_ADDRESS6 / PREFERRED_LISTEN (server,
+# connectionmigration), SERVER_PARAMS / CLIENT_PARAMS (appended as is), H3_ONLY=1 (every case over h3, for
+# peers that speak only h3). Exit 127 for a TESTCASE lwquic does not implement.
 set -u
 WWW=${WWW:-/www}
 DOWNLOADS=${DOWNLOADS:-/downloads}
@@ -27,21 +27,22 @@ server_flags() {
     handshake | transfer | multiconnect | resumption) ;;
     retry) FLAGS+=(--retry) ;;
     http3) "$SERVER" --help 2>&1 | grep -q 'h3' || { echo "run_endpoint: no h3 in this server" >&2; exit 127; } ;;
-    chacha20)
-        need "$SERVER" --ciphers
-        FLAGS+=(--ciphers TLS_CHACHA20_POLY1305_SHA256) ;;
+    chacha20) ;; # the client offers only TLS_CHACHA20_POLY1305_SHA256; the server accepts every suite
     zerortt)
         need "$SERVER" --early-data
         FLAGS+=(--early-data) ;;
     ecn)
         has_flag "$SERVER" --ecn && FLAGS+=(--ecn) ;;
     v2)
-        need "$SERVER" --v2
-        FLAGS+=(--v2) ;;
+        need "$SERVER" --accept-v2
+        FLAGS+=(--accept-v2) ;;
     connectionmigration)
         need "$SERVER" --preferred-address
-        FLAGS+=(--listen "[::]:${PREFERRED_PORT:-4433}"
-            --preferred-address "${PREFERRED_ADDRESS:-193.167.100.100:4433}") ;;
+        # The runner's server addresses on port 4433 (RFC 9000 §9.6); on loopback the relay's second front
+        # port is advertised while the server listens on PREFERRED_LISTEN behind it.
+        FLAGS+=(--preferred-address "${PREFERRED_ADDRESS:-193.167.100.100:4433}"
+            --preferred-address "${PREFERRED_ADDRESS6:-[fd00:cafe:cafe:100::100]:4433}")
+        [ -n "${PREFERRED_LISTEN:-}" ] && FLAGS+=(--preferred-listen "$PREFERRED_LISTEN") ;;
     *) echo "run_endpoint: unsupported server test case '$TESTCASE'" >&2; exit 127 ;;
     esac
     if [ "${H3_ONLY:-}" = 1 ] && ! "$SERVER" --help 2>&1 | grep -q 'h3'; then
@@ -129,6 +130,12 @@ resume)
     # The session ticket lives outside DOWNLOADS: only the fetched files may appear there.
     ticket=$(mktemp "${TMPDIR:-/tmp}/lwquic-ticket.XXXXXX")
     trap 'rm -f "$ticket"' EXIT
+    if has_flag "$CLIENT" --resume; then
+        # One process: URL 1 on a full handshake, waiting for the ticket, the rest on the resumed connection.
+        # shellcheck disable=SC2086
+        "$CLIENT" "${FLAGS[@]}" "${SECOND[@]}" ${CLIENT_PARAMS:-} --session-file "$ticket" --resume "${urls[@]}" || exit 1
+        exit 0
+    fi
     # shellcheck disable=SC2086
     "$CLIENT" "${FLAGS[@]}" ${CLIENT_PARAMS:-} --session-file "$ticket" "${urls[0]}" || exit 1
     [ ${#urls[@]} -gt 1 ] || exit 0

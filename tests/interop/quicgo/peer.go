@@ -193,6 +193,11 @@ func runClient(args []string) {
 		rt := &http3.RoundTripper{TLSClientConfig: tconf, QuicConfig: quicConfig()}
 		rt.Dial = func(ctx context.Context, addr string, tc *tls.Config, qc *quic.Config) (quic.EarlyConnection, error) {
 			host, _, _ := net.SplitHostPort(addr)
+			// The certificate is checked against the URL's host, not the address it resolves to.
+			tc = tc.Clone()
+			if tc.ServerName == "" {
+				tc.ServerName = host
+			}
 			for _, r := range strings.Split(*resolve, ",") {
 				if kv := strings.SplitN(r, "=", 2); len(kv) == 2 && kv[0] == host {
 					addr = kv[1]

@@ -175,7 +175,7 @@ def run_one(args, certs, srv, cli, test, rng):
                  "SSLKEYLOGFILE": os.path.join(run, "logs", "server", "keys.log"),
                  "QLOGDIR": os.path.join(run, "logs", "server", "qlog")})
     if s2port:
-        senv.update({"PREFERRED_PORT": str(s2port), "PREFERRED_ADDRESS": "127.0.0.1:%d" % r2port,
+        senv.update({"PREFERRED_LISTEN": "[::]:%d" % s2port, "PREFERRED_ADDRESS": "127.0.0.1:%d" % r2port,
                      "PREFERRED_ADDRESS6": "[::1]:%d" % r2port})
     server = spawn(scmd, base_env(senv), os.path.join(run, "logs", "server", "output.txt"))
     relay = client = None
