@@ -101,6 +101,11 @@ static int write_client_hello(lwq_tls *t, int second)
                 lwq_tls_ext_bit(LWQ_TLS_EXT_KEY_SHARE) | lwq_tls_ext_bit(LWQ_TLS_EXT_SIGNATURE_ALGORITHMS) |
                 lwq_tls_ext_bit(LWQ_TLS_EXT_SIGNATURE_ALGORITHMS_CERT) |
                 lwq_tls_ext_bit(LWQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS);
+    /* RFC 9846 §4.2.9: also without a session, so the server knows that its tickets are usable
+     * (servers may issue none, or unusable ones, to a client that lists no mode) */
+    m.psk_modes.p = modes;
+    m.psk_modes.n = 1;
+    m.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES);
     if (sends_sni(t)) {
         m.server_name.p = (const uint8_t *)t->cfg.server_name;
         m.server_name.n = strlen(t->cfg.server_name);
@@ -148,9 +153,7 @@ static int write_client_hello(lwq_tls *t, int second)
         memset(binders + 1, 0, hl);
         m.psk_binders.p = binders;
         m.psk_binders.n = 1 + hl;
-        m.psk_modes.p = modes;
-        m.psk_modes.n = 1;
-        m.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES) | lwq_tls_ext_bit(LWQ_TLS_EXT_PRE_SHARED_KEY);
+        m.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_PRE_SHARED_KEY);
         /* RFC 9846 §4.1.2: no early_data in the ClientHello after a HelloRetryRequest */
         if (t->early_attempted && !second)
             m.present |= lwq_tls_ext_bit(LWQ_TLS_EXT_EARLY_DATA);
