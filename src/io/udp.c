@@ -128,6 +128,13 @@ static void to_socket_family(const lwq_udp *u, const lwq_addr *in, lwq_addr *out
     out->len = sizeof(s6);
 }
 
+/* An IPv4 peer of a dual-stack socket: the kernel sends to it as IPv4 and reads IP_TOS and
+ * IP_PKTINFO, not IPV6_TCLASS (the ECN codepoint would be dropped, RFC 9000 §13.4.1). */
+static int is_v4mapped(const lwq_addr *a)
+{
+    return a->ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+}
+
 static void grow_buffer(int fd, int opt, int force_opt, int size)
 {
     /* SO_*BUFFORCE needs CAP_NET_ADMIN; the plain option is capped by net.core.*mem_max. */
@@ -383,7 +390,8 @@ int lwq_udp_send(lwq_udp *u, const lwq_udp_msg *msgs, size_t n)
         mm[i].msg_hdr.msg_iovlen = 1;
         mm[i].msg_hdr.msg_control = ctl[i].buf;
         mm[i].msg_hdr.msg_controllen =
-            build_cmsgs(u, &msgs[i], peers[i].ss.ss_family == AF_INET6, ctl[i].buf, sizeof(ctl[i].buf), u->gso);
+            build_cmsgs(u, &msgs[i], peers[i].ss.ss_family == AF_INET6 && !is_v4mapped(&peers[i]), ctl[i].buf,
+                        sizeof(ctl[i].buf), u->gso);
         if (!mm[i].msg_hdr.msg_controllen)
             mm[i].msg_hdr.msg_control = NULL;
     }
