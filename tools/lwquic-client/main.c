@@ -170,6 +170,10 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
     case LWQ_EV_EARLY_DATA:
         cl->early = ev->accepted;
         break;
+    case LWQ_EV_STREAMS_AVAILABLE:
+        if (ev->bidi)
+            start_requests(cl, conn); /* RFC 9000 §4.6: MAX_STREAMS after a refused open */
+        break;
     case LWQ_EV_STREAM_READABLE: {
         request *r = find_req(cl, ev->stream_id);
         if (!r)
@@ -239,7 +243,8 @@ static void usage(FILE *f)
                "fetches the first URL, then the others on a second, resumed connection.\n"
                "A server's preferred address (RFC 9000 §9.6) is validated and used unless --no-preferred-address.\n"
                "--key-update starts a key update as soon as it is allowed; --version picks the first QUIC\n"
-               "version, --offer-v2 (--v2) lets a v2-capable server switch a v1 connection to v2.\n");
+               "version, --offer-v2 (--v2) lets a v2-capable server switch a v1 connection to v2.\n"
+               "--ciphers TLS_CHACHA20_POLY1305_SHA256 offers only that cipher suite.\n");
 }
 
 static void progress(client *cl, double start, int final)
@@ -266,8 +271,9 @@ int main(int argc, char **argv)
                                          {"no-preferred-address", no_argument, NULL, 'N'}, {"key-update", no_argument, NULL, 'Y'},
                                          {"version", required_argument, NULL, 'W'},
                                          {"offer-v2", no_argument, NULL, 'Z'}, {"v2", no_argument, NULL, 'Z'},
+                                         {"ciphers", required_argument, NULL, 'P'},
                                          {NULL, 0, NULL, 0}};
-    int key_update = 0, offer_v2 = 0;
+    int key_update = 0, offer_v2 = 0, chacha20_only = 0;
     uint32_t version = LWQ_VERSION_1;
     const char *session_file = NULL;
     int early_data = 0, resume = 0, no_preferred = 0;
@@ -311,6 +317,13 @@ int main(int argc, char **argv)
         case 'N': no_preferred = 1; break;
         case 'Y': key_update = 1; break;
         case 'Z': offer_v2 = 1; break;
+        case 'P':
+            if (strcmp(optarg, "TLS_CHACHA20_POLY1305_SHA256") != 0) {
+                fprintf(stderr, "lwquic-client: --ciphers: only TLS_CHACHA20_POLY1305_SHA256 can be chosen\n");
+                return 2;
+            }
+            chacha20_only = 1;
+            break;
         case 'W':
             if (!strcmp(optarg, "v1") || !strcmp(optarg, "1"))
                 version = LWQ_VERSION_1;
@@ -404,6 +417,7 @@ int main(int argc, char **argv)
     cfg.handshake_timeout = (lwq_tstamp)(timeout * 1e9);
     cfg.enable_0rtt = early_data;
     cfg.no_preferred_address = no_preferred;
+    cfg.chacha20_only = chacha20_only;
     report_paths = !quiet;
     static const uint32_t v2_offer[] = {LWQ_VERSION_2};
     cfg.version = version;
