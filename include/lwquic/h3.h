@@ -191,8 +191,14 @@ int lwq_h3_conn_cancel(lwq_h3_conn *h, int64_t stream_id, uint64_t error_code);
 
 /* Graceful shutdown (RFC 9114 §5.2): sends GOAWAY; a server's names the first request stream
  * it will not process; new requests beyond it are rejected. LWQ_ERR_STATE before the streams are
- * bound (over QUIC: before the handshake completes); a second call does nothing. */
+ * bound (over QUIC: before the handshake completes). A later call sends another GOAWAY only when
+ * its identifier is lower (a server that saw no new request since sends nothing). */
 int lwq_h3_conn_goaway(lwq_h3_conn *h);
+/* Server: the first step of a shutdown that loses no request (RFC 9114 §5.2): GOAWAY with the
+ * largest stream ID (2^62-4), so the client opens no new request while those already in transit
+ * are still processed; call lwq_h3_conn_goaway about a round trip later to name the real limit.
+ * A client sends its usual GOAWAY. */
+int lwq_h3_conn_goaway_notice(lwq_h3_conn *h);
 /* 1 when no request is in progress (after a GOAWAY either way, the connection can be closed). */
 int lwq_h3_conn_idle(const lwq_h3_conn *h);
 /* The connection error: 0 when none, else the H3/QPACK code with its reason. */
@@ -225,6 +231,7 @@ ssize_t lwq_h3_read_body(lwq_h3 *h, int64_t stream_id, uint8_t *buf, size_t cap)
 int lwq_h3_resume(lwq_h3 *h, int64_t stream_id);
 int lwq_h3_cancel(lwq_h3 *h, int64_t stream_id, uint64_t error_code);
 int lwq_h3_goaway(lwq_h3 *h);
+int lwq_h3_goaway_notice(lwq_h3 *h);
 /* 1 when no request is in progress and the transport has delivered and freed every request stream
  * (each response acknowledged): after lwq_h3_goaway, close now with H3_NO_ERROR without cutting a
  * response short (RFC 9114 §5.2). */

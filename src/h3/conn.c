@@ -651,16 +651,14 @@ int lwq_h3_conn_next_event(lwq_h3_conn *h, lwq_h3_event *ev)
     return 1;
 }
 
-int lwq_h3_conn_goaway(lwq_h3_conn *h)
+/* RFC 9114 §5.2: a later GOAWAY never names a larger identifier; sending the same one again is a no-op. */
+static int send_goaway(lwq_h3_conn *h, uint64_t id)
 {
     uint8_t buf[16];
-    /* RFC 9114 §5.2: the server names the first request it will not process; we send no pushes
-     * so a client's GOAWAY carries push ID 0 */
-    uint64_t id = h->is_server && h->max_peer_bidi >= 0 ? (uint64_t)h->max_peer_bidi + 4 : 0;
-    if (h->goaway_sent)
-        return 0;
     if (!h->bound)
         return LWQ_ERR_STATE; /* RFC 9114 §6.2.1: SETTINGS opens the control stream, GOAWAY follows */
+    if (h->goaway_sent && id >= h->goaway_sent_id)
+        return 0;
     ssize_t n = lwq_h3_frame_varint_encode(buf, sizeof(buf), LWQ_H3_FT_GOAWAY, id);
     if (n < 0)
         return (int)n;
@@ -670,6 +668,19 @@ int lwq_h3_conn_goaway(lwq_h3_conn *h)
     h->goaway_sent = 1;
     h->goaway_sent_id = id;
     return 0;
+}
+
+int lwq_h3_conn_goaway(lwq_h3_conn *h)
+{
+    /* RFC 9114 §5.2: the server names the first request it will not process; we send no pushes
+     * so a client's GOAWAY carries push ID 0 */
+    return send_goaway(h, h->is_server && h->max_peer_bidi >= 0 ? (uint64_t)h->max_peer_bidi + 4 : 0);
+}
+
+int lwq_h3_conn_goaway_notice(lwq_h3_conn *h)
+{
+    /* RFC 9114 §5.2: 2^62-4, the largest client bidirectional stream ID, rejects nothing in transit */
+    return h->is_server ? send_goaway(h, ((uint64_t)1 << 62) - 4) : lwq_h3_conn_goaway(h);
 }
 
 int lwq_h3_conn_idle(const lwq_h3_conn *h)

@@ -298,6 +298,13 @@ int lwq_h3_goaway(lwq_h3 *h)
     return rv;
 }
 
+int lwq_h3_goaway_notice(lwq_h3 *h)
+{
+    int rv = lwq_h3_conn_goaway_notice(h->core);
+    lwq_h3_flush(h);
+    return rv;
+}
+
 int lwq_h3_idle(const lwq_h3 *h)
 {
     return lwq_h3_conn_idle(h->core) && h->nbidi == 0;

@@ -2,7 +2,9 @@
 # lwquic-server's shutdown drain (RFC 9114 §5.2) on loopback: a large HTTP/3 download is running when the
 # server gets SIGTERM; the server sends GOAWAY, the download must still arrive byte for byte, the client
 # must exit 0 and the server exit 0 once the connection is closed with H3_NO_ERROR. Clients: lwquic-client
-# and, when installed, ngtcp2's gtlsclient. Then two negative cases: a second SIGTERM closes at once (the
+# and, when installed, ngtcp2's gtlsclient. Then 3000 small GETs by lwquic-client across SIGTERM: the
+# server's first GOAWAY (2^62-4) stops new requests but refuses none in transit, so no request is reset,
+# every file that arrived is byte-exact and the ones left were never sent. Then two negative cases: a second SIGTERM closes at once (the
 # download is cut, the server still exits 0 and quickly), and --drain-timeout bounds a download that cannot
 # finish in time (the client is stopped with SIGSTOP so nothing is acknowledged).
 # usage: tests/interop/h3_drain.sh BUILD     (BUILD/bin holds lwquic-server and lwquic-client)
@@ -12,6 +14,13 @@ W=$B/interop-h3-drain
 rm -rf "$W" && mkdir -p "$W/www" "$W/logs"
 sh scripts/mkcert.sh "$W/certs" > /dev/null
 head -c 150000000 /dev/urandom > "$W/www/big"
+i=1
+smalls=""
+while [ $i -le 3000 ]; do
+    head -c $((i % 1500 + 1)) /dev/urandom > "$W/www/s$i"
+    smalls="$smalls s$i"
+    i=$((i + 1))
+done
 passed=0
 failed=0
 port=$((30000 + $$ % 10000))
@@ -91,6 +100,46 @@ drain_case() { # CLIENT
 drain_case lwquic
 if command -v gtlsclient > /dev/null; then drain_case ngtcp2; else echo "skip drain: ngtcp2 client (gtlsclient missing)"; fi
 
+# Many small requests: the ones sent before the GOAWAY arrived are answered, none is reset.
+name="drain: 3000 small GETs, none refused"
+out=$W/out-small
+mkdir -p "$out"
+if start_server "$W/logs/small.server"; then
+    urls=""
+    for f in $smalls; do urls="$urls https://localhost:$port/$f"; done
+    # shellcheck disable=SC2086
+    "$B/bin/lwquic-client" --cafile "$W/certs/ca.pem" --timeout 20 -o "$out" $urls > "$W/logs/small.client" 2>&1 &
+    client_pid=$!
+    n=0
+    until [ "$(grep -c -- '-> 200' "$W/logs/small.client" 2> /dev/null || true)" -ge 300 ] 2> /dev/null || [ $n -ge 500 ]; do
+        n=$((n + 1))
+        sleep 0.01
+    done
+    kill -TERM $server_pid
+    wait $client_pid
+    wait $server_pid
+    src=$?
+    got=$(grep -c -- '-> 200$' "$W/logs/small.client")
+    bad=0
+    files=0
+    for f in "$out"/*; do
+        [ -f "$f" ] || continue
+        files=$((files + 1))
+        cmp -s "$W/www/${f##*/}" "$f" || bad=$((bad + 1))
+    done
+    why=""
+    [ $src -eq 0 ] || why="server exit $src"
+    [ "$got" -ge 300 ] || why="$why only $got answers"
+    [ $bad -eq 0 ] || why="$why $bad files differ"
+    [ "$files" -eq "$got" ] || why="$why $files files for $got answers"
+    grep -q 'reset\|REJECTED' "$W/logs/small.client" && why="$why a request was reset"
+    grep -q "not drained" "$W/logs/small.server" && why="$why server reports a connection not drained"
+    echo "     ($got of 3000 answered before the server closed)"
+    result "$name" "$([ -z "$why" ] && echo 0 || echo 1)" "$why"
+else
+    result "$name" 1 "server did not start"
+fi
+
 # A second signal: the server closes at once, the download is cut short.
 name="second SIGTERM closes at once"
 out=$W/out-twice
@@ -148,6 +197,6 @@ else
     result "$name" 1 "server did not start"
 fi
 
-rm -f "$W/www/big" "$W"/out-*/big
+rm -rf "$W/www" "$W"/out-*
 echo "interop-h3-drain: $passed passed, $failed failed (logs in $W/logs)"
 [ $failed -eq 0 ]

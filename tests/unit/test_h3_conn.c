@@ -275,6 +275,45 @@ START_TEST(test_goaway_both_ways)
 }
 END_TEST
 
+START_TEST(test_goaway_notice_then_limit)
+{
+    h3p p;
+    h3p_init(&p, NULL, NULL);
+    lwq_h3_request r = get_req("/");
+    ck_assert_int_eq(lwq_h3_conn_submit_request(p.c.h, 0, &r), 0);
+    ck_assert_int_eq(lwq_h3_conn_submit_request(p.c.h, 4, &r), 0);
+    h3p_move(&p, &p.c, &p.s);
+    h3p_events(&p, &p.s);
+    /* RFC 9114 §5.2: first the largest ID, so what is in transit still counts */
+    ck_assert_int_eq(lwq_h3_conn_goaway_notice(p.s.h), 0);
+    ck_assert_int_eq(lwq_h3_conn_submit_request(p.c.h, 8, &r), 0); /* crosses the GOAWAY */
+    h3p_run(&p);
+    const h3p_rec *g = h3p_find(&p.c, LWQ_H3_EV_GOAWAY, -1);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_uint_eq(g->id, ((uint64_t)1 << 62) - 4);
+    ck_assert_int_eq(lwq_h3_conn_submit_request(p.c.h, 12, &r), LWQ_ERR_STATE);
+    ck_assert_ptr_nonnull(h3p_find(&p.s, LWQ_H3_EV_REQUEST, 8));
+    ck_assert_uint_eq(h3p_count(&p.c, LWQ_H3_EV_RESET), 0);
+    /* then the real limit: after stream 8 */
+    ck_assert_int_eq(lwq_h3_conn_goaway(p.s.h), 0);
+    ck_assert_int_eq(lwq_h3_conn_goaway_notice(p.s.h), 0); /* not larger: nothing sent */
+    for (int64_t id = 0; id < 12; id += 4)
+        ck_assert_int_eq(lwq_h3_conn_submit_response(p.s.h, id, 200, NULL, 0, NULL), 0);
+    h3p_run(&p);
+    ck_assert_uint_eq(h3p_count(&p.c, LWQ_H3_EV_GOAWAY), 2);
+    size_t last = 0;
+    for (size_t i = 0; i < p.c.nev; i++)
+        if (p.c.ev[i].type == LWQ_H3_EV_GOAWAY)
+            last = i;
+    ck_assert_uint_eq(p.c.ev[last].id, 12);
+    ck_assert_uint_eq(h3p_count(&p.c, LWQ_H3_EV_END), 3);
+    ck_assert_uint_eq(h3p_count(&p.c, LWQ_H3_EV_RESET), 0);
+    ck_assert(lwq_h3_conn_idle(p.c.h) && lwq_h3_conn_idle(p.s.h));
+    ck_assert(!p.c.closed && !p.s.closed);
+    h3p_free(&p);
+}
+END_TEST
+
 /* Feeds raw bytes to a fresh server (or client) after the normal setup; returns the close code. */
 static uint64_t raw(int to_server, int64_t id, const uint8_t *b, size_t n, int fin)
 {
@@ -706,6 +745,7 @@ Suite *suite_h3_conn(void)
     tcase_add_test(tc, test_informational_head_and_many_streams);
     tcase_add_test(tc, test_cancel_and_reset);
     tcase_add_test(tc, test_goaway_both_ways);
+    tcase_add_test(tc, test_goaway_notice_then_limit);
     tcase_add_test(tc, test_connection_errors);
     tcase_add_test(tc, test_control_stream_needs_settings_first);
     tcase_add_test(tc, test_malformed_messages);

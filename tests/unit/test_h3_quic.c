@@ -365,14 +365,17 @@ START_TEST(test_lossy_link)
 }
 END_TEST
 
-static int four_requests_in(pair *p)
+static size_t want_in;
+
+static int requests_in(pair *p)
 {
     step(p);
-    return cur->nreq == 4;
+    return cur->nreq == want_in;
 }
 
-/* The server's drain as lwquic-server does it at SIGTERM. */
+/* The server's drain as lwquic-server does it at SIGTERM: close once lwq_h3_idle. */
 static int core_idle_seen, idle_while_busy, server_closed;
+static size_t drain_answers; /* requests that must be answered before the close */
 
 static int drained(pair *p)
 {
@@ -381,7 +384,7 @@ static int drained(pair *p)
     if (!server_closed && lwq_h3_conn_idle(lwq_h3_core(q->s))) {
         core_idle_seen = 1;
         if (lwq_h3_idle(q->s)) {
-            for (int i = 0; i < 4; i++)
+            for (size_t i = 0; i < drain_answers; i++)
                 idle_while_busy += !q->resp[i].ended;
             ck_assert_int_eq(lwq_conn_close(q->p.server, LWQ_H3_NO_ERROR, "drained"), 0);
             server_closed = 1;
@@ -396,9 +399,10 @@ START_TEST(test_goaway_drain)
     hq_start(&q);
     q.endpoint_style = _i;
     core_idle_seen = idle_while_busy = server_closed = 0;
+    drain_answers = want_in = 4;
     for (int i = 0; i < 4; i++)
         hq_get(&q, "GET", "/size/300000", NULL);
-    ck_assert(pair_run(&q.p, four_requests_in, 10 * LWQ_SEC));
+    ck_assert(pair_run(&q.p, requests_in, 10 * LWQ_SEC));
     /* RFC 9114 §5.2: GOAWAY names the first request the server will not process (12 + 4). */
     ck_assert_int_eq(lwq_h3_goaway(q.s), 0);
     ck_assert_int_eq(lwq_h3_idle(q.s), 0);
@@ -425,6 +429,43 @@ START_TEST(test_goaway_drain)
 }
 END_TEST
 
+/* RFC 9114 §5.2 in two steps, as lwquic-server drains: GOAWAY 2^62-4, a round trip later the real
+ * limit; the request that crossed the first GOAWAY is answered instead of rejected. */
+START_TEST(test_goaway_two_steps)
+{
+    static hq q;
+    hq_start(&q);
+    q.endpoint_style = _i;
+    core_idle_seen = idle_while_busy = server_closed = 0;
+    drain_answers = want_in = 4;
+    for (int i = 0; i < 4; i++)
+        hq_get(&q, "GET", "/size/300000", NULL);
+    ck_assert(pair_run(&q.p, requests_in, 10 * LWQ_SEC));
+    ck_assert_int_eq(lwq_h3_goaway_notice(q.s), 0);
+    int64_t late = hq_get(&q, "GET", "/size/5000", NULL);
+    drain_answers = want_in = 5;
+    ck_assert(pair_run(&q.p, requests_in, 10 * LWQ_SEC));
+    ck_assert_int_eq(q.goaways, 1);
+    ck_assert_uint_eq(q.goaway_id, ((uint64_t)1 << 62) - 4);
+    ck_assert_int_eq(lwq_h3_goaway(q.s), 0);
+    ck_assert(pair_run(&q.p, drained, 60 * LWQ_SEC));
+    ck_assert_int_eq(q.goaways, 2);
+    ck_assert_uint_eq(q.goaway_id, 20);
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_int_eq(q.resp[i].status, 200);
+        ck_assert_uint_eq(q.resp[i].body_len, i < 4 ? 300000 : 5000);
+        ck_assert_uint_eq(q.resp[i].bad, 0);
+        ck_assert(q.resp[i].ended && !q.resp[i].reset);
+    }
+    ck_assert_int_eq(resp_of(&q, late)->status, 200);
+    ck_assert(core_idle_seen && server_closed);
+    ck_assert_int_eq(idle_while_busy, 0);
+    ck_assert(q.client_close.is_app && q.client_close.by_peer);
+    ck_assert_uint_eq(q.client_close.code, LWQ_H3_NO_ERROR);
+    hq_end(&q);
+}
+END_TEST
+
 Suite *suite_h3_quic(void)
 {
     Suite *s = suite_create("h3_quic");
@@ -433,6 +474,7 @@ Suite *suite_h3_quic(void)
     tcase_add_loop_test(tc, test_many_concurrent, 0, 2);
     tcase_add_test(tc, test_cancel_mid_body);
     tcase_add_loop_test(tc, test_goaway_drain, 0, 2);
+    tcase_add_loop_test(tc, test_goaway_two_steps, 0, 2);
     tcase_add_loop_test(tc, test_lossy_link, 0, 6);
     suite_add_tcase(s, tc);
     return s;

@@ -1,6 +1,7 @@
 /* lwquic-server over HTTP/3: GET and HEAD of files under the root (streamed from disk), 404 for
  * missing files, 405 for other methods, POST /echo returns the request body (at most ECHO_MAX).
- * Shutdown drains: GOAWAY, then each connection closes with H3_NO_ERROR once its requests are done. */
+ * Shutdown drains: GOAWAY (2^62-4, then a round trip later the real limit), then each connection closes
+ * with H3_NO_ERROR once its requests are done. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -36,7 +37,8 @@ typedef struct h3srv {
     h3req *reqs;
     size_t nreqs;
     lwq_endpoint_conn *ec;
-    int draining, goaway_sent;
+    int draining, notice_sent, goaway_sent;
+    double notice_at;
     struct h3srv *prev, *next; /* all HTTP/3 connections, for the drain */
 } h3srv;
 
@@ -252,10 +254,21 @@ static void registry_del(h3srv *s)
 }
 
 /* RFC 9114 §5.2: after our GOAWAY the connection closes once nothing is left in flight. */
+/* RFC 9114 §5.2: GOAWAY 2^62-4 stops new requests without refusing those in transit; after two round
+ * trips (at least 20 ms) they have arrived, and the second GOAWAY names the first one not processed. */
 static void drain_check(h3srv *s, lwq_conn *conn)
 {
-    if (s->draining && !s->goaway_sent)
-        s->goaway_sent = lwq_h3_goaway(s->h) == 0; /* LWQ_ERR_STATE until the handshake is done */
+    if (s->draining && !s->notice_sent && lwq_h3_goaway_notice(s->h) == 0) { /* LWQ_ERR_STATE before the handshake */
+        s->notice_sent = 1;
+        s->notice_at = cli_now();
+    }
+    if (s->notice_sent && !s->goaway_sent) {
+        lwq_conn_stats st;
+        lwq_conn_stats_get(conn, &st);
+        double wait = 2.0 * (double)st.smoothed_rtt / 1e9;
+        if (cli_now() >= s->notice_at + (wait > 0.02 ? wait : 0.02))
+            s->goaway_sent = lwq_h3_goaway(s->h) == 0;
+    }
     if (s->goaway_sent && lwq_h3_idle(s->h))
         lwq_conn_close(conn, LWQ_H3_NO_ERROR, "server shutting down");
 }
@@ -268,6 +281,14 @@ static void drain_task(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
         return;
     s->draining = 1;
     drain_check(s, conn);
+}
+
+static void tick_task(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
+{
+    h3srv *s = lwq_endpoint_conn_data(ec);
+    (void)arg;
+    if (s && s->h)
+        drain_check(s, conn);
 }
 
 static void close_task(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
@@ -289,6 +310,11 @@ static void each_conn(void (*fn)(lwq_endpoint_conn *, lwq_conn *, void *))
 void srv_h3_drain(void)
 {
     each_conn(drain_task);
+}
+
+void srv_h3_drain_tick(void)
+{
+    each_conn(tick_task);
 }
 
 void srv_h3_close_all(void)

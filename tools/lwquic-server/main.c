@@ -484,8 +484,8 @@ int main(int argc, char **argv)
         srv_h3_drain();
         double end = cli_now() + drain_timeout;
         struct timespec tick = {0, 20 * 1000 * 1000};
-        while (srv_h3_open() && cli_now() < end && sigtimedwait(&sigs, NULL, &tick) < 0) {
-        }
+        while (srv_h3_open() && cli_now() < end && sigtimedwait(&sigs, NULL, &tick) < 0)
+            srv_h3_drain_tick();
         size_t left = srv_h3_open();
         if (left && !quiet)
             fprintf(stderr, "lwquic-server: %zu HTTP/3 connection(s) not drained, closing\n", left);

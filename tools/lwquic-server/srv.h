@@ -13,10 +13,12 @@ extern int srv_quiet;
 /* One HTTP/3 connection's events (ALPN h3). */
 void srv_h3_event(lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev);
 
-/* Shutdown (RFC 9114 §5.2): srv_h3_drain sends GOAWAY on every HTTP/3 connection (and on those that
- * start later), each then closes with H3_NO_ERROR once its requests are answered and acknowledged;
- * srv_h3_close_all closes the rest now with H3_NO_ERROR; srv_h3_open counts those still open. */
+/* Shutdown (RFC 9114 §5.2): srv_h3_drain starts the drain of every HTTP/3 connection (and of those that
+ * start later): GOAWAY 2^62-4, after two round trips the real limit (srv_h3_drain_tick, called every few
+ * tens of ms, moves that on), and a close with H3_NO_ERROR once the requests are answered and
+ * acknowledged; srv_h3_close_all closes the rest now with H3_NO_ERROR; srv_h3_open counts those open. */
 void srv_h3_drain(void);
+void srv_h3_drain_tick(void);
 void srv_h3_close_all(void);
 size_t srv_h3_open(void);
 
