@@ -5,6 +5,8 @@
 #include <time.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "common/cli.h"
 
 int cli_parse_url(const char *url, cli_url *out, char *err, size_t errlen)
@@ -226,4 +228,25 @@ void cli_verbose(lwq_config *cfg, int level)
         return;
     cfg->log = log_line;
     cfg->log_level = level > LWQ_LOG_DEBUG ? LWQ_LOG_DEBUG : level;
+}
+
+/* "ADDR:PORT" of a socket address. */
+const char *cli_addr(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+    char ip[64] = "?";
+    unsigned port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+        port = ntohs(a->sin_port);
+        snprintf(buf, cap, "%s:%u", ip, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+        port = ntohs(a->sin6_port);
+        snprintf(buf, cap, "[%s]:%u", ip, port);
+    } else {
+        snprintf(buf, cap, "?");
+    }
+    return buf;
 }

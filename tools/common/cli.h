@@ -48,4 +48,7 @@ double cli_now(void);
 /* "12.3 MB" / "4.5 Mbit/s" style numbers. */
 const char *cli_bytes(uint64_t n, char *buf, size_t len);
 
+/* "ADDR:PORT" (IPv6 as "[ADDR]:PORT") of a socket address, "?" for another family. */
+const char *cli_addr(const struct sockaddr_storage *ss, char *buf, size_t cap);
+
 #endif

@@ -144,26 +144,6 @@ static void start_req(lwq_endpoint_conn *ec, lwq_conn *conn, srvconn *sc, req *r
     pump(ec, conn, sc, r);
 }
 
-/* "ADDR:PORT" of a path's remote or local side, for the migration report. */
-static const char *path_addr(const struct sockaddr_storage *ss, char *buf, size_t cap)
-{
-    char ip[64] = "?";
-    unsigned port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-        port = ntohs(a->sin_port);
-        snprintf(buf, cap, "%s:%u", ip, port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-        port = ntohs(a->sin6_port);
-        snprintf(buf, cap, "[%s]:%u", ip, port);
-    } else {
-        snprintf(buf, cap, "?");
-    }
-    return buf;
-}
 
 static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
 {
@@ -171,7 +151,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
     if (ev->type == LWQ_EV_PATH_CHANGED && !quiet) {
         char a[80], b[80];
         fprintf(stderr, "lwquic-server: path changed: client %s, server %s (RFC 9000 §9)\n",
-                path_addr(&ev->path.remote, a, sizeof(a)), path_addr(&ev->path.local, b, sizeof(b)));
+                cli_addr(&ev->path.remote, a, sizeof(a)), cli_addr(&ev->path.local, b, sizeof(b)));
     }
     const char *proto = lwq_conn_alpn(conn);
     if (proto && strcmp(proto, "h3") == 0) {
