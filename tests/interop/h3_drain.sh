@@ -2,7 +2,7 @@
 # lwquic-server's shutdown drain (RFC 9114 §5.2) on loopback: a large HTTP/3 download is running when the
 # server gets SIGTERM; the server sends GOAWAY, the download must still arrive byte for byte, the client
 # must exit 0 and the server exit 0 once the connection is closed with H3_NO_ERROR. Clients: lwquic-client
-# and, when installed, ngtcp2's gtlsclient. Then 3000 small GETs by lwquic-client across SIGTERM: the
+# and, when there, ngtcp2's gtlsclient and the quic-go peer (BUILD/interop/quicgo-peer, built by h3.sh). Then 3000 small GETs by lwquic-client across SIGTERM: the
 # server's first GOAWAY (2^62-4) stops new requests but refuses none in transit, so no request is reset,
 # every file that arrived is byte-exact and the ones left were never sent. Then two negative cases: a second SIGTERM closes at once (the
 # download is cut, the server still exits 0 and quickly), and --drain-timeout bounds a download that cannot
@@ -47,6 +47,8 @@ start_server() { # LOG [ARGS...]
 start_client() { # KIND OUTDIR LOG
     case $1 in
     lwquic) "$B/bin/lwquic-client" --cafile "$W/certs/ca.pem" --timeout 20 -o "$2" \
+                "https://localhost:$port/big" > "$3" 2>&1 & ;;
+    quicgo) timeout 60 "$B/interop/quicgo-peer" client --alpn h3 --cafile "$W/certs/ca.pem" -o "$2" \
                 "https://localhost:$port/big" > "$3" 2>&1 & ;;
     ngtcp2) timeout 60 gtlsclient -q --timeout=20s --download="$2" --exit-on-all-streams-close 127.0.0.1 "$port" \
                 "https://localhost:$port/big" > "$3" 2>&1 & ;;
@@ -99,6 +101,7 @@ drain_case() { # CLIENT
 
 drain_case lwquic
 if command -v gtlsclient > /dev/null; then drain_case ngtcp2; else echo "skip drain: ngtcp2 client (gtlsclient missing)"; fi
+if [ -x "$B/interop/quicgo-peer" ]; then drain_case quicgo; else echo "skip drain: quicgo client (no $B/interop/quicgo-peer)"; fi
 
 # Many small requests: the ones sent before the GOAWAY arrived are answered, none is reset.
 name="drain: 3000 small GETs, none refused"
