@@ -32,6 +32,8 @@ typedef struct h3cli {
     uint64_t data_size;
     int handshake_done, closed, all_done;
     lwq_close_info close;
+    lwq_conn_stats stats;
+    char cipher[64];
     uint64_t h3_error;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -202,6 +204,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
     lwq_h3_handle_transport(c->h, ev);
     if (ev->type == LWQ_EV_HANDSHAKE_DONE) {
         c->handshake_done = 1;
+        snprintf(c->cipher, sizeof(c->cipher), "%s", lwq_conn_cipher(conn) ? lwq_conn_cipher(conn) : "?");
         start(c);
     } else if (ev->type == LWQ_EV_STREAMS_AVAILABLE && ev->bidi && c->handshake_done)
         start(c); /* RFC 9000 §4.6: the server's MAX_STREAMS let more requests go */
@@ -234,6 +237,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
     }
     if (ev->type == LWQ_EV_CLOSED) {
         c->close = ev->close;
+        lwq_conn_stats_get(conn, &c->stats);
         for (size_t i = 0; i < c->next; i++)
             if (c->reqs[i].out) {
                 fclose(c->reqs[i].out);
@@ -302,6 +306,7 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         cli_stop(&st);
         return 1;
     }
+    double t0 = cli_now();
     pthread_mutex_lock(&c.mu);
     while (!c.closed) {
         struct timespec ts;
@@ -320,9 +325,12 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
     lwq_h3_del(c.h);
     if (c.data_fd >= 0)
         close(c.data_fd);
+    double elapsed = cli_now() - t0;
     int failed = 0;
+    uint64_t bytes = 0;
     for (size_t i = 0; i < o->n; i++) {
         h3creq *r = &c.reqs[i];
+        bytes += r->bytes;
         if (!r->ok) {
             failed++;
             if (c.handshake_done && !r->done && (!o->quiet || failed <= 3))
@@ -335,6 +343,13 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
                 ci->by_peer ? "the server" : "us", ci->is_app ? "application" : "transport",
                 (unsigned long long)ci->code, ci->is_app ? lwq_h3_strerror(ci->code) : lwq_quic_error_name(ci->code),
                 ci->reason[0] ? ci->reason : (ci->idle_timeout ? "idle timeout" : "(no reason given)"));
+    if (!o->quiet && c.handshake_done) {
+        char b[32];
+        printf("connected to %s in %.1f ms: %s, ALPN h3\n", o->target, (double)c.stats.handshake_time / 1e6, c.cipher);
+        printf("fetched %zu of %zu: %s in %.3f s (%.1f Mbit/s), rtt %.2f ms, %llu packets lost\n", o->n - (size_t)failed,
+               o->n, cli_bytes(bytes, b, sizeof(b)), elapsed, elapsed > 0 ? (double)bytes * 8 / elapsed / 1e6 : 0.0,
+               (double)c.stats.smoothed_rtt / 1e6, (unsigned long long)c.stats.packets_lost);
+    }
     free(c.reqs);
     free(c.by_stream);
     return failed || !c.handshake_done ? 1 : 0;
