@@ -64,6 +64,7 @@ struct lwq_watch {
     pthread_t thread;
     lwq_watch_fn fn;
     void *arg;
+    lwq_watch *next_dead;
 };
 
 struct lwq_loop {
@@ -78,6 +79,7 @@ struct lwq_loop {
     int stopping, joined;
     lwq_timer **heap;
     size_t nheap, heapcap;
+    lwq_watch *graveyard; /* released watches the poller may still hold from its last epoll_wait */
 };
 
 static void push(struct queue *q, struct job *j)
@@ -122,10 +124,25 @@ static void timer_release(lwq_loop *l, lwq_timer *t)
         lwq_free(l->a, t);
 }
 
+static void wake_poller(lwq_loop *l);
+
+/* The last reference gone: the poller frees it after its current batch, which may name it. */
 static void watch_release(lwq_loop *l, lwq_watch *w)
 {
-    if (--w->refs == 0)
+    if (--w->refs == 0) {
+        w->next_dead = l->graveyard;
+        l->graveyard = w;
+        wake_poller(l);
+    }
+}
+
+static void free_graveyard(lwq_loop *l)
+{
+    while (l->graveyard) {
+        lwq_watch *w = l->graveyard;
+        l->graveyard = w->next_dead;
         lwq_free(l->a, w);
+    }
 }
 
 /* Drops a job that will never run (locked). */
@@ -416,6 +433,7 @@ static void *poller_main(void *arg)
                     discard(l, j);
             }
         }
+        free_graveyard(l); /* deleted before this batch was processed: no later epoll_wait returns them */
         int stop = l->stopping;
         pthread_mutex_unlock(&l->mu);
         if (stop)
@@ -522,6 +540,7 @@ void lwq_loop_del(lwq_loop *l)
     close(l->epfd);
     close(l->evfd);
     close(l->tfd);
+    free_graveyard(l);
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->work_cv);
     pthread_cond_destroy(&l->idle_cv);

@@ -1,5 +1,6 @@
 /* Event loop: ordering, cancellation, timeouts, timers, watchers, stop, and a stress run.
  * Threads and waits are real here (tests/io); run under TSan by `make check SAN=thread`. */
+#include <sched.h>
 #include <pthread.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -287,6 +288,29 @@ START_TEST(test_fd_watch)
 }
 END_TEST
 
+/* A watch deleted while its fd is ready: the poller may hold it from an epoll_wait that returned just
+ * before the delete, so the memory must outlive that batch (ASan finds the use after free otherwise). */
+START_TEST(test_watch_deleted_while_ready)
+{
+    lwq_loop *l;
+    ck_assert_int_eq(lwq_loop_new(&l, 1, lwq_test_alloc), 0);
+    for (int i = 0; i < 3000; i++) {
+        struct pipe_state p = {{-1, -1}, 0, 0, 0, 0};
+        ck_assert_int_eq(pipe(p.fds), 0);
+        ck_assert_int_eq(write(p.fds[1], "x", 1), 1);
+        lwq_watch *w = lwq_watch_new(l, p.fds[0], LWQ_WATCH_READ, NULL, on_readable, &p);
+        ck_assert_ptr_nonnull(w);
+        if (i & 1)
+            sched_yield(); /* let the poller see it ready before the delete, every other time */
+        lwq_watch_del(w);
+        ck_assert_int_le(p.reads, 1);
+        close(p.fds[0]);
+        close(p.fds[1]);
+    }
+    lwq_loop_del(l);
+}
+END_TEST
+
 struct stress {
     int strand_counts[8];
     int pool_count;
@@ -376,6 +400,7 @@ Suite *suite_loop(void)
     tcase_add_test(tc, test_stop_cancels_queued_and_refuses_new);
     tcase_add_test(tc, test_timers_fire_in_order_not_early);
     tcase_add_test(tc, test_fd_watch);
+    tcase_add_test(tc, test_watch_deleted_while_ready);
     tcase_add_test(tc, test_stress_thousands_of_futures);
     tcase_add_test(tc, test_strand_deleted_from_its_own_task);
     suite_add_tcase(s, tc);
