@@ -120,20 +120,26 @@ check-headers: | $(DEPS_STAMP)
 	done; echo "public headers compile as C99 and C++: $(words $(HEADERS)) headers"
 
 # `make check-long`: every connection scenario of tests/sim (conn_bulk, conn_sim) over 200 seeds
-# (LWQ_SIM_LONG=N for another count), the bulk loss transfers at 16 MiB each way, each scenario as its own
-# process, all in parallel; logs in $(BUILD)/check-long/, one summary line per scenario at the end.
-LONG_CASES := conn_bulk:bulk_0 conn_bulk:bulk_1 conn_bulk:bulk_5 conn_bulk:bulk_10 conn_bulk:bulk_20 \
-  conn_bulk:thousand_streams conn_bulk:resets conn_bulk:tiny_windows conn_bulk:app_close conn_bulk:idle_timeout \
-  conn_bulk:stateless_reset conn_sim:sim_loss_5 conn_sim:sim_loss_10_reorder conn_sim:sim_loss_20 \
-  conn_sim:sim_duplicate_corrupt conn_sim:sim_handshake conn_sim:sim_many_seeds conn_sim:sim_cubic
+# (LWQ_SIM_LONG=N for another count), the bulk loss transfers at 16 MiB each way and split in LONG_PARTS
+# processes each (LWQ_SIM_PART: Check cannot report a test longer than ~35 min), as many processes at a time
+# as there are cores; logs in $(BUILD)/check-long/, the per-process lines and a total per scenario at the end.
+LONG_BULK := bulk_0 bulk_1 bulk_5 bulk_10 bulk_20
+LONG_CASES := conn_bulk:thousand_streams conn_bulk:resets conn_bulk:tiny_windows conn_bulk:app_close \
+  conn_bulk:idle_timeout conn_bulk:stateless_reset conn_sim:sim_loss_5 conn_sim:sim_loss_10_reorder \
+  conn_sim:sim_loss_20 conn_sim:sim_duplicate_corrupt conn_sim:sim_handshake conn_sim:sim_many_seeds conn_sim:sim_cubic
+LONG_PARTS ?= 8
 .PHONY: check-long
 check-long: $(BUILD)/tests/unit-tests
-	@mkdir -p $(BUILD)/check-long; pids=; for sc in $(LONG_CASES); do \
-	  s=$${sc%%:*}; c=$${sc#*:}; \
-	  LWQ_SIM_LONG=$${LWQ_SIM_LONG:-1} CK_RUN_SUITE=$$s CK_RUN_CASE=$$c $(BUILD)/tests/unit-tests \
-	    > $(BUILD)/check-long/$$s.$$c.log 2>&1 & pids="$$pids $$!"; \
-	done; rc=0; for p in $$pids; do wait $$p || rc=1; done; \
-	grep -h 'seeds, .* passed' $(BUILD)/check-long/*.log; grep -h 'goodput' $(BUILD)/check-long/*.log; \
+	@rm -rf $(BUILD)/check-long; mkdir -p $(BUILD)/check-long; \
+	{ for c in $(LONG_BULK); do k=0; while [ $$k -lt $(LONG_PARTS) ]; do echo "conn_bulk $$c $$k/$(LONG_PARTS)"; \
+	    k=$$((k+1)); done; done; for sc in $(LONG_CASES); do echo "$${sc%%:*} $${sc#*:} 0/1"; done; } | \
+	xargs -P $$(nproc) -L 1 sh -c 'LWQ_SIM_LONG=$${LWQ_SIM_LONG:-1} LWQ_SIM_PART=$$2 CK_RUN_SUITE=$$0 CK_RUN_CASE=$$1 \
+	  $(BUILD)/tests/unit-tests > $(BUILD)/check-long/$$0.$$1.$$(echo $$2 | tr / _).log 2>&1'; rc=$$?; \
+	grep -h 'seeds, .* passed' $(BUILD)/check-long/*.log | sort; echo "-- per scenario:"; \
+	grep -h 'seeds, .* passed' $(BUILD)/check-long/*.log | awk -F': ' '{ n = $$1; sub(/ [(]part [0-9]+[/][0-9]+[)]/, "", n); \
+	  split($$2, a, /[ ,]+/); s[n] += a[1]; p[n] += a[3]; w[n] += a[5] } \
+	  END { for (k in s) printf "%s: %d seeds, %d passed, %.0f s wall summed over its processes\n", k, s[k], p[k], w[k] }' | sort; \
+	grep -h 'goodput' $(BUILD)/check-long/*.log; \
 	grep -h -A3 'Failures: [1-9]\|Errors: [1-9]' $(BUILD)/check-long/*.log; exit $$rc
 
 check-thread:
