@@ -2,8 +2,9 @@
 # Debian's ngtcp2 0.12 examples (gtlsserver / gtlsclient, GnuTLS) behind the runner's endpoint contract,
 # with the environment of interop/run_endpoint.sh. They speak only h3, so every case runs over h3.
 # Unsupported (127): connectionmigration as server (gtlsserver advertises a preferred address only on a
-# port it binds itself, which the relay's second front port cannot map), v2 as client (0.12 has no
-# compatible-version upgrade to the final v2 codepoint).
+# port it binds itself, which the relay's second front port cannot map), v2 in both roles (0.12 knows
+# only the v2 draft, 0x709a50c4: its --preferred-versions aliases are "v1" and "v2draft", not RFC 9369's
+# 0x6b3343cf).
 set -u
 WWW=${WWW:-/www} DOWNLOADS=${DOWNLOADS:-/downloads} CERTS=${CERTS:-/certs} PORT=${PORT:-443}
 common=(-q --no-quic-dump --no-http-dump)
@@ -14,7 +15,6 @@ if [ "${ROLE:-}" = server ]; then
     handshake | transfer | multiconnect | resumption | zerortt | http3 | ecn) ;;
     retry) flags+=(-V) ;;
     chacha20) flags+=(--ciphers=TLS_CHACHA20_POLY1305_SHA256) ;;
-    v2) flags+=(--preferred-versions=6b3343cf --other-versions=6b3343cf,00000001) ;;
     *) exit 127 ;;
     esac
     exec gtlsserver "${common[@]}" "${flags[@]}" -d "$WWW" --handshake-timeout=180s '*' "$PORT" \
