@@ -644,6 +644,13 @@ static int tls_pump(lwq_conn *c)
             break;
         }
     }
+    size_t alen = 0;
+    const uint8_t *a = lwq_tls_alpn(c->tls, &alen);
+    if (a && !c->alpn[0] && alen < sizeof(c->alpn)) {
+        /* known once the ClientHello is processed: a server's 0-RTT streams belong to this protocol */
+        memcpy(c->alpn, a, alen);
+        c->alpn[alen] = 0;
+    }
     if (rv != LWQ_ERR_AGAIN)
         return tls_failed(c, rv);
     rv = apply_peer_params(c);

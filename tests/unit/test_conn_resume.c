@@ -495,6 +495,10 @@ START_TEST(test_0rtt_replay_refused)
     ck_assert_int_eq(lwq_server_recv(p.srv, &p.path, d, (size_t)n, 0, p.now, &sc, &created), 0);
     ck_assert(created);
     ck_assert_uint_eq(sc->early.packets, 1);
+    /* The application sees the 0-RTT request before the handshake completes: the protocol is known. */
+    ck_assert(!sc->handshake_complete);
+    ck_assert_ptr_nonnull(lwq_conn_alpn(sc));
+    ck_assert_str_eq(lwq_conn_alpn(sc), "test");
     lwq_server_remove(p.srv, sc);
     p.now += LWQ_SEC;
     ck_assert_int_eq(lwq_server_recv(p.srv, &p.path, d, (size_t)n, 0, p.now, &sc, &created), 0);

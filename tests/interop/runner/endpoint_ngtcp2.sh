@@ -14,7 +14,7 @@ if [ "${ROLE:-}" = server ]; then
     case ${TESTCASE:-} in
     handshake | transfer | multiconnect | resumption | zerortt | http3 | ecn) ;;
     retry) flags+=(-V) ;;
-    chacha20) flags+=(--ciphers=TLS_CHACHA20_POLY1305_SHA256) ;;
+    chacha20) flags+=(--ciphers=NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305) ;;
     *) exit 127 ;;
     esac
     exec gtlsserver "${common[@]}" "${flags[@]}" -d "$WWW" --handshake-timeout=180s '*' "$PORT" \
@@ -27,7 +27,7 @@ case ${TESTCASE:-} in
 handshake | transfer | retry | http3 | ecn) ;;
 multiconnect) mode=multi ;;
 resumption | zerortt) mode=resume ;;
-chacha20) flags+=(--ciphers=TLS_CHACHA20_POLY1305_SHA256) ;;
+chacha20) flags+=(--ciphers=NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305) ;;
 keyupdate) flags+=(--key-update=1ms) ;;
 *) exit 127 ;;
 esac
