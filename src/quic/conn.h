@@ -24,6 +24,7 @@
 #define LWQ_MIN_INITIAL_DGRAM 1200    /* RFC 9000 §14.1 */
 #define LWQ_CONN_MDS 1200             /* datagram size until PMTU discovery exists */
 #define LWQ_ACK_FRAME_RANGES 32       /* ranges we put in one ACK frame */
+#define LWQ_PATH_RESPONSES 4          /* PATH_CHALLENGEs answered per path at once; older ones drop */
 #define LWQ_ACK_ELICITING_THRESHOLD 2 /* RFC 9000 §13.2.2 */
 #define LWQ_AMPLIFICATION_FACTOR 3    /* RFC 9000 §8.1 */
 
@@ -128,8 +129,8 @@ struct lwq_conn {
     lwq_tstamp idle_timeout, last_rx, idle_start;
     int sent_eliciting_since_rx;
 
-    uint8_t path_response[8]; /* PATH_RESPONSE owed on paths.resp_path (conn_path.c) */
-    int path_response_pending;
+    uint8_t path_response[LWQ_PATH_RESPONSES][8]; /* PATH_RESPONSEs owed on paths.resp_path (conn_path.c) */
+    int path_response_pending;                     /* how many, oldest first */
 
     /* RFC 9221: DATAGRAM frames to send and received ones not yet handed out, each a copy,
      * at most cfg->max_datagram_queue in each direction. */

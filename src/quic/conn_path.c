@@ -313,9 +313,15 @@ void lwq_conn_path_on_packet(lwq_conn *c, const lwq_pkt_hdr *h, int largest)
 int lwq_conn_path_on_challenge(lwq_conn *c, const uint8_t *data)
 {
     lwq_conn_paths *p = &c->paths;
-    memcpy(c->path_response, data, 8); /* §8.2.2: one response, the newest challenge */
-    c->path_response_pending = 1;
-    p->resp_path = p->rx_current ? c->path : p->rx_path;
+    lwq_path on = p->rx_current ? c->path : p->rx_path;
+    if (c->path_response_pending && !lwq_path_same(&on, &p->resp_path))
+        c->path_response_pending = 0; /* responses are owed only on the path of their challenge */
+    if (c->path_response_pending == LWQ_PATH_RESPONSES) {
+        memmove(c->path_response[0], c->path_response[1], sizeof(c->path_response[0]) * (LWQ_PATH_RESPONSES - 1));
+        c->path_response_pending--;
+    }
+    memcpy(c->path_response[c->path_response_pending++], data, 8); /* §8.2.2: each challenge is echoed */
+    p->resp_path = on;
     p->resp_budget = LWQ_AMPLIFICATION_FACTOR * p->rx_len;
     /* §9.6.2, §9.6.3: a server probes back on a path the client probes, in the same datagram */
     if (c->is_server && !p->rx_current && c->handshake_confirmed && !p->probe.active &&
@@ -376,13 +382,13 @@ int lwq_conn_path_write(lwq_conn *c, lwq_pktb *b)
             c->stats.path_challenges_sent++;
         }
     }
-    if (c->path_response_pending && lwq_path_same(&p->resp_path, &c->path)) {
+    while (c->path_response_pending && lwq_path_same(&p->resp_path, &c->path)) {
         lwq_frame f = {.type = LWQ_FRAME_PATH_RESPONSE};
-        memcpy(f.u.path_data, c->path_response, 8);
-        if (lwq_pktb_add(b, &f, NULL) == 0) {
-            c->path_response_pending = 0;
-            b->pad = 1; /* §8.2.2: at least 1200 bytes, within the amplification limit */
-        }
+        memcpy(f.u.path_data, c->path_response[c->path_response_pending - 1], 8);
+        if (lwq_pktb_add(b, &f, NULL) != 0)
+            break;
+        c->path_response_pending--;
+        b->pad = 1; /* §8.2.2: at least 1200 bytes, within the amplification limit */
     }
     return 0;
 }
@@ -393,7 +399,7 @@ ssize_t lwq_conn_path_send_other(lwq_conn *c, lwq_path *path, uint8_t *buf, size
     lwq_path_probe *pr = &p->probe;
     if (c->state != LWQ_CONN_ESTABLISHED)
         return 0;
-    lwq_frame f[2];
+    lwq_frame f[LWQ_PATH_RESPONSES + 1];
     size_t nf = 0, pad = LWQ_MIN_INITIAL_DGRAM;
     const lwq_path *to = NULL;
     const lwq_cid *dcid = lwq_cids_dcid(c);
@@ -401,9 +407,11 @@ ssize_t lwq_conn_path_send_other(lwq_conn *c, lwq_path *path, uint8_t *buf, size
     int chal = pr->active && !pr->on_current && pr->send;
     if (resp) {
         to = &p->resp_path;
-        memset(&f[nf], 0, sizeof(f[nf]));
-        f[nf].type = LWQ_FRAME_PATH_RESPONSE;
-        memcpy(f[nf++].u.path_data, c->path_response, 8);
+        for (int i = 0; i < c->path_response_pending; i++) {
+            memset(&f[nf], 0, sizeof(f[nf]));
+            f[nf].type = LWQ_FRAME_PATH_RESPONSE;
+            memcpy(f[nf++].u.path_data, c->path_response[i], 8);
+        }
         if (p->resp_budget < pad)
             pad = p->resp_budget; /* §8.2.2: never beyond 3x what arrived on that path */
         if (cap > p->resp_budget)

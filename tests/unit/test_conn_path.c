@@ -104,6 +104,37 @@ static size_t drain_sends(pair *p, lwq_conn *c)
     return k;
 }
 
+/* §8.2.2: every PATH_CHALLENGE is echoed, also several in one packet (ngtcp2 sends two at once);
+ * at most LWQ_PATH_RESPONSES wait, the newest kept; a challenge on another path drops the rest. */
+START_TEST(test_each_challenge_answered)
+{
+    pair p;
+    start_confirmed(&p, 1);
+    lwq_conn *s = p.server;
+    drain_sends(&p, s);
+    s->paths.rx_current = 1;
+    uint8_t d[6][8];
+    for (int i = 0; i < 6; i++) {
+        memset(d[i], 0x10 + i, 8);
+        ck_assert_int_eq(lwq_conn_path_on_challenge(s, d[i]), 0);
+        ck_assert_int_eq(s->path_response_pending, i < LWQ_PATH_RESPONSES ? i + 1 : LWQ_PATH_RESPONSES);
+    }
+    ck_assert_mem_eq(s->path_response[0], d[2], 8); /* the two oldest dropped */
+    ck_assert_mem_eq(s->path_response[LWQ_PATH_RESPONSES - 1], d[5], 8);
+    uint8_t buf[PAIR_DGRAM];
+    lwq_path out;
+    ck_assert_uint_eq(take(&p, s, buf, &out), 1200); /* all four in one padded datagram */
+    ck_assert_int_eq(s->path_response_pending, 0);
+    ck_assert_int_eq(lwq_conn_path_on_challenge(s, d[0]), 0);
+    s->paths.rx_current = 0;
+    s->paths.rx_path = v4path("10.0.0.2", 443, "10.0.0.9", 7000);
+    ck_assert_int_eq(lwq_conn_path_on_challenge(s, d[1]), 0);
+    ck_assert_int_eq(s->path_response_pending, 1);
+    ck_assert_mem_eq(s->path_response[0], d[1], 8);
+    pair_free(&p);
+}
+END_TEST
+
 /* §9.2, §8.2.2: the client probes a new local address; the server answers on that path only,
  * padded to 1200, without moving; the answer moves the client, under a new CID. */
 START_TEST(test_client_probe_and_switch)
@@ -309,6 +340,7 @@ Suite *suite_conn_path(void)
     TCase *tc = lwq_test_tcase("conn_path");
     tcase_add_test(tc, test_path_compare);
     tcase_add_test(tc, test_client_probe_and_switch);
+    tcase_add_test(tc, test_each_challenge_answered);
     tcase_add_test(tc, test_server_follows_and_limits);
     tcase_add_test(tc, test_validation_timeout_falls_back);
     tcase_add_test(tc, test_migrate_refusals);
