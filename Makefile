@@ -45,6 +45,7 @@ HEADERS := $(sort $(wildcard include/lwquic/*.h))
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 # `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
+.DEFAULT_GOAL := all
 FORCE:
 .PHONY: FORCE check-thread check-interop interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
 all: lib tools

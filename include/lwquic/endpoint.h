@@ -43,6 +43,14 @@ int lwq_endpoint_listen_extra(lwq_endpoint *ep, const char *hostport, uint16_t *
  * back with lwq_endpoint_conn_release. */
 int lwq_endpoint_connect(lwq_endpoint *ep, const char *hostport, const uint8_t *session, size_t session_len,
                          void *data, lwq_endpoint_conn **out);
+/* lwq_endpoint_connect that runs first(ec, conn, arg) on the connection's strand after the
+ * connection exists and before its first flight is sent: with a session whose ticket allows early
+ * data, streams it opens and data it writes go in 0-RTT packets coalesced with the Initial
+ * (RFC 9001 §4.6.1). first may be NULL. */
+int lwq_endpoint_connect_early(lwq_endpoint *ep, const char *hostport, const uint8_t *session,
+                               size_t session_len, void *data,
+                               void (*first)(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg), void *arg,
+                               lwq_endpoint_conn **out);
 void lwq_endpoint_conn_release(lwq_endpoint_conn *ec);
 /* Runs fn(ec, conn, arg) on the connection's strand, then sends what it queued. From any thread.
  * LWQ_ERR_CLOSED when the connection is already gone (fn is not called). */

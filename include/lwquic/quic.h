@@ -253,6 +253,9 @@ const char *lwq_conn_cipher(const lwq_conn *c);
 uint32_t lwq_conn_version(const lwq_conn *c);
 /* 1 when the handshake resumed a session (PSK, no certificate). */
 int lwq_conn_resumed(const lwq_conn *c);
+/* Client: 1 while streams may be opened and written in 0-RTT, before the handshake completes (a resumed
+ * session whose ticket allows early data, cfg.enable_0rtt, the server's answer not known yet). */
+int lwq_conn_can_send_early(const lwq_conn *c);
 
 typedef struct lwq_conn_stats {
     uint64_t packets_sent, packets_received, packets_lost, packets_dropped;

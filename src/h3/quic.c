@@ -9,6 +9,8 @@ struct lwq_h3 {
     const lwq_allocator *alloc;
     int is_server, closed;
     size_t nbidi;  /* request streams the transport still holds (opened, not yet LWQ_EV_STREAM_CLOSED) */
+    int64_t uni[3]; /* our control and QPACK streams, opened before they are bound */
+    int nuni;
     int64_t *pend; /* streams with transport bytes left while the body buffer was full */
     size_t npend, pend_cap;
     uint8_t buf[GLUE_BUF];
@@ -97,18 +99,22 @@ static void repull(lwq_h3 *h)
     }
 }
 
+/* A client binds in 0-RTT when it can send early: its SETTINGS then go with the first requests
+ * (RFC 9114 §6.2.1 lets either side send first). Streams opened before a refusal (a remembered
+ * uni stream limit below 3) are kept, so the next try opens only the rest. */
 static int bind_streams(lwq_h3 *h)
 {
-    int64_t ids[3];
-    if (h->core->bound || !lwq_conn_is_established(h->conn))
+    /* a client resuming with 0-RTT sends SETTINGS early too (RFC 9114 §6.2.1, §7.2.4.2) */
+    int can = lwq_conn_is_established(h->conn) || (!h->is_server && lwq_conn_can_send_early(h->conn));
+    if (h->core->bound || !can)
         return 0;
     /* RFC 9114 §6.2: control stream, RFC 9204 §4.2: encoder and decoder streams */
-    for (int i = 0; i < 3; i++) {
-        int rv = lwq_stream_open(h->conn, 0, &ids[i]);
+    for (; h->nuni < 3; h->nuni++) {
+        int rv = lwq_stream_open(h->conn, 0, &h->uni[h->nuni]);
         if (rv)
             return rv;
     }
-    return lwq_h3_conn_bind_streams(h->core, ids[0], ids[1], ids[2]);
+    return lwq_h3_conn_bind_streams(h->core, h->uni[0], h->uni[1], h->uni[2]);
 }
 
 int lwq_h3_flush(lwq_h3 *h)

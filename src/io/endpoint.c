@@ -538,6 +538,8 @@ struct connect_req {
     const uint8_t *session;
     size_t session_len;
     void *data;
+    void (*first)(lwq_endpoint_conn *, lwq_conn *, void *);
+    void *arg;
     lwq_endpoint_conn *ec;
     int rv;
 };
@@ -562,6 +564,8 @@ static void *connect_task(void *arg)
     }
     __atomic_add_fetch(&r->ec->refs, 1, __ATOMIC_ACQ_REL); /* the caller's */
     r->ec->data = r->data;
+    if (r->first) /* before the first flight: what it queues in 0-RTT leaves with the Initial */
+        r->first(r->ec, c, r->arg);
     service(r->ec);
     return NULL;
 }
@@ -569,7 +573,16 @@ static void *connect_task(void *arg)
 int lwq_endpoint_connect(lwq_endpoint *ep, const char *hostport, const uint8_t *session, size_t session_len,
                          void *data, lwq_endpoint_conn **out)
 {
-    struct connect_req r = {.session = session, .session_len = session_len, .data = data};
+    return lwq_endpoint_connect_early(ep, hostport, session, session_len, data, NULL, NULL, out);
+}
+
+int lwq_endpoint_connect_early(lwq_endpoint *ep, const char *hostport, const uint8_t *session,
+                               size_t session_len, void *data,
+                               void (*first)(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg), void *arg,
+                               lwq_endpoint_conn **out)
+{
+    struct connect_req r = {
+        .session = session, .session_len = session_len, .data = data, .first = first, .arg = arg};
     int rv = lwq_addr_parse(&r.to, hostport, 0);
     if (rv)
         return rv;

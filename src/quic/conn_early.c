@@ -154,6 +154,11 @@ int lwq_conn_early_streams(const lwq_conn *c)
     return !c->is_server && c->early.state == LWQ_EARLY_PENDING && c->early.has_keys;
 }
 
+int lwq_conn_can_send_early(const lwq_conn *c)
+{
+    return lwq_conn_early_streams(c) && c->state < LWQ_CONN_CLOSING;
+}
+
 const lwq_quic_keys *lwq_conn_early_rx_keys(lwq_conn *c)
 {
     lwq_conn_early *e = &c->early;

@@ -30,7 +30,8 @@ typedef struct h3cli {
     size_t next, open, finished;
     int data_fd;
     uint64_t data_size;
-    int handshake_done, closed, all_done;
+    int handshake_done, closed, all_done, resumed;
+    int got_ticket, close_deferred, early; /* --session-file: ticket seen; close waits for it; 0-RTT answer */
     lwq_close_info close;
     lwq_conn_stats stats;
     char cipher[64];
@@ -114,6 +115,12 @@ static FILE *open_out(h3cli *c, h3creq *r)
     return fopen(file, "wb");
 }
 
+static void close_conn(h3cli *c, lwq_conn *conn)
+{
+    lwq_h3_goaway(c->h);
+    lwq_conn_close(conn, LWQ_H3_NO_ERROR, "done");
+}
+
 static void finish(h3cli *c, lwq_conn *conn, h3creq *r, int ok, const char *why)
 {
     if (r->done)
@@ -133,8 +140,10 @@ static void finish(h3cli *c, lwq_conn *conn, h3creq *r, int ok, const char *why)
     start(c);
     if (c->finished == c->o->n && !c->all_done) {
         c->all_done = 1;
-        lwq_h3_goaway(c->h);
-        lwq_conn_close(conn, LWQ_H3_NO_ERROR, "done");
+        if (c->o->keep && !c->got_ticket)
+            __atomic_store_n(&c->close_deferred, 1, __ATOMIC_RELEASE); /* LWQ_EV_SESSION_TICKET closes */
+        else
+            close_conn(c, conn);
     }
 }
 
@@ -189,19 +198,53 @@ static void kick(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
         start(c);
 }
 
+static void close_now(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
+{
+    h3cli *c = arg;
+    (void)ec;
+    if (c->h && !c->closed)
+        close_conn(c, conn);
+}
+
+static int bind_h3(h3cli *c, lwq_conn *conn)
+{
+    if (c->h)
+        return 0;
+    lwq_h3_config hc;
+    lwq_h3_config_init(&hc);
+    if (lwq_h3_new(&c->h, conn, 0, &hc) != 0) {
+        lwq_conn_close(conn, LWQ_H3_INTERNAL_ERROR, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Resuming with --early-data: the requests go before the handshake, in 0-RTT, under the server's
+ * default HTTP/3 settings (RFC 9114 §7.2.4.2; no remembered settings: docs/resumption.md). */
+static void early_start(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
+{
+    h3cli *c = arg;
+    (void)ec;
+    if (!bind_h3(c, conn) && lwq_conn_can_send_early(conn))
+        start(c);
+}
+
 static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
 {
     h3cli *c = ud;
     (void)ec;
-    if (!c->h) {
-        lwq_h3_config hc;
-        lwq_h3_config_init(&hc);
-        if (lwq_h3_new(&c->h, conn, 0, &hc) != 0) {
-            lwq_conn_close(conn, LWQ_H3_INTERNAL_ERROR, "out of memory");
-            return;
-        }
-    }
+    if (bind_h3(c, conn))
+        return;
     lwq_h3_handle_transport(c->h, ev);
+    if (ev->type == LWQ_EV_SESSION_TICKET || ev->type == LWQ_EV_NEW_TOKEN) {
+        if (c->o->keep && !cli_session_set(c->o->keep, ev->type == LWQ_EV_NEW_TOKEN, ev->data, ev->len) &&
+            ev->type == LWQ_EV_SESSION_TICKET) {
+            c->got_ticket = 1;
+            if (__atomic_load_n(&c->close_deferred, __ATOMIC_ACQUIRE))
+                close_conn(c, conn);
+        }
+    } else if (ev->type == LWQ_EV_EARLY_DATA)
+        c->early = ev->accepted;
     if (ev->type == LWQ_EV_HANDSHAKE_DONE) {
         c->handshake_done = 1;
         snprintf(c->cipher, sizeof(c->cipher), "%s", lwq_conn_cipher(conn) ? lwq_conn_cipher(conn) : "?");
@@ -238,6 +281,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
     if (ev->type == LWQ_EV_CLOSED) {
         c->close = ev->close;
         lwq_conn_stats_get(conn, &c->stats);
+        c->resumed = lwq_conn_resumed(conn);
         for (size_t i = 0; i < c->next; i++)
             if (c->reqs[i].out) {
                 fclose(c->reqs[i].out);
@@ -299,7 +343,10 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         return rv;
     }
     lwq_endpoint_conn *ec;
-    rv = lwq_endpoint_connect(st.ep, o->target, NULL, 0, NULL, &ec);
+    c.early = -1;
+    int early = o->early && o->session_len;
+    rv = lwq_endpoint_connect_early(st.ep, o->target, o->session, o->session_len, NULL,
+                                    early ? early_start : NULL, &c, &ec);
     if (rv) {
         fprintf(stderr, "lwquic-client: %s: %s\n", o->target,
                 rv == LWQ_ERR_NOT_FOUND ? "cannot resolve host" : lwq_strerror(rv));
@@ -307,6 +354,7 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         return 1;
     }
     double t0 = cli_now();
+    int ticket_wait = 0;
     pthread_mutex_lock(&c.mu);
     while (!c.closed) {
         struct timespec ts;
@@ -316,6 +364,8 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         if (!c.closed) {
             pthread_mutex_unlock(&c.mu);
             (void)lwq_endpoint_post(ec, kick, &c);
+            if (__atomic_load_n(&c.close_deferred, __ATOMIC_ACQUIRE) && ++ticket_wait == 2)
+                (void)lwq_endpoint_post(ec, close_now, &c); /* about 2 s without a session ticket */
             pthread_mutex_lock(&c.mu);
         }
     }
@@ -349,6 +399,10 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         printf("fetched %zu of %zu: %s in %.3f s (%.1f Mbit/s), rtt %.2f ms, %llu packets lost\n", o->n - (size_t)failed,
                o->n, cli_bytes(bytes, b, sizeof(b)), elapsed, elapsed > 0 ? (double)bytes * 8 / elapsed / 1e6 : 0.0,
                (double)c.stats.smoothed_rtt / 1e6, (unsigned long long)c.stats.packets_lost);
+    }
+    if (o->result) {
+        cli_session_result sr = {c.handshake_done, c.resumed, c.early, c.stats.packets_0rtt};
+        *o->result = sr;
     }
     free(c.reqs);
     free(c.by_stream);

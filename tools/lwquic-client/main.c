@@ -417,11 +417,30 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < nresolve; i++)
             if (!strncmp(resolve[i], cl.reqs[0].url.host, hlen) && resolve[i][hlen] == '=')
                 tgt = resolve[i] + hlen + 1;
-        h3cli_opts ho = {tgt, argv + optind, cl.n, outdir, quiet, method ? method : data_file ? "POST" : "GET",
-                         data_file, cl.max_open};
-        if (session_file || early_data) /* the session file is kept by the hq-interop path only */
-            fprintf(stderr, "lwquic-client: --session-file and --early-data need --alpn hq-interop; ignored\n");
+        const char *hm = method ? method : data_file ? "POST" : "GET";
+        if (early_data && strcmp(hm, "GET") != 0 && strcmp(hm, "HEAD") != 0) {
+            /* RFC 9114 §10.9, RFC 8470 §4: 0-RTT can be replayed; only safe methods go early */
+            fprintf(stderr, "lwquic-client: --early-data: %s is not a safe method; sent after the handshake\n", hm);
+            early_data = 0;
+        }
+        cli_session_result sr = {0, 0, -1, 0};
+        h3cli_opts ho = {tgt,
+                         argv + optind,
+                         cl.n,
+                         outdir,
+                         quiet,
+                         hm,
+                         data_file,
+                         cl.max_open,
+                         start_sess.blob,
+                         start_sess.blob_len,
+                         early_data,
+                         session_file ? &cl.sess : NULL,
+                         &sr};
         int hrv = h3cli_run(&cfg, &ho);
+        if (session_file)
+            cli_session_finish(session_file, &cl.sess, &start_sess, quiet, &sr);
+        cli_session_free(&start_sess);
         free(cl.reqs);
         return hrv;
     }
@@ -437,14 +456,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nresolve; i++)
         if (!strncmp(resolve[i], cl.reqs[0].url.host, hl) && resolve[i][hl] == '=')
             target = resolve[i] + hl + 1; /* the name stays the SNI; only the address changes */
-    rv = lwq_endpoint_connect(st.ep, target, start_sess.blob, start_sess.blob_len, NULL, &ec);
+    int early = early_data && start_sess.blob_len;
+    rv = lwq_endpoint_connect_early(st.ep, target, start_sess.blob, start_sess.blob_len, NULL,
+                                    early ? early_start : NULL, &cl, &ec);
     if (rv) {
         fprintf(stderr, "lwquic-client: %s: %s\n", cl.reqs[0].url.authority,
                 rv == LWQ_ERR_NOT_FOUND ? "cannot resolve host" : lwq_strerror(rv));
         return 1;
     }
-    if (early_data && start_sess.blob_len)
-        (void)lwq_endpoint_post(ec, early_start, &cl);
     int tty = isatty(2) && !quiet, ticket_wait = 0;
     pthread_mutex_lock(&cl.mu);
     while (!cl.finished) {
@@ -468,16 +487,8 @@ int main(int argc, char **argv)
     lwq_endpoint_conn_release(ec);
     cli_stop(&st);
     if (session_file) {
-        if (!cl.sess.blob_len)
-            cli_session_set(&cl.sess, 0, start_sess.blob, start_sess.blob_len);
-        if (!cl.sess.token_len)
-            cli_session_set(&cl.sess, 1, start_sess.token, start_sess.token_len);
-        if (cl.sess.blob_len && cli_session_save(session_file, &cl.sess))
-            fprintf(stderr, "lwquic-client: --session-file %s: %s\n", session_file, strerror(errno));
-        if (!quiet && cl.handshake_done)
-            fprintf(stderr, "lwquic-client: session %s%s (%llu 0-RTT packets)\n", cl.resumed ? "resumed" : "not resumed",
-                    cl.early < 0 ? "" : cl.early ? ", 0-RTT accepted" : ", 0-RTT rejected",
-                    (unsigned long long)cl.stats.packets_0rtt);
+        cli_session_result sr = {cl.handshake_done, cl.resumed, cl.early, cl.stats.packets_0rtt};
+        cli_session_finish(session_file, &cl.sess, &start_sess, quiet, &sr);
     }
     cli_session_free(&cl.sess);
     cli_session_free(&start_sess);

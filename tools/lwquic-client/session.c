@@ -103,6 +103,22 @@ void cli_session_free(cli_session *s)
     memset(s, 0, sizeof(*s));
 }
 
+void cli_session_finish(const char *file, cli_session *got, const cli_session *start, int quiet,
+                        const cli_session_result *r)
+{
+    if (!got->blob_len)
+        cli_session_set(got, 0, start->blob, start->blob_len);
+    if (!got->token_len)
+        cli_session_set(got, 1, start->token, start->token_len);
+    if (got->blob_len && cli_session_save(file, got))
+        fprintf(stderr, "lwquic-client: --session-file %s: %s\n", file, strerror(errno));
+    if (!quiet && r->handshake_done)
+        fprintf(stderr, "lwquic-client: session %s%s (%llu 0-RTT packets)\n", r->resumed ? "resumed" : "not resumed",
+                r->early < 0 ? "" : r->early ? ", 0-RTT accepted" : ", 0-RTT rejected",
+                (unsigned long long)r->packets_0rtt);
+    cli_session_free(got);
+}
+
 static int run(char **argv)
 {
     pid_t pid = fork();

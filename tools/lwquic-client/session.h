@@ -21,6 +21,17 @@ int cli_session_save(const char *path, const cli_session *s);
 int cli_session_set(cli_session *s, int which, const uint8_t *data, size_t len);
 void cli_session_free(cli_session *s);
 
+/* How a run with --session-file went. early: LWQ_EV_EARLY_DATA's answer, -1 when none came. */
+typedef struct cli_session_result {
+    int handshake_done, resumed, early;
+    uint64_t packets_0rtt;
+} cli_session_result;
+/* After a run with --session-file: saves got to file, with the ticket or token of start where the
+ * server sent none, and unless quiet says on stderr whether the session resumed and what became of
+ * 0-RTT. Frees got. */
+void cli_session_finish(const char *file, cli_session *got, const cli_session *start, int quiet,
+                        const cli_session_result *r);
+
 /* --resume: runs this program twice, as the interop runner's resumption cases want: the first URL
  * with --session-file F, then the other URLs with the same file (so on a resumed connection, with
  * --early-data in 0-RTT). argv[0..argc) are the original arguments, urls_from the index of the
