@@ -62,6 +62,9 @@ typedef struct lwq_h3_config {
 } lwq_h3_config;
 
 void lwq_h3_config_init(lwq_h3_config *cfg);
+/* A server's lwq_config.early_context for HTTP/3: the SETTINGS cfg announces, so a ticket's 0-RTT
+ * is refused once they change (RFC 9114 §7.2.4.2). Bytes written, or LWQ_ERR_NOBUF (64 suffice). */
+ssize_t lwq_h3_early_context(const lwq_h3_config *cfg, uint8_t *out, size_t cap);
 
 /* Body source: up to cap bytes into buf; *eof = 1 at the end. Returns the count, or
  * LWQ_ERR_AGAIN to pause (call lwq_h3_conn_resume / lwq_h3_resume later), or another

@@ -41,6 +41,12 @@ typedef struct lwq_config {
     void *verify_ud;
     int enable_0rtt;           /* server: tickets allow 0-RTT; client: send it when resuming */
     const uint8_t *ticket_key; /* server: 32 bytes shared by a cluster; NULL = random per context */
+    /* Server: application state 0-RTT depends on (HTTP/3: lwq_h3_early_context). Tickets carry a
+     * hash of it and the 0-RTT limits (RFC 9000 §7.4.1); when it changed or a limit is now lower,
+     * a resumed connection gets no 0-RTT (RFC 9114 §7.2.4.2). Borrowed: must outlive the
+     * connections. */
+    const uint8_t *early_context;
+    size_t early_context_len;
 
     /* Versions: initial version of a client; accept_v2 lets a server negotiate v2 (RFC 9368). */
     uint32_t version;

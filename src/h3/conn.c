@@ -99,6 +99,12 @@ int h3_out_append(h3_outbuf *o, const uint8_t *p, size_t n)
     return 0;
 }
 
+ssize_t lwq_h3_early_context(const lwq_h3_config *cfg, uint8_t *out, size_t cap)
+{
+    lwq_h3_settings s = {cfg->max_field_section_size, cfg->qpack_max_table_capacity, cfg->qpack_blocked_streams};
+    return lwq_h3_settings_encode(out, cap, &s, 0); /* no reserved setting: the same bytes each time */
+}
+
 int lwq_h3_conn_bind_streams(lwq_h3_conn *h, int64_t control, int64_t qpack_enc, int64_t qpack_dec)
 {
     if (h->bound)

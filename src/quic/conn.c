@@ -140,6 +140,11 @@ static int tls_setup(lwq_conn *c, const uint8_t *session, size_t session_len)
         t.early_data = cfg->enable_0rtt;
         t.early_data_fresh = lwq_conn_early_fresh; /* docs/resumption.md */
         t.early_data_fresh_ud = c;
+        lwq_conn_early_context(c, cfg->early_context, cfg->early_context_len);
+        t.early_context = c->early.context;
+        t.early_context_len = sizeof(c->early.context);
+        t.early_context_ok = lwq_conn_early_context_ok;
+        t.early_context_ud = c;
     } else {
         t.trust = c->ctx->trust;
         t.insecure = cfg->insecure;

@@ -25,6 +25,43 @@ void lwq_conn_early_free(lwq_conn *c)
     e->token = NULL;
 }
 
+#define EARLY_LIMITS 8
+
+static void early_limits(const lwq_tparams *tp, uint64_t v[EARLY_LIMITS])
+{
+    v[0] = tp->active_connection_id_limit;
+    v[1] = tp->initial_max_data;
+    v[2] = tp->initial_max_stream_data_bidi_local;
+    v[3] = tp->initial_max_stream_data_bidi_remote;
+    v[4] = tp->initial_max_stream_data_uni;
+    v[5] = tp->initial_max_streams_bidi;
+    v[6] = tp->initial_max_streams_uni;
+    v[7] = tp->max_datagram_frame_size; /* RFC 9221 §3 */
+}
+
+void lwq_conn_early_context(lwq_conn *c, const uint8_t *app, size_t app_len)
+{
+    static const uint8_t none[1];
+    uint64_t v[EARLY_LIMITS];
+    early_limits(&c->local_tp, v);
+    uint8_t *w = c->early.context;
+    for (size_t i = 0; i < EARLY_LIMITS; i++)
+        w = lwq_put64(w, v[i]);
+    lwq_hash(LWQ_HASH_SHA256, app_len ? app : none, app_len, w);
+}
+
+int lwq_conn_early_context_ok(void *ud, const uint8_t *sealed, size_t len)
+{
+    lwq_conn *c = ud;
+    const uint8_t *now = c->early.context;
+    if (len != LWQ_EARLY_CONTEXT_LEN)
+        return 0;
+    for (size_t i = 0; i < EARLY_LIMITS; i++)
+        if (lwq_get64(now + 8 * i) < lwq_get64(sealed + 8 * i))
+            return 0;
+    return memcmp(now + 8 * EARLY_LIMITS, sealed + 8 * EARLY_LIMITS, 32) == 0;
+}
+
 /* RFC 9000 §7.4.1: the limits a client uses for 0-RTT; the others keep their defaults. */
 static void apply_remembered(lwq_conn *c)
 {

@@ -13,6 +13,8 @@ struct lwq_sent_frame;
 
 enum { LWQ_EARLY_NONE = 0, LWQ_EARLY_PENDING, LWQ_EARLY_ACCEPTED, LWQ_EARLY_REJECTED };
 
+#define LWQ_EARLY_CONTEXT_LEN (8 * 8 + 32)
+
 typedef struct lwq_conn_early {
     int state;          /* LWQ_EARLY_*: client, from its 0-RTT keys to the server's answer */
     lwq_quic_keys keys; /* client: 0-RTT write keys; server: 0-RTT read keys */
@@ -24,7 +26,16 @@ typedef struct lwq_conn_early {
     int token_pending;     /* server: a NEW_TOKEN frame is owed */
     uint8_t *token;        /* client: the latest NEW_TOKEN token, for LWQ_EV_NEW_TOKEN */
     size_t token_len;
+    uint8_t context[LWQ_EARLY_CONTEXT_LEN]; /* server: the early context TLS seals into tickets */
 } lwq_conn_early;
+
+/* Server, before lwq_tls_new: c->early.context = the limits a client remembers for 0-RTT
+ * (RFC 9000 §7.4.1, 8 x 8 bytes) and SHA-256 of the application's cfg.early_context. */
+void lwq_conn_early_context(lwq_conn *c, const uint8_t *app, size_t app_len);
+/* The lwq_tls early_context_ok hook (ud = the connection): 1 when no limit is below the sealed one
+ * (§7.4.1: a server accepting 0-RTT must not reduce them) and the application's context is the
+ * same (RFC 9114 §7.2.4.2). */
+int lwq_conn_early_context_ok(void *ud, const uint8_t *sealed, size_t len);
 
 /* Client, before lwq_tls_start: remembers the transport parameters of the session blob
  * (RFC 9000 §7.4.1); a blob without usable ones just means no 0-RTT streams. */

@@ -103,6 +103,16 @@ static int open_ticket(lwq_tls *t, const lwq_tls_client_hello *ch, lwq_tls_sessi
     return 1;
 }
 
+/* RFC 9001 §4.6.2, RFC 9114 §7.2.4.2: 0-RTT only when the transport parameters and application
+ * settings the ticket was issued under still hold (lwq_tls_config.early_context). */
+static int early_context_ok(const lwq_tls *t, const lwq_tls_session *s)
+{
+    if (t->cfg.early_context_ok)
+        return t->cfg.early_context_ok(t->cfg.early_context_ud, s->early_context, s->early_context_len) == 1;
+    return s->early_context_len == t->cfg.early_context_len &&
+           (!s->early_context_len || memcmp(s->early_context, t->cfg.early_context, s->early_context_len) == 0);
+}
+
 static int check_binder(lwq_tls *t, const lwq_tls_client_hello *ch, const uint8_t *msg, lwq_tls_session *s)
 {
     uint8_t h[LWQ_HASH_MAX], bk[LWQ_HASH_MAX], fk[LWQ_HASH_MAX], mac[LWQ_HASH_MAX];
@@ -290,7 +300,7 @@ static int recv_client_hello(lwq_tls *t, const uint8_t *msg, size_t len)
         t->early_accepted = !second && !t->hrr && has_ext(&ch, LWQ_TLS_EXT_EARLY_DATA) && t->cfg.early_data &&
                             s.max_early_data == 0xffffffff && s.alpn_len == t->alpn_len &&
                             memcmp(s.alpn, t->alpn, t->alpn_len) == 0 && skew <= AGE_TOLERANCE_MS &&
-                            skew >= -AGE_TOLERANCE_MS;
+                            skew >= -AGE_TOLERANCE_MS && early_context_ok(t, &s);
         if (t->early_accepted && t->cfg.early_data_fresh) {
             lwq_tls_span binder;
             lwq_tls_vec8_at(ch.psk_binders, 0, &binder);
@@ -373,6 +383,11 @@ static int write_ticket(lwq_tls *t)
     memcpy(s.alpn, t->alpn, t->alpn_len);
     s.alpn_len = t->alpn_len;
     s.psk_len = t->hlen;
+    if (t->cfg.early_context_len > sizeof(s.early_context))
+        return LWQ_ERR_INVAL;
+    if (t->cfg.early_context_len)
+        memcpy(s.early_context, t->cfg.early_context, t->cfg.early_context_len);
+    s.early_context_len = t->cfg.early_context_len;
     lwq_resumption_psk(t->hash, t->res_master, nonce, sizeof(nonce), s.psk);
     rc = lwq_tls_ticket_seal(t, &s, ticket, sizeof(ticket), &tlen);
     lwq_wipe(s.psk, sizeof(s.psk));

@@ -2,11 +2,13 @@
 #include "base/mem.h"
 #include "tls/tls.h"
 
-/* Server tickets: version | 12-byte nonce | ChaCha20-Poly1305(state) with the
- * version byte as associated data. The state is what resumption needs
+/* Server tickets: version | 12-byte nonce | ChaCha20-Poly1305(state | early context)
+ * with the version byte as associated data. The state is what resumption needs
  * (RFC 9846 §4.6.1): suite, issue time, lifetime, age_add, early data size,
- * ALPN (0-RTT must keep it, RFC 9846 §4.2.10) and the PSK. */
-#define TICKET_VERSION 1
+ * ALPN (0-RTT must keep it, RFC 9846 §4.2.10) and the PSK; the early context
+ * (1-byte length, bytes) is what 0-RTT needs besides (lwq_tls_config.early_context). */
+#define TICKET_VERSION 2
+#define CTX_LEN (1 + LWQ_TLS_EARLY_CONTEXT_MAX)
 /* Client blobs: "LWQS" magic and a version, then the session fields. */
 #define BLOB_VERSION 1
 static const uint8_t blob_magic[4] = {'L', 'W', 'Q', 'S'};
@@ -88,9 +90,14 @@ static int take_state(cur *c, lwq_tls_session *s)
 
 int lwq_tls_ticket_seal(const lwq_tls *t, const lwq_tls_session *s, uint8_t *out, size_t cap, size_t *outlen)
 {
-    uint8_t pt[STATE_MAX];
+    uint8_t pt[STATE_MAX + CTX_LEN];
     lwq_aead aead;
     size_t n = put_state(s, pt);
+    if (s->early_context_len > LWQ_TLS_EARLY_CONTEXT_MAX)
+        return LWQ_ERR_INVAL;
+    pt[n++] = (uint8_t)s->early_context_len;
+    memcpy(pt + n, s->early_context, s->early_context_len);
+    n += s->early_context_len;
     if (cap < LWQ_TLS_TICKET_OVERHEAD + n)
         return LWQ_ERR_NOBUF;
     out[0] = TICKET_VERSION;
@@ -106,9 +113,9 @@ int lwq_tls_ticket_seal(const lwq_tls *t, const lwq_tls_session *s, uint8_t *out
 
 int lwq_tls_ticket_open(const lwq_tls *t, const uint8_t *in, size_t n, lwq_tls_session *s)
 {
-    uint8_t pt[STATE_MAX];
+    uint8_t pt[STATE_MAX + CTX_LEN];
     lwq_aead aead;
-    if (n < LWQ_TLS_TICKET_OVERHEAD || n - LWQ_TLS_TICKET_OVERHEAD > STATE_MAX || in[0] != TICKET_VERSION)
+    if (n < LWQ_TLS_TICKET_OVERHEAD || n - LWQ_TLS_TICKET_OVERHEAD > sizeof(pt) || in[0] != TICKET_VERSION)
         return LWQ_ERR_DECODE;
     size_t ctlen = n - 1 - LWQ_AEAD_IV_LEN;
     int rc = lwq_aead_init(&aead, LWQ_AEAD_CHACHA20POLY1305, t->cfg.ticket_key);
@@ -118,8 +125,13 @@ int lwq_tls_ticket_open(const lwq_tls *t, const uint8_t *in, size_t n, lwq_tls_s
     if (!rc) {
         cur c = {pt, ctlen - LWQ_AEAD_TAG_LEN, 0};
         rc = take_state(&c, s);
-        if (!rc && c.n)
+        lwq_tls_span ec = take_vec(&c, 1, LWQ_TLS_EARLY_CONTEXT_MAX);
+        if (!rc && (c.bad || c.n))
             rc = LWQ_ERR_DECODE;
+        if (!rc) {
+            memcpy(s->early_context, ec.p, ec.n);
+            s->early_context_len = ec.n;
+        }
     }
     lwq_wipe(pt, sizeof(pt));
     return rc;

@@ -95,6 +95,14 @@ typedef struct lwq_tls_config {
      * the ticket age window. */
     int (*early_data_fresh)(void *ud, const uint8_t *binder, size_t len);
     void *early_data_fresh_ud;
+    /* Server: what 0-RTT depends on besides the session (QUIC transport parameters, application
+     * settings; RFC 9001 §4.6.2), up to LWQ_TLS_EARLY_CONTEXT_MAX bytes, sealed into each ticket.
+     * 0-RTT is accepted only when early_context_ok(ud, sealed, len) returns 1, or without the
+     * hook when the sealed bytes equal the current ones. Borrowed; may be empty. */
+    const uint8_t *early_context;
+    size_t early_context_len;
+    int (*early_context_ok)(void *ud, const uint8_t *sealed, size_t len);
+    void *early_context_ud;
 
     /* Client: a blob from an earlier LWQ_TLS_EV_SESSION_TICKET to resume, and whether to
      * send 0-RTT with it (needs `early_data` set too). */
@@ -205,6 +213,8 @@ const char *lwq_tls_alert_name(int alert);
 #define LWQ_TLS_EVQ 16
 
 /* What a ticket or a session blob carries (RFC 9846 §4.6.1). */
+#define LWQ_TLS_EARLY_CONTEXT_MAX 128
+
 typedef struct lwq_tls_session {
     uint16_t suite;
     int64_t issued; /* unix seconds: server at sealing, client at receipt */
@@ -213,6 +223,8 @@ typedef struct lwq_tls_session {
     size_t alpn_len;
     uint8_t psk[LWQ_HASH_MAX];
     size_t psk_len;
+    uint8_t early_context[LWQ_TLS_EARLY_CONTEXT_MAX]; /* server ticket only: the context at issue */
+    size_t early_context_len;
     lwq_tls_span ticket; /* client blob only: points into the blob */
     lwq_tls_span tp;     /* client blob only */
 } lwq_tls_session;

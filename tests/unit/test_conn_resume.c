@@ -416,30 +416,105 @@ static int closed(pair *p)
     return lwq_conn_is_closed(p->client) || p->client->state >= LWQ_CONN_CLOSING;
 }
 
-/* RFC 9000 §7.4.1: after accepting 0-RTT the server may not lower a remembered limit. */
-START_TEST(test_0rtt_limits_reduced)
+static const struct {
+    size_t off;
+    uint64_t v;
+} lowered[] = {
+    {offsetof(lwq_config, initial_max_data), 1000},
+    {offsetof(lwq_config, initial_max_stream_data_bidi_remote), 1000},
+    {offsetof(lwq_config, initial_max_streams_bidi), 3},
+    {offsetof(lwq_config, initial_max_streams_uni), 3},
+};
+
+/* RFC 9000 §7.4.1: a server accepting 0-RTT must not lower a remembered limit. lwquic's server
+ * checks the limits sealed in the ticket and rejects 0-RTT instead; the connection resumes and the
+ * data arrives in 1-RTT. */
+START_TEST(test_0rtt_rejected_server_lowered_limits)
 {
-    static const struct {
-        size_t off;
-        uint64_t v;
-    } cases[] = {
-        {offsetof(lwq_config, initial_max_data), 1000},
-        {offsetof(lwq_config, initial_max_stream_data_bidi_remote), 1000},
-        {offsetof(lwq_config, initial_max_streams_bidi), 3},
-        {offsetof(lwq_config, initial_max_streams_uni), 3},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < sizeof(lowered) / sizeof(lowered[0]); i++) {
         pair p;
         saved sv;
         start(&p, 7 + i, 1);
         first(&p, &sv);
-        *(uint64_t *)((uint8_t *)&p.scfg + cases[i].off) = cases[i].v;
+        *(uint64_t *)((uint8_t *)&p.scfg + lowered[i].off) = lowered[i].v;
         new_server(&p);
+        second(&p, &sv);
+        rejected(&p, &sv, 1);
+    }
+}
+END_TEST
+
+/* RFC 9114 §7.2.4.2: the application's early context (HTTP/3 SETTINGS) changed: no 0-RTT. */
+START_TEST(test_0rtt_rejected_context_changed)
+{
+    static const uint8_t a[] = "settings A", b[] = "settings B";
+    pair p;
+    saved sv;
+    pair_init(&p, 20);
+    set_addr(&p.path, 4433);
+    p.ccfg.enable_0rtt = p.scfg.enable_0rtt = 1;
+    p.scfg.ticket_key = fixed_ticket_key;
+    p.scfg.early_context = a;
+    p.scfg.early_context_len = sizeof(a);
+    pair_start(&p);
+    first(&p, &sv);
+    p.scfg.early_context = b;
+    new_server(&p);
+    second(&p, &sv);
+    rejected(&p, &sv, 1);
+}
+END_TEST
+
+/* The client's blob with remembered limits above what the server sealed: the server (whose own limits
+ * did not change) accepts 0-RTT, the client sees the new limits below the remembered ones and closes
+ * with PROTOCOL_VIOLATION (§7.4.1): the client's check, for servers that do not check. */
+static void raise_remembered(saved *sv, size_t tp_off)
+{
+    lwq_tls_session s;
+    lwq_tls_span name;
+    ck_assert_int_eq(lwq_tls_blob_decode(&s, &name, sv->blob, sv->blob_len), 0);
+    lwq_tparams tp;
+    lwq_tparams_init(&tp);
+    ck_assert_int_ge(lwq_tparams_decode(&tp, s.tp.p, s.tp.n, 1), 0);
+    *(uint64_t *)((uint8_t *)&tp + tp_off) += 1000;
+    uint8_t tpb[512];
+    ssize_t n = lwq_tparams_encode(tpb, sizeof(tpb), &tp, 1);
+    ck_assert_int_gt(n, 0);
+    s.tp.p = tpb;
+    s.tp.n = (size_t)n;
+    char sn[256];
+    memcpy(sn, name.p, name.n);
+    sn[name.n] = 0;
+    uint8_t *blob;
+    size_t len;
+    ck_assert_int_eq(lwq_tls_blob_encode(&s, sn, lwq_default_allocator(), &blob, &len), 0);
+    free(sv->blob);
+    sv->blob = blob;
+    sv->blob_len = len;
+}
+
+START_TEST(test_0rtt_limits_reduced)
+{
+    static const size_t offs[] = {
+        offsetof(lwq_tparams, initial_max_data),
+        offsetof(lwq_tparams, initial_max_stream_data_bidi_remote),
+        offsetof(lwq_tparams, initial_max_streams_bidi),
+        offsetof(lwq_tparams, initial_max_streams_uni),
+    };
+    for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+        pair p;
+        saved sv;
+        start(&p, 27 + i, 1);
+        first(&p, &sv);
+        raise_remembered(&sv, offs[i]);
         second(&p, &sv);
         early_request(&p);
         ck_assert(pair_run(&p, closed, 5 * LWQ_SEC));
         ck_assert_uint_eq(p.client->close.code, LWQ_QUIC_ERR_PROTOCOL_VIOLATION);
         ck_assert(!p.client->close.by_peer);
+        lwq_conn_stats ss;
+        lwq_conn_stats_get(p.server, &ss);
+        ck_assert_uint_ge(ss.packets_0rtt, 1); /* the server accepted 0-RTT */
         saved_free(&sv);
         pair_free(&p);
     }
@@ -626,6 +701,8 @@ Suite *suite_conn_resume(void)
     tcase_add_test(tc, test_0rtt_not_in_ticket);
     tcase_add_test(tc, test_0rtt_rejected_lower_limits);
     tcase_add_test(tc, test_0rtt_limits_reduced);
+    tcase_add_test(tc, test_0rtt_rejected_server_lowered_limits);
+    tcase_add_test(tc, test_0rtt_rejected_context_changed);
     tcase_add_test(tc, test_0rtt_limits_raised);
     tcase_add_test(tc, test_0rtt_replay_refused);
     tcase_add_test(tc, test_replay_cache);

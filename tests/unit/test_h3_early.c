@@ -111,7 +111,8 @@ static void first(pair *p, uint8_t **blob, size_t *len)
     ck_assert_ptr_nonnull(*blob);
 }
 
-/* _i: 0 the server accepts 0-RTT; 1 a new server with 0-RTT off resumes and rejects it. */
+/* _i: 0 the server accepts 0-RTT; 1 a new server with 0-RTT off resumes and rejects it; 2 a new
+ * server with other HTTP/3 settings (its early context) rejects it (RFC 9114 §7.2.4.2). */
 START_TEST(test_requests_in_0rtt)
 {
     static early e;
@@ -123,6 +124,13 @@ START_TEST(test_requests_in_0rtt)
     p->ccfg.enable_0rtt = p->scfg.enable_0rtt = 1;
     p->ccfg.initial_max_streams_bidi = p->scfg.initial_max_streams_bidi = 100;
     p->scfg.ticket_key = ticket_key;
+    lwq_h3_config hc;
+    lwq_h3_config_init(&hc);
+    uint8_t ctx1[64], ctx2[64];
+    ssize_t n1 = lwq_h3_early_context(&hc, ctx1, sizeof(ctx1));
+    ck_assert_int_gt(n1, 0);
+    p->scfg.early_context = ctx1;
+    p->scfg.early_context_len = (size_t)n1;
     pair_start(p);
     uint8_t *blob;
     size_t blob_len = 0;
@@ -130,7 +138,16 @@ START_TEST(test_requests_in_0rtt)
     lwq_server_del(p->srv);
     lwq_context_del(p->sctx);
     p->server = NULL;
-    p->scfg.enable_0rtt = !_i;
+    int reject = _i != 0;
+    p->scfg.enable_0rtt = _i != 1;
+    if (_i == 2) {
+        hc.qpack_max_table_capacity /= 2;
+        ssize_t n2 = lwq_h3_early_context(&hc, ctx2, sizeof(ctx2));
+        ck_assert_int_gt(n2, 0);
+        ck_assert(n2 != n1 || memcmp(ctx1, ctx2, (size_t)n1) != 0);
+        p->scfg.early_context = ctx2;
+        p->scfg.early_context_len = (size_t)n2;
+    }
     const char *why = NULL;
     ck_assert_int_eq(lwq_context_new(&p->sctx, &p->scfg, &why), 0);
     ck_assert_int_eq(lwq_server_new(&p->srv, p->sctx, NULL), 0);
@@ -173,10 +190,10 @@ START_TEST(test_requests_in_0rtt)
     ck_assert(!sc->handshake_complete);
     for (int64_t id = 0; id < 4 * NREQ; id += 4) {
         lwq_stream *st = lwq_stream_find(sc, id);
-        ck_assert_int_eq(st != NULL && lwq_recvbuf_readable(&st->rx) > 0, !_i);
+        ck_assert_int_eq(st != NULL && lwq_recvbuf_readable(&st->rx) > 0, !reject);
     }
     lwq_stream *ctrl = lwq_stream_find(sc, 2); /* RFC 9114 §6.2.1: SETTINGS first */
-    ck_assert_int_eq(ctrl != NULL && lwq_recvbuf_readable(&ctrl->rx) > 0, !_i);
+    ck_assert_int_eq(ctrl != NULL && lwq_recvbuf_readable(&ctrl->rx) > 0, !reject);
 
     ck_assert(pair_run(p, step, 10 * LWQ_SEC));
     for (int i = 0; i < NREQ; i++) {
@@ -189,12 +206,12 @@ START_TEST(test_requests_in_0rtt)
     }
     ck_assert_uint_eq(e.served, NREQ); /* each request reached the server once */
     ck_assert(lwq_conn_resumed(p->client));
-    ck_assert_int_eq(e.early_seen, !_i);
+    ck_assert_int_eq(e.early_seen, !reject);
     lwq_conn_stats cs, ss;
     lwq_conn_stats_get(p->client, &cs);
     lwq_conn_stats_get(p->server, &ss);
     ck_assert_uint_ge(cs.packets_0rtt, 1);
-    ck_assert_uint_eq(ss.packets_0rtt, _i ? 0 : cs.packets_0rtt);
+    ck_assert_uint_eq(ss.packets_0rtt, reject ? 0 : cs.packets_0rtt);
     ck_assert_int_eq(lwq_h3_conn_error(lwq_h3_core(e.c), NULL), 0);
     ck_assert_int_eq(lwq_h3_conn_error(lwq_h3_core(e.s), NULL), 0);
     lwq_h3_del(e.c);
@@ -207,7 +224,7 @@ Suite *suite_h3_early(void)
 {
     Suite *s = suite_create("h3_early");
     TCase *tc = lwq_test_tcase("h3_early");
-    tcase_add_loop_test(tc, test_requests_in_0rtt, 0, 2);
+    tcase_add_loop_test(tc, test_requests_in_0rtt, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -185,6 +185,10 @@ START_TEST(test_resume_0rtt_rejected)
         env.server_now += 86400 + 10;
         want_resumed = 0;
         break;
+    case 6: /* the early context (transport parameters, HTTP/3 settings) is not the ticket's */
+        sc.early_context = (const uint8_t *)"changed";
+        sc.early_context_len = 7;
+        break;
     }
     tlst_peer_init(&c, &cc, 30);
     tlst_peer_init(&s, &sc, 31);
@@ -291,6 +295,8 @@ START_TEST(test_ticket_seal_open)
     in.alpn_len = 2;
     memset(in.psk, 0xab, 48);
     in.psk_len = 48;
+    memset(in.early_context, 0x5c, LWQ_TLS_EARLY_CONTEXT_MAX);
+    in.early_context_len = LWQ_TLS_EARLY_CONTEXT_MAX;
     uint8_t t1[512], t2[512];
     size_t n1, n2;
     ck_assert_int_eq(lwq_tls_ticket_seal(s.tls, &in, t1, sizeof(t1), &n1), 0);
@@ -305,6 +311,8 @@ START_TEST(test_ticket_seal_open)
     ck_assert_uint_eq(out.max_early_data, in.max_early_data);
     ck_assert_uint_eq(out.alpn_len, 2);
     ck_assert_mem_eq(out.psk, in.psk, 48);
+    ck_assert_uint_eq(out.early_context_len, LWQ_TLS_EARLY_CONTEXT_MAX);
+    ck_assert_mem_eq(out.early_context, in.early_context, LWQ_TLS_EARLY_CONTEXT_MAX);
     ck_assert_int_eq(lwq_tls_ticket_seal(s.tls, &in, t2, n1 - 1, &n2), LWQ_ERR_NOBUF);
     for (size_t i = 0; i < n1; i++) {
         memcpy(t2, t1, n1);
@@ -404,7 +412,7 @@ Suite *suite_tls_resume(void)
     TCase *tc = lwq_test_tcase("tls_resume");
     tcase_add_test(tc, test_resume_without_certificate);
     tcase_add_test(tc, test_resume_0rtt_accepted);
-    tcase_add_loop_test(tc, test_resume_0rtt_rejected, 0, 6);
+    tcase_add_loop_test(tc, test_resume_0rtt_rejected, 0, 7);
     tcase_add_test(tc, test_resume_client_skips_unusable_sessions);
     tcase_add_test(tc, test_resume_bad_binder_is_decrypt_error);
     tcase_add_test(tc, test_ticket_seal_open);

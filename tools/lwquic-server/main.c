@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include "lwquic/endpoint.h"
+#include "lwquic/h3.h"
 #include "common/cli.h"
 #include "lwquic-server/srv.h"
 
@@ -423,6 +424,15 @@ int main(int argc, char **argv)
     cfg.cert_file = cert;
     cfg.key_file = key;
     cfg.enable_0rtt = early_data;
+    /* the HTTP/3 settings of every connection (h3.c uses the defaults): 0-RTT depends on them */
+    lwq_h3_config h3defaults;
+    lwq_h3_config_init(&h3defaults);
+    static uint8_t h3context[64];
+    ssize_t h3n = lwq_h3_early_context(&h3defaults, h3context, sizeof(h3context));
+    if (h3n > 0) {
+        cfg.early_context = h3context;
+        cfg.early_context_len = (size_t)h3n;
+    }
     cfg.accept_v2 = accept_v2; /* RFC 9368: upgrade clients that offer QUIC v2 */
     if (cc_set)
         cfg.cc = cc;
