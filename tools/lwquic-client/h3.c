@@ -121,6 +121,19 @@ static void close_conn(h3cli *c, lwq_conn *conn)
     lwq_conn_close(conn, LWQ_H3_NO_ERROR, "done");
 }
 
+/* Every request is answered: close once the handshake is confirmed (0-RTT answers can all arrive
+ * before HANDSHAKE_DONE) and, with --session-file, a ticket came; until then the close waits, and
+ * the main loop closes anyway after about 2 s. */
+static void close_when_ready(h3cli *c, lwq_conn *conn)
+{
+    if (!c->all_done || c->closed)
+        return;
+    if (c->handshake_done && (!c->o->keep || c->got_ticket))
+        close_conn(c, conn);
+    else
+        __atomic_store_n(&c->close_deferred, 1, __ATOMIC_RELEASE);
+}
+
 static void finish(h3cli *c, lwq_conn *conn, h3creq *r, int ok, const char *why)
 {
     if (r->done)
@@ -140,10 +153,7 @@ static void finish(h3cli *c, lwq_conn *conn, h3creq *r, int ok, const char *why)
     start(c);
     if (c->finished == c->o->n && !c->all_done) {
         c->all_done = 1;
-        if (c->o->keep && !c->got_ticket)
-            __atomic_store_n(&c->close_deferred, 1, __ATOMIC_RELEASE); /* LWQ_EV_SESSION_TICKET closes */
-        else
-            close_conn(c, conn);
+        close_when_ready(c, conn);
     }
 }
 
@@ -240,8 +250,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         if (c->o->keep && !cli_session_set(c->o->keep, ev->type == LWQ_EV_NEW_TOKEN, ev->data, ev->len) &&
             ev->type == LWQ_EV_SESSION_TICKET) {
             c->got_ticket = 1;
-            if (__atomic_load_n(&c->close_deferred, __ATOMIC_ACQUIRE))
-                close_conn(c, conn);
+            close_when_ready(c, conn);
         }
     } else if (ev->type == LWQ_EV_EARLY_DATA)
         c->early = ev->accepted;
@@ -249,6 +258,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         c->handshake_done = 1;
         snprintf(c->cipher, sizeof(c->cipher), "%s", lwq_conn_cipher(conn) ? lwq_conn_cipher(conn) : "?");
         start(c);
+        close_when_ready(c, conn);
     } else if (ev->type == LWQ_EV_STREAMS_AVAILABLE && ev->bidi && c->handshake_done)
         start(c); /* RFC 9000 §4.6: the server's MAX_STREAMS let more requests go */
     lwq_h3_event hev;
@@ -353,8 +363,7 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         cli_stop(&st);
         return 1;
     }
-    double t0 = cli_now();
-    int ticket_wait = 0;
+    double t0 = cli_now(), deferred_at = 0;
     pthread_mutex_lock(&c.mu);
     while (!c.closed) {
         struct timespec ts;
@@ -364,8 +373,13 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
         if (!c.closed) {
             pthread_mutex_unlock(&c.mu);
             (void)lwq_endpoint_post(ec, kick, &c);
-            if (__atomic_load_n(&c.close_deferred, __ATOMIC_ACQUIRE) && ++ticket_wait == 2)
-                (void)lwq_endpoint_post(ec, close_now, &c); /* about 2 s without a session ticket */
+            /* 2 s without a ticket or HANDSHAKE_DONE: close anyway (wake-ups come early, so time it) */
+            if (__atomic_load_n(&c.close_deferred, __ATOMIC_ACQUIRE) && !deferred_at)
+                deferred_at = cli_now();
+            if (deferred_at > 0 && cli_now() - deferred_at >= 2.0) {
+                (void)lwq_endpoint_post(ec, close_now, &c);
+                deferred_at = -1; /* once */
+            }
             pthread_mutex_lock(&c.mu);
         }
     }

@@ -78,6 +78,19 @@ static void start_requests(client *cl, lwq_conn *conn)
     }
 }
 
+/* Every request is answered: close once the handshake is confirmed (0-RTT answers can all arrive
+ * before HANDSHAKE_DONE) and, with --session-file, a ticket came; until then the close waits, and
+ * the main loop closes anyway after 2 s. */
+static void close_when_ready(client *cl, lwq_conn *conn)
+{
+    if (cl->completed + cl->failed != cl->n)
+        return;
+    if (cl->handshake_done && (!cl->want_ticket || cl->got_ticket))
+        lwq_conn_close(conn, 0, "done");
+    else
+        __atomic_store_n(&cl->close_deferred, 1, __ATOMIC_RELEASE);
+}
+
 static void request_done(client *cl, lwq_conn *conn, request *r, int ok, const char *why)
 {
     if (r->done || r->failed)
@@ -97,12 +110,7 @@ static void request_done(client *cl, lwq_conn *conn, request *r, int ok, const c
     }
     cl->open--;
     start_requests(cl, conn);
-    if (cl->completed + cl->failed == cl->n) {
-        if (cl->want_ticket && !cl->got_ticket)
-            __atomic_store_n(&cl->close_deferred, 1, __ATOMIC_RELEASE); /* LWQ_EV_SESSION_TICKET closes */
-        else
-            lwq_conn_close(conn, 0, "done");
-    }
+    close_when_ready(cl, conn);
 }
 
 static void close_now(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
@@ -137,14 +145,14 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         snprintf(cl->alpn, sizeof(cl->alpn), "%s", lwq_conn_alpn(conn) ? lwq_conn_alpn(conn) : "?");
         cl->resumed = lwq_conn_resumed(conn);
         start_requests(cl, conn);
+        close_when_ready(cl, conn);
         break;
     case LWQ_EV_SESSION_TICKET:
     case LWQ_EV_NEW_TOKEN:
         if (cl->want_ticket && !cli_session_set(&cl->sess, ev->type == LWQ_EV_NEW_TOKEN, ev->data, ev->len) &&
             ev->type == LWQ_EV_SESSION_TICKET) {
             cl->got_ticket = 1;
-            if (__atomic_load_n(&cl->close_deferred, __ATOMIC_ACQUIRE))
-                lwq_conn_close(conn, 0, "done");
+            close_when_ready(cl, conn);
         }
         break;
     case LWQ_EV_EARLY_DATA:
@@ -464,7 +472,8 @@ int main(int argc, char **argv)
                 rv == LWQ_ERR_NOT_FOUND ? "cannot resolve host" : lwq_strerror(rv));
         return 1;
     }
-    int tty = isatty(2) && !quiet, ticket_wait = 0;
+    int tty = isatty(2) && !quiet;
+    double deferred_at = 0;
     pthread_mutex_lock(&cl.mu);
     while (!cl.finished) {
         struct timespec ts;
@@ -477,8 +486,13 @@ int main(int argc, char **argv)
         pthread_cond_timedwait(&cl.cv, &cl.mu, &ts);
         if (tty)
             progress(&cl, start, 0);
-        if (__atomic_load_n(&cl.close_deferred, __ATOMIC_ACQUIRE) && ++ticket_wait == 8)
-            (void)lwq_endpoint_post(ec, close_now, NULL); /* 2 s without a session ticket */
+        /* 2 s without a ticket or HANDSHAKE_DONE: close anyway (wake-ups come early, so time it) */
+        if (__atomic_load_n(&cl.close_deferred, __ATOMIC_ACQUIRE) && !deferred_at)
+            deferred_at = cli_now();
+        if (deferred_at > 0 && cli_now() - deferred_at >= 2.0) {
+            (void)lwq_endpoint_post(ec, close_now, NULL);
+            deferred_at = -1; /* once */
+        }
     }
     pthread_mutex_unlock(&cl.mu);
     double elapsed = cli_now() - start;
