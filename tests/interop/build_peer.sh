@@ -4,7 +4,8 @@ set -eu
 out=${1:-build/interop}
 sh "$(dirname "$0")/../../scripts/deps.sh" interop
 mkdir -p "$out"
+out=$(cd "$out" && pwd) # relative or absolute
 cd "$(dirname "$0")/quicgo"
 GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE="${GOCACHE:-/tmp/lwquic-gocache}" \
-    go build -o "$OLDPWD/$out/quicgo-peer" peer.go
+    go build -o "$out/quicgo-peer" peer.go
 echo "built $out/quicgo-peer"

@@ -6,6 +6,10 @@
 # only the v2 draft, 0x709a50c4: its --preferred-versions aliases are "v1" and "v2draft", not RFC 9369's
 # 0x6b3343cf).
 set -u
+# missing examples are an error, not 127: "unsupported" would hide them
+for b in gtlsserver gtlsclient; do
+    command -v $b > /dev/null || { echo "endpoint_ngtcp2.sh: $b not installed (scripts/deps.sh interop)" >&2; exit 1; }
+done
 WWW=${WWW:-/www} DOWNLOADS=${DOWNLOADS:-/downloads} CERTS=${CERTS:-/certs} PORT=${PORT:-443}
 common=(-q --no-quic-dump --no-http-dump)
 [ -n "${QLOGDIR:-}" ] && mkdir -p "$QLOGDIR" && common+=(--qlog-dir "$QLOGDIR")

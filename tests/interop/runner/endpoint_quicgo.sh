@@ -5,6 +5,8 @@
 # a cipher suite choice under TLS 1.3, v2 or connection migration to a preferred address: those exit 127.
 set -u
 PEER=${PEER:-build/interop/quicgo-peer}
+# a missing peer is an error, not 127: "unsupported" would hide it
+[ -x "$PEER" ] || { echo "endpoint_quicgo.sh: $PEER: not built (tests/interop/build_peer.sh)" >&2; exit 1; }
 WWW=${WWW:-/www} DOWNLOADS=${DOWNLOADS:-/downloads} CERTS=${CERTS:-/certs} PORT=${PORT:-443}
 alpn=hq-interop
 [ "${TESTCASE:-}" = http3 ] || [ "${H3_ONLY:-}" = 1 ] && alpn=h3

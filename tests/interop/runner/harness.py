@@ -358,9 +358,12 @@ def main():
     results = []
     tsv = os.path.join(args.out, "results.tsv")
     kept = []
+    # docs/interop-results.tsv: the rows behind the matrix, so a fresh checkout can --merge too
+    docs_tsv = os.path.splitext(args.docs)[0] + "-results.tsv" if args.docs else None
     if args.merge:
         redo = {(s, c, t[0]) for s, c in pairs for t in tests}
-        kept = [r for r in read_tsv(tsv) if (r[0], r[1], r[2]) not in redo]
+        old = read_tsv(tsv) or (read_tsv(docs_tsv) if docs_tsv else [])
+        kept = [r for r in old if (r[0], r[1], r[2]) not in redo]
     for srv, cli in pairs:
         for t in tests:
             r, why = run_one(args, certs, srv, cli, t, rng)
@@ -371,6 +374,7 @@ def main():
     write_tsv(tsv, kept + results)
     if args.docs:
         write_docs(args.docs, kept + results)
+        write_tsv(docs_tsv, kept + results)
     n = {k: sum(1 for x in results if x[3] == k) for k in ("pass", "fail", "unsupported")}
     print("interop runner: %d passed, %d failed, %d unsupported (%s)" % (n["pass"], n["fail"], n["unsupported"], tsv))
     return 1 if failed else 0
