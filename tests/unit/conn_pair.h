@@ -214,6 +214,24 @@ static inline int pair_run(pair *p, int (*done)(pair *), lwq_tstamp limit)
     }
 }
 
+/* The client's first datagram with 0-RTT written before it (RFC 9000 §12.2): 1200 bytes, an Initial
+ * then a 0-RTT packet, whose header goes in *early. Not delivered. */
+static inline size_t pair_first_0rtt_datagram(pair *p, uint8_t d[PAIR_DGRAM], lwq_pkt_hdr *early)
+{
+    lwq_path path;
+    size_t seg;
+    uint8_t ecn;
+    ssize_t n = lwq_conn_send(p->client, &path, d, PAIR_DGRAM, 1, &seg, &ecn, p->now);
+    ck_assert_int_eq(n, 1200);
+    lwq_pkt_hdr h1;
+    ssize_t k = lwq_pkt_hdr_decode(&h1, d, (size_t)n, 8);
+    ck_assert_int_gt(k, 0);
+    ck_assert_int_eq(h1.type, LWQ_PKT_INITIAL);
+    ck_assert_int_gt(lwq_pkt_hdr_decode(early, d + k, (size_t)(n - k), 8), 0);
+    ck_assert_int_eq(early->type, LWQ_PKT_0RTT);
+    return (size_t)n;
+}
+
 static inline int pair_established(pair *p)
 {
     return p->server && lwq_conn_is_established(p->client) && lwq_conn_is_established(p->server);

@@ -185,17 +185,8 @@ START_TEST(test_0rtt_accepted)
     ck_assert(p.client->early.has_keys);
     early_request(&p);
     uint8_t d[PAIR_DGRAM];
-    lwq_path path;
-    size_t seg;
-    uint8_t ecn;
-    ssize_t n = lwq_conn_send(p.client, &path, d, sizeof(d), 1, &seg, &ecn, p.now);
-    ck_assert_int_eq(n, 1200);
-    lwq_pkt_hdr h1, h2;
-    ssize_t k = lwq_pkt_hdr_decode(&h1, d, (size_t)n, 8);
-    ck_assert_int_gt(k, 0);
-    ck_assert_int_eq(h1.type, LWQ_PKT_INITIAL);
-    ck_assert_int_gt(lwq_pkt_hdr_decode(&h2, d + k, (size_t)(n - k), 8), 0);
-    ck_assert_int_eq(h2.type, LWQ_PKT_0RTT);
+    lwq_pkt_hdr h2;
+    size_t n = pair_first_0rtt_datagram(&p, d, &h2);
     ck_assert_uint_eq(h2.dcid_len, p.client->odcid.len); /* RFC 9000 §7.2: the Initial's DCID */
     ck_assert_mem_eq(h2.dcid, p.client->odcid.id, h2.dcid_len);
     lwq_conn *sc = NULL;
@@ -549,12 +540,8 @@ static ssize_t early_first_datagram(pair *p, saved *sv, uint64_t seed, uint8_t d
     first(p, sv);
     second(p, sv);
     early_request(p);
-    lwq_path path;
-    size_t seg;
-    uint8_t ecn;
-    ssize_t n = lwq_conn_send(p->client, &path, d, PAIR_DGRAM, 1, &seg, &ecn, p->now);
-    ck_assert_int_eq(n, 1200);
-    return n;
+    lwq_pkt_hdr h;
+    return (ssize_t)pair_first_0rtt_datagram(p, d, &h);
 }
 
 /* The same first datagram (ClientHello + 0-RTT) replayed at a server that forgot the connection:

@@ -170,21 +170,12 @@ START_TEST(test_requests_in_0rtt)
     ck_assert(!lwq_conn_is_established(p->client));
     /* RFC 9000 §12.2: the first datagram carries the Initial, then 0-RTT with the requests */
     uint8_t d[PAIR_DGRAM];
-    lwq_path path;
-    size_t seg;
-    uint8_t ecn;
-    ssize_t n = lwq_conn_send(p->client, &path, d, sizeof(d), 1, &seg, &ecn, p->now);
-    ck_assert_int_eq(n, 1200);
-    lwq_pkt_hdr h1, h2;
-    ssize_t k = lwq_pkt_hdr_decode(&h1, d, (size_t)n, 8);
-    ck_assert_int_gt(k, 0);
-    ck_assert_int_eq(h1.type, LWQ_PKT_INITIAL);
-    ck_assert_int_gt(lwq_pkt_hdr_decode(&h2, d + k, (size_t)(n - k), 8), 0);
-    ck_assert_int_eq(h2.type, LWQ_PKT_0RTT);
+    lwq_pkt_hdr h;
+    size_t n = pair_first_0rtt_datagram(p, d, &h);
     /* the server reads the requests and the client's control stream before its handshake is done */
     lwq_conn *sc = NULL;
     int created = 0;
-    ck_assert_int_eq(lwq_server_recv(p->srv, &p->path, d, (size_t)n, 0, p->now, &sc, &created), 0);
+    ck_assert_int_eq(lwq_server_recv(p->srv, &p->path, d, n, 0, p->now, &sc, &created), 0);
     ck_assert(created);
     p->server = sc;
     ck_assert(!sc->handshake_complete);
