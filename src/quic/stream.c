@@ -616,9 +616,18 @@ static uint64_t send_limit(const lwq_conn *c, const lwq_stream *s)
     return lim < s->tx_max ? lim : s->tx_max;
 }
 
+/* A stream of ours beyond the peer's stream limit: after rejected 0-RTT the server's new limit may be
+ * below the streams opened under the remembered one (RFC 9000 §7.4.1); they wait for MAX_STREAMS,
+ * since any frame for them would be a STREAM_LIMIT_ERROR (§4.6). */
+static int beyond_limit(const lwq_conn *c, const lwq_stream *s)
+{
+    uint64_t id = (uint64_t)s->id;
+    return (int)(id & 1) == c->is_server && (id >> 2) >= c->st.local_max[(id >> 1) & 1];
+}
+
 static int sendable(const lwq_conn *c, lwq_stream *s)
 {
-    if (!s->has_tx || s->tx_reset)
+    if (!s->has_tx || s->tx_reset || beyond_limit(c, s))
         return 0;
     const lwq_sendbuf *b = &s->tx;
     if (!lwq_ranges_empty(&b->lost) || (b->fin_lost && b->sent_off == b->write_off))
@@ -641,7 +650,7 @@ static int note_blocked(lwq_conn *c, lwq_stream *s)
 {
     lwq_streams *st = &c->st;
     int due = 0;
-    if (!s->has_tx || s->tx_reset || s->tx.write_off <= s->tx.sent_off)
+    if (!s->has_tx || s->tx_reset || s->tx.write_off <= s->tx.sent_off || beyond_limit(c, s))
         return 0;
     if (s->tx.sent_off >= s->tx_max && s->blocked_at != s->tx_max + 1) {
         s->blocked_pending = 1;
@@ -727,6 +736,8 @@ static int write_control(lwq_conn *c, lwq_pktb *b)
     for (lwq_stream *s = st->chead, *n; s; s = n) {
         n = s->cnext;
         uint64_t id = (uint64_t)s->id;
+        if (beyond_limit(c, s))
+            continue; /* kept until MAX_STREAMS reaches it */
         if (s->reset_pending) {
             lwq_sent_frame r = {.kind = LWQ_FRAME_RESET_STREAM, .id = id};
             TRY(add(b, LWQ_FRAME_RESET_STREAM, id, s->reset_code, s->reset_final, &r));

@@ -402,6 +402,63 @@ START_TEST(test_0rtt_rejected_lower_limits)
 }
 END_TEST
 
+#define MANY 10
+
+static int many_in, many_done[MANY];
+
+/* The server reads streams 0, 4, ... of MANY requests and ends its side of each (so the stream can
+ * go and MAX_STREAMS grant another); done when every request ended. */
+static int many_read(pair *p)
+{
+    if (!p->server)
+        return 0;
+    for (int i = 0; i < MANY; i++) {
+        uint8_t buf[64];
+        int fin = 0;
+        if (many_done[i])
+            continue;
+        ssize_t r = lwq_stream_read(p->server, 4 * i, buf, sizeof(buf), &fin);
+        if (r >= 0 && fin) {
+            ck_assert_int_eq(r, sizeof(request) - 1);
+            ck_assert_mem_eq(buf, request, (size_t)r);
+            ck_assert_int_eq(lwq_stream_write(p->server, 4 * i, NULL, 0, 1), 0);
+            many_done[i] = 1;
+            many_in++;
+        }
+    }
+    return many_in == MANY && pair_established(p);
+}
+
+/* Rejected 0-RTT and a server that now allows fewer streams than were opened in 0-RTT: the client
+ * holds the streams beyond the new limit until MAX_STREAMS reaches them (no STREAM_LIMIT_ERROR),
+ * and every request arrives once. */
+START_TEST(test_0rtt_rejected_fewer_streams)
+{
+    pair p;
+    saved sv;
+    start(&p, 17, 1);
+    first(&p, &sv);
+    p.scfg.enable_0rtt = 0;
+    p.scfg.initial_max_streams_bidi = 3;
+    new_server(&p);
+    second(&p, &sv);
+    for (int i = 0; i < MANY; i++) {
+        int64_t id;
+        ck_assert_int_eq(lwq_stream_open(p.client, 1, &id), 0);
+        ck_assert_int_eq(lwq_stream_write(p.client, id, (const uint8_t *)request, sizeof(request) - 1, 1),
+                         (ssize_t)(sizeof(request) - 1));
+    }
+    many_in = 0;
+    memset(many_done, 0, sizeof(many_done));
+    ck_assert(pair_run(&p, many_read, 10 * LWQ_SEC));
+    ck_assert(!p.client->close_set);
+    ck_assert(!p.server->close_set);
+    ck_assert_int_eq(early_event(p.client), 0);
+    saved_free(&sv);
+    pair_free(&p);
+}
+END_TEST
+
 static int closed(pair *p)
 {
     return lwq_conn_is_closed(p->client) || p->client->state >= LWQ_CONN_CLOSING;
@@ -689,6 +746,7 @@ Suite *suite_conn_resume(void)
     tcase_add_test(tc, test_0rtt_rejected_lower_limits);
     tcase_add_test(tc, test_0rtt_limits_reduced);
     tcase_add_test(tc, test_0rtt_rejected_server_lowered_limits);
+    tcase_add_test(tc, test_0rtt_rejected_fewer_streams);
     tcase_add_test(tc, test_0rtt_rejected_context_changed);
     tcase_add_test(tc, test_0rtt_limits_raised);
     tcase_add_test(tc, test_0rtt_replay_refused);
