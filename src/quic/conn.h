@@ -180,8 +180,8 @@ int lwq_conn_push_event(lwq_conn *c, const lwq_event *ev);
 void lwq_conn_qlog_start(lwq_conn *c);
 void lwq_conn_qlog_end(lwq_conn *c);
 /* A packet as sent (payload before protection) or received (after decryption). */
-void lwq_conn_qlog_packet(lwq_conn *c, int sent, lwq_space s, uint64_t pn, const uint8_t *payload, size_t len,
-                          size_t wire_len);
+void lwq_conn_qlog_packet(lwq_conn *c, int sent, lwq_pkt_type type, uint64_t pn, const uint8_t *payload,
+                          size_t len, size_t wire_len);
 void lwq_conn_qlog_lost(lwq_conn *c, lwq_space s, uint64_t pn);
 /* recovery_metrics_updated when cwnd, bytes in flight or smoothed RTT changed. */
 void lwq_conn_qlog_metrics(lwq_conn *c);

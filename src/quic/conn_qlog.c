@@ -96,8 +96,8 @@ static lwq_pkt_type pkt_type(lwq_space s)
     return s == LWQ_SPACE_INITIAL ? LWQ_PKT_INITIAL : s == LWQ_SPACE_HANDSHAKE ? LWQ_PKT_HANDSHAKE : LWQ_PKT_1RTT;
 }
 
-void lwq_conn_qlog_packet(lwq_conn *c, int sent, lwq_space s, uint64_t pn, const uint8_t *payload, size_t len,
-                          size_t wire_len)
+void lwq_conn_qlog_packet(lwq_conn *c, int sent, lwq_pkt_type type, uint64_t pn, const uint8_t *payload,
+                          size_t len, size_t wire_len)
 {
     if (!c->qlog && !tracing(c, LWQ_LOG_DEBUG))
         return;
@@ -124,11 +124,11 @@ void lwq_conn_qlog_packet(lwq_conn *c, int sent, lwq_space s, uint64_t pn, const
             at += frame_text(text + at, sizeof(text) - at, &frames[i]);
         text[at] = 0;
         trace(c, LWQ_LOG_DEBUG, "%s %s pn=%llu %zu bytes:%s", sent ? "sent" : "received",
-              lwq_qlog_pkt_type_name(pkt_type(s)), (unsigned long long)pn, wire_len, text);
+              lwq_qlog_pkt_type_name(type), (unsigned long long)pn, wire_len, text);
     }
     if (!c->qlog)
         return;
-    lwq_qlog_pkt h = {.type = pkt_type(s), .pn = pn, .version = c->version, .length = wire_len};
+    lwq_qlog_pkt h = {.type = type, .pn = pn, .version = c->version, .length = wire_len};
     uint64_t exponent = sent ? c->local_tp.ack_delay_exponent : c->peer_tp.ack_delay_exponent;
     lwq_qlog_packet(c->qlog, c->now, sent, &h, frames, n, exponent);
 }

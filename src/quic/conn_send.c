@@ -296,7 +296,7 @@ static ssize_t seal(lwq_conn *c, uint8_t *out, pkt_plan *pl, size_t np, size_t l
         p->ho.payload_len = p->payload_len;
         ssize_t h = lwq_pkt_hdr_encode(out + p->start, p->hdr_len, &p->ho);
         if (h >= 0)
-            lwq_conn_qlog_packet(c, 1, p->s, p->ho.pn, out + p->start + p->hdr_len, p->payload_len,
+            lwq_conn_qlog_packet(c, 1, p->ho.type, p->ho.pn, out + p->start + p->hdr_len, p->payload_len,
                                  p->hdr_len + p->payload_len + LWQ_AEAD_TAG_LEN);
         ssize_t n = h < 0 ? h
                           : lwq_packet_protect(lwq_conn_pkeys(c, p->ho.type == LWQ_PKT_0RTT ? &c->early.keys : &sp->wk),

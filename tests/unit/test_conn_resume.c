@@ -173,14 +173,32 @@ START_TEST(test_resume_without_0rtt)
 }
 END_TEST
 
+static int traced_0rtt[2]; /* packet trace lines: client sent 0RTT, server received 0RTT */
+
+static void count_0rtt(void *ud, int level, const char *msg)
+{
+    (void)ud, (void)level;
+    traced_0rtt[0] += !strncmp(msg, "client: sent 0RTT pn=", 21);
+    traced_0rtt[1] += !strncmp(msg, "server: received 0RTT pn=", 25);
+}
+
 /* The request leaves in the client's first datagram (Initial then 0-RTT, RFC 9000 §12.2) and the
- * server reads it before its handshake completes. */
+ * server reads it before its handshake completes; traces name the packet 0RTT. */
 START_TEST(test_0rtt_accepted)
 {
     pair p;
     saved sv;
     start(&p, 2, 1);
     first(&p, &sv);
+    const char *why = NULL;
+    p.ccfg.log = p.scfg.log = count_0rtt;
+    p.ccfg.log_level = p.scfg.log_level = LWQ_LOG_DEBUG;
+    lwq_conn_del(p.client); /* before its context */
+    p.client = NULL;
+    lwq_context_del(p.cctx);
+    ck_assert_int_eq(lwq_context_new(&p.cctx, &p.ccfg, &why), 0);
+    new_server(&p);
+    memset(traced_0rtt, 0, sizeof(traced_0rtt));
     second(&p, &sv);
     ck_assert(p.client->early.has_keys);
     early_request(&p);
@@ -208,6 +226,8 @@ START_TEST(test_0rtt_accepted)
     lwq_conn_stats_get(p.server, &ss);
     ck_assert_uint_eq(cs.packets_0rtt, 1);
     ck_assert_uint_eq(ss.packets_0rtt, 1);
+    ck_assert_int_eq(traced_0rtt[0], 1);
+    ck_assert_int_eq(traced_0rtt[1], 1);
     ck_assert_int_eq(early_event(p.client), 1);
     /* RFC 9001 §4.9.3: the client's 0-RTT keys went with the 1-RTT keys; the server's go 3 PTOs
      * after its first 1-RTT packet. */
