@@ -197,6 +197,27 @@ static void on_body(h3cli *c, lwq_conn *conn, h3creq *r, int end)
     }
 }
 
+/* RFC 9114 §5.2: after the server's GOAWAY no new request may start; the ones not sent yet end here
+ * (the exit status says so) and the connection closes once those in flight are answered. */
+static void goaway_rest(h3cli *c, lwq_conn *conn)
+{
+    size_t left = c->o->n - c->next;
+    for (size_t k = 0; c->next < c->o->n; k++) {
+        h3creq *r = &c->reqs[c->next++];
+        r->done = 1;
+        c->finished++;
+        if (!c->o->quiet && k < 3)
+            fprintf(stderr, "%s %s: not sent, the server is going away (GOAWAY)\n", c->o->method,
+                    c->o->urls[r - c->reqs]);
+    }
+    if (!c->o->quiet && left > 3)
+        fprintf(stderr, "... and %zu more not sent\n", left - 3);
+    if (c->finished == c->o->n && !c->all_done) {
+        c->all_done = 1;
+        close_when_ready(c, conn);
+    }
+}
+
 /* Safety net only: requests wait for LWQ_EV_STREAMS_AVAILABLE or a finished request; this retry,
  * once a second from the main thread, covers a refusal neither follows (none is known). */
 static void kick(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
@@ -280,6 +301,9 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
                 snprintf(why, sizeof(why), "stream reset: %s", lwq_h3_strerror(hev.error_code));
                 finish(c, conn, r, 0, why);
             }
+            break;
+        case LWQ_H3_EV_GOAWAY:
+            goaway_rest(c, conn);
             break;
         case LWQ_H3_EV_CLOSED:
             c->h3_error = hev.error_code;

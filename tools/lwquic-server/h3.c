@@ -1,7 +1,9 @@
 /* lwquic-server over HTTP/3: GET and HEAD of files under the root (streamed from disk), 404 for
  * missing files, 405 for other methods, POST /echo returns the request body (at most ECHO_MAX).
  * Shutdown drains: GOAWAY (2^62-4, then a round trip later the real limit), then each connection closes
- * with H3_NO_ERROR once its requests are done. */
+ * with H3_NO_ERROR once its requests are done and acknowledged and the client has had LINGER to close
+ * first (the peer's transport holds the response, but an application may not have read it yet, and
+ * some stacks drop unread stream data at CONNECTION_CLOSE). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,6 +18,7 @@
 
 #define ECHO_MAX (16u << 20)
 #define H3_MAX_REQS 1000
+#define LINGER 2.0 /* seconds an idle draining connection waits for the client's close */
 
 char srv_root[PATH_MAX];
 size_t srv_root_len;
@@ -38,7 +41,7 @@ typedef struct h3srv {
     size_t nreqs;
     lwq_endpoint_conn *ec;
     int draining, notice_sent, goaway_sent;
-    double notice_at;
+    double notice_at, idle_at; /* idle_at: 0 until the drained connection is first idle */
     struct h3srv *prev, *next; /* all HTTP/3 connections, for the drain */
 } h3srv;
 
@@ -269,7 +272,15 @@ static void drain_check(h3srv *s, lwq_conn *conn)
         if (cli_now() >= s->notice_at + (wait > 0.02 ? wait : 0.02))
             s->goaway_sent = lwq_h3_goaway(s->h) == 0;
     }
-    if (s->goaway_sent && lwq_h3_idle(s->h))
+    if (!s->goaway_sent || !lwq_h3_idle(s->h)) {
+        s->idle_at = 0;
+        return;
+    }
+    /* RFC 9114 §5.2 lets the connection go idle: the client closes once it has read every response
+     * (quic-go discards stream data not yet read when CONNECTION_CLOSE arrives); we close at LINGER */
+    if (s->idle_at == 0)
+        s->idle_at = cli_now();
+    else if (cli_now() >= s->idle_at + LINGER)
         lwq_conn_close(conn, LWQ_H3_NO_ERROR, "server shutting down");
 }
 
