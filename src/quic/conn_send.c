@@ -232,8 +232,9 @@ static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
         lwq_frame f = {.type = LWQ_FRAME_PING};
         (void)lwq_pktb_add(b, &f, NULL);
     }
-    if (sp->probes && b->ack_eliciting)
-        sp->probes--;
+    if (sp->probes && b->ack_eliciting && --sp->probes && !c->is_server && s != LWQ_SPACE_APP)
+        lwq_conn_requeue_crypto(c, s); /* the second probe repeats the ClientHello / Finished, not a PING:
+                                        * either datagram reaching the server is enough under loss */
     if (sp->ack_pending && b->nframes && !ack_due && (rv = write_ack(c, s, b)))
         return rv;
     return 0;

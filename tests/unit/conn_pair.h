@@ -31,6 +31,7 @@ typedef struct pair {
     /* drop the n-th datagram (1-based) in each direction, for handshake flight tests */
     unsigned drop_c2s[8], drop_s2c[8];
     unsigned n_c2s, n_s2c;
+    size_t first_s2c_len; /* the server's first datagram, sent or dropped */
     pair_dgram *q;
     size_t nq;
     uint64_t dropped, delivered;
@@ -110,6 +111,8 @@ static inline void pair_enqueue(pair *p, int to_server, const uint8_t *d, size_t
     if (to_server && n && (d[0] & 0xf0) == 0xc0)
         ck_assert_uint_ge(n, 1200);
     unsigned k = to_server ? ++p->n_c2s : ++p->n_s2c;
+    if (!to_server && k == 1)
+        p->first_s2c_len = n;
     if (listed(to_server ? p->drop_c2s : p->drop_s2c, k) || (p->loss_pct && pair_rand(p, 100) < p->loss_pct) ||
         p->nq == PAIR_QMAX || n > PAIR_DGRAM) {
         p->dropped++;

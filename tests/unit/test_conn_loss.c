@@ -154,6 +154,29 @@ START_TEST(test_handshake_timeout)
 }
 END_TEST
 
+/* A client's two PTO probes in the handshake both carry the ClientHello (RFC 9002 §6.2.4: probes
+ * retransmit unacknowledged data): the first flight and the first probe datagram are lost, and the
+ * second probe alone starts the handshake. A PING-only second probe only drew an ACK (and a server
+ * that keeps no state without a ClientHello, as ngtcp2's, drops it: the handshake then waited for the
+ * next PTO, and the interop runner's handshakeloss case timed out a connection). */
+START_TEST(test_client_probes_both_carry_hello)
+{
+    pair p;
+    pair_init(&p, 305);
+    p.drop_c2s[0] = 1;
+    p.drop_c2s[1] = 2;
+    pair_start(&p);
+    lwq_tstamp start = p.now;
+    ck_assert(pair_run(&p, pair_established, 10 * LWQ_SEC));
+    ck_assert(pair_established(&p));
+    ck_assert_uint_eq(p.dropped, 2);
+    ck_assert_uint_lt(p.now - start, 2 * LWQ_SEC);
+    /* the server answered the second probe with its handshake flight, not with an ACK of a PING */
+    ck_assert_uint_ge(p.first_s2c_len, 1200);
+    pair_free(&p);
+}
+END_TEST
+
 /* Every allocation of the data phase failing in turn: the connection closes with INTERNAL_ERROR
  * or carries on, never crashes, and everything is freed (the fixture checks). */
 START_TEST(test_data_phase_alloc_failures)
@@ -215,6 +238,7 @@ Suite *suite_conn_loss(void)
     tcase_add_test(tc, test_lost_stream_data_requeued);
     tcase_add_test(tc, test_send_segments);
     tcase_add_test(tc, test_handshake_timeout);
+    tcase_add_test(tc, test_client_probes_both_carry_hello);
     tcase_add_test(tc, test_data_phase_alloc_failures);
     suite_add_tcase(s, tc);
     return s;
