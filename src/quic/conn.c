@@ -847,11 +847,8 @@ int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now)
         if (s >= 0) {
             if (c->sp[s].discarded || !c->sp[s].has_wk)
                 s = c->sp[LWQ_SPACE_HANDSHAKE].has_wk ? LWQ_SPACE_HANDSHAKE : LWQ_SPACE_INITIAL;
-            if (!c->sp[s].discarded && c->sp[s].has_wk) {
-                c->sp[s].probes = 2; /* RFC 9002 §6.2.4 */
-                lwq_conn_requeue_crypto(c, (lwq_space)s);
-                lwq_conn_pto_requeue(c, (lwq_space)s, c->sp[s].probes);
-            }
+            if (!c->sp[s].discarded && c->sp[s].has_wk)
+                lwq_conn_pto_probe(c, (lwq_space)s);
         }
     }
     return 0;

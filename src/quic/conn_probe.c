@@ -1,7 +1,10 @@
 /* PTO probes that carry data (RFC 9002 §6.2.4): with nothing new to send, a probe repeats the oldest
  * unacknowledged data of its space, so a lost tail is repaired by the probe itself instead of by a PING,
  * its acknowledgement and then a retransmission. The packets stay in flight; they are acknowledged or
- * declared lost as usual, and whatever the peer acknowledges first is not sent a third time. */
+ * declared lost as usual, and whatever the peer acknowledges first is not sent a third time.
+ * A PTO also probes the other spaces with data in flight: a server whose Initial and Handshake flight
+ * was lost repeats both at once, where the Initial alone leaves the client without the certificate
+ * until the Handshake space's own, doubled, PTO. */
 #include "quic/conn.h"
 
 /* New data that would go into the probe anyway. */
@@ -38,4 +41,23 @@ size_t lwq_conn_pto_requeue(lwq_conn *c, lwq_space s, size_t probes)
         done += (size_t)any;
     }
     return done;
+}
+
+static void probe(lwq_conn *c, lwq_space s, size_t n)
+{
+    c->sp[s].probes = n;
+    lwq_conn_requeue_crypto(c, s);
+    lwq_conn_pto_requeue(c, s, n);
+}
+
+void lwq_conn_pto_probe(lwq_conn *c, lwq_space s)
+{
+    probe(c, s, 2);
+    for (int o = 0; o < LWQ_SPACE_COUNT; o++) {
+        if (o == (int)s || c->sp[o].discarded || !c->sp[o].has_wk || !c->rec.spaces[o].ack_eliciting_in_flight)
+            continue;
+        if (o == LWQ_SPACE_APP && !c->handshake_complete)
+            continue; /* 0-RTT is not probed: it is repeated in 1-RTT or rejected */
+        probe(c, (lwq_space)o, 1);
+    }
 }

@@ -273,6 +273,15 @@ static lwq_tstamp pto_time(const lwq_recovery *r, lwq_tstamp now, int *space_out
             *space_out = s;
         }
     }
+    if (!best && !r->is_server && (!r->peer_validated_address || !r->handshake_confirmed)) {
+        /* RFC 9002 §6.2.2.1, extended to the whole unconfirmed handshake: the client keeps a PTO
+         * armed while only 0-RTT/1-RTT data is in flight (none has a PTO before confirmation). Else
+         * a lost Finished, waiting behind a congestion window full of 0-RTT packets that nobody
+         * acknowledges yet, is never sent again: the probe may exceed the window. */
+        *space_out = r->has_handshake_keys && !r->discarded[LWQ_SPACE_HANDSHAKE] ? LWQ_SPACE_HANDSHAKE
+                                                                                : LWQ_SPACE_INITIAL;
+        return now + duration;
+    }
     return best;
 }
 

@@ -177,6 +177,27 @@ START_TEST(test_client_probes_both_carry_hello)
 }
 END_TEST
 
+/* The server's first flight (Initial and Handshake coalesced) is lost: its Initial PTO repeats the
+ * Handshake data too (RFC 9002 §6.2.4: probe every space with data in flight), so the handshake
+ * completes one server PTO in; probing the Initial space alone left the certificate for the
+ * Handshake space's own, doubled, PTO. */
+START_TEST(test_server_probe_repeats_every_space)
+{
+    pair p;
+    pair_init(&p, 306);
+    p.drop_s2c[0] = 1;
+    pair_start(&p);
+    lwq_tstamp start = p.now;
+    ck_assert(pair_run(&p, pair_established, 10 * LWQ_SEC));
+    ck_assert(pair_established(&p));
+    ck_assert_uint_eq(p.dropped, 1);
+    /* one PTO (999 ms from the initial RTT, RFC 9002 §6.2.2), then the server's probe, the client's
+     * Finished and the server's HANDSHAKE_DONE: four one-way trips, not six */
+    ck_assert_uint_le(p.now - start, LWQ_SEC + 4 * p.delay);
+    pair_free(&p);
+}
+END_TEST
+
 /* Every allocation of the data phase failing in turn: the connection closes with INTERNAL_ERROR
  * or carries on, never crashes, and everything is freed (the fixture checks). */
 START_TEST(test_data_phase_alloc_failures)
@@ -239,6 +260,7 @@ Suite *suite_conn_loss(void)
     tcase_add_test(tc, test_send_segments);
     tcase_add_test(tc, test_handshake_timeout);
     tcase_add_test(tc, test_client_probes_both_carry_hello);
+    tcase_add_test(tc, test_server_probe_repeats_every_space);
     tcase_add_test(tc, test_data_phase_alloc_failures);
     suite_add_tcase(s, tc);
     return s;

@@ -173,6 +173,26 @@ START_TEST(test_client_anti_deadlock)
 }
 END_TEST
 
+/* A client whose only data in flight is 0-RTT/1-RTT before confirmation (no PTO there) keeps a
+ * Handshake PTO: a lost Finished waiting behind a full window is then sent by the probe. */
+START_TEST(test_client_pto_with_only_app_in_flight)
+{
+    lwq_recovery r;
+    ck_assert_int_eq(lwq_recovery_init(&r, lwq_test_alloc, 0, LWQ_CC_NEWRENO, 1200, 1000, 0), 0);
+    r.has_handshake_keys = 1;
+    r.peer_validated_address = 1;
+    send_one(&r, LWQ_SPACE_APP, 10 * LWQ_MS, 1);
+    lwq_tstamp pto = lwq_rtt_pto_base(&r.rtt);
+    ck_assert_uint_eq(r.timer, 10 * LWQ_MS + pto);
+    ck_assert_int_eq(lwq_recovery_on_timeout(&r, NULL, r.timer), LWQ_SPACE_HANDSHAKE);
+    lwq_recovery_discard(&r, LWQ_SPACE_HANDSHAKE, 20 * LWQ_MS);
+    r.handshake_confirmed = 1;
+    lwq_recovery_update_timer(&r, 20 * LWQ_MS);
+    ck_assert_uint_eq(r.timer, 10 * LWQ_MS + pto + 25 * LWQ_MS); /* confirmed: the APP PTO */
+    lwq_recovery_free(&r);
+}
+END_TEST
+
 START_TEST(test_persistent_congestion)
 {
     lwq_recovery r;
@@ -371,6 +391,7 @@ Suite *suite_recovery(void)
     tcase_add_test(tc, test_packet_and_time_threshold);
     tcase_add_test(tc, test_pto_backoff_and_app_space);
     tcase_add_test(tc, test_client_anti_deadlock);
+    tcase_add_test(tc, test_client_pto_with_only_app_in_flight);
     tcase_add_test(tc, test_persistent_congestion);
     tcase_add_test(tc, test_no_persistent_congestion_when_acked_between);
     tcase_add_test(tc, test_spurious_undo_and_adaptive_threshold);
