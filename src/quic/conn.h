@@ -110,6 +110,7 @@ struct lwq_conn {
     int have_peer_tp;
 
     int handshake_complete, handshake_confirmed, handshake_done_pending, address_validated;
+    unsigned crypto_resends; /* server: flights resent early for a repeated ClientHello (RFC 9002 §6.2.3) */
     int sent_handshake_pkt;
     uint64_t bytes_rx, bytes_tx; /* before address validation: amplification limit (RFC 9000 §8.1) */
 

@@ -43,9 +43,27 @@ static int recv_ack(lwq_conn *c, lwq_space s, const lwq_frame *f)
     return c->state >= LWQ_CONN_CLOSING ? LWQ_ERR_PROTO : 0;
 }
 
+/* RFC 9002 §6.2.3: an Initial repeating CRYPTO data the server already read means the client lacks
+ * (some of) the server's flight: resend what is unacknowledged of it now rather than at the PTO, a
+ * few times per connection (the client's repeats come from its PTO, so this cannot ping-pong). */
+#define CRYPTO_RESENDS_MAX 2
+
+static void resend_flight(lwq_conn *c)
+{
+    if (c->crypto_resends >= CRYPTO_RESENDS_MAX)
+        return;
+    c->crypto_resends++;
+    for (int s = LWQ_SPACE_INITIAL; s <= LWQ_SPACE_HANDSHAKE; s++)
+        if (!c->sp[s].discarded && c->sp[s].has_wk)
+            lwq_conn_requeue_crypto(c, (lwq_space)s);
+}
+
 static int recv_crypto(lwq_conn *c, lwq_space s, const lwq_frame *f)
 {
     lwq_pn_space *sp = &c->sp[s];
+    if (c->is_server && s == LWQ_SPACE_INITIAL && f->u.crypto.len &&
+        f->u.crypto.offset + f->u.crypto.len <= sp->crx.read_off)
+        resend_flight(c);
     int rv = lwq_recvbuf_insert(&sp->crx, f->u.crypto.offset, f->u.crypto.data, f->u.crypto.len, 0);
     if (rv == LWQ_ERR_NOMEM)
         return rv;

@@ -180,20 +180,42 @@ END_TEST
 /* The server's first flight (Initial and Handshake coalesced) is lost: its Initial PTO repeats the
  * Handshake data too (RFC 9002 §6.2.4: probe every space with data in flight), so the handshake
  * completes one server PTO in; probing the Initial space alone left the certificate for the
- * Handshake space's own, doubled, PTO. */
+ * Handshake space's own, doubled, PTO. The server's initial RTT is short so that its PTO (300 ms)
+ * comes long before the client's (999 ms), whose repeated ClientHello would trigger a resend too. */
 START_TEST(test_server_probe_repeats_every_space)
 {
     pair p;
     pair_init(&p, 306);
     p.drop_s2c[0] = 1;
+    p.scfg.initial_rtt = 100 * LWQ_MS;
     pair_start(&p);
     lwq_tstamp start = p.now;
     ck_assert(pair_run(&p, pair_established, 10 * LWQ_SEC));
     ck_assert(pair_established(&p));
     ck_assert_uint_eq(p.dropped, 1);
-    /* one PTO (999 ms from the initial RTT, RFC 9002 §6.2.2), then the server's probe, the client's
-     * Finished and the server's HANDSHAKE_DONE: four one-way trips, not six */
-    ck_assert_uint_le(p.now - start, LWQ_SEC + 4 * p.delay);
+    /* the ClientHello's trip, the server's PTO (100 ms + 4 x 50 ms, RFC 9002 §6.2.1), then the
+     * server's probe, the client's Finished and the server's HANDSHAKE_DONE */
+    ck_assert_uint_le(p.now - start, 300 * LWQ_MS + 4 * p.delay);
+    pair_free(&p);
+}
+END_TEST
+
+/* RFC 9002 §6.2.3: the server's flight is lost and the client's PTO (300 ms: short initial RTT)
+ * repeats the ClientHello; the server, seeing CRYPTO data it already has, resends its flight at once
+ * instead of only acknowledging and waiting for its own PTO (999 ms). */
+START_TEST(test_server_resends_flight_on_repeated_hello)
+{
+    pair p;
+    pair_init(&p, 307);
+    p.drop_s2c[0] = 1;
+    p.ccfg.initial_rtt = 100 * LWQ_MS;
+    pair_start(&p);
+    lwq_tstamp start = p.now;
+    ck_assert(pair_run(&p, pair_established, 10 * LWQ_SEC));
+    ck_assert(pair_established(&p));
+    ck_assert_uint_eq(p.dropped, 1);
+    /* the client's PTO, the repeated ClientHello, the resent flight, Finished, HANDSHAKE_DONE */
+    ck_assert_uint_le(p.now - start, 300 * LWQ_MS + 4 * p.delay);
     pair_free(&p);
 }
 END_TEST
@@ -261,6 +283,7 @@ Suite *suite_conn_loss(void)
     tcase_add_test(tc, test_handshake_timeout);
     tcase_add_test(tc, test_client_probes_both_carry_hello);
     tcase_add_test(tc, test_server_probe_repeats_every_space);
+    tcase_add_test(tc, test_server_resends_flight_on_repeated_hello);
     tcase_add_test(tc, test_data_phase_alloc_failures);
     suite_add_tcase(s, tc);
     return s;
