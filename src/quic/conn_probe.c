@@ -58,6 +58,6 @@ void lwq_conn_pto_probe(lwq_conn *c, lwq_space s)
             continue;
         if (o == LWQ_SPACE_APP && !c->handshake_complete)
             continue; /* 0-RTT is not probed: it is repeated in 1-RTT or rejected */
-        probe(c, (lwq_space)o, 1);
+        probe(c, (lwq_space)o, o == LWQ_SPACE_APP ? 1 : 2); /* handshake spaces: both datagrams whole */
     }
 }
