@@ -214,9 +214,12 @@ void lwq_conn_frame_requeue(lwq_conn *c, lwq_space s, const lwq_sent_frame *f);
 /* conn_probe.c: PTO with no new data to send: the frames of the oldest unacknowledged ack-eliciting packets
  * of the space (one per probe) go out again in the probes (RFC 9002 §6.2.4). Returns how many packets. */
 size_t lwq_conn_pto_requeue(lwq_conn *c, lwq_space s, size_t probes);
-/* The PTO of space s fired: two probes there, and one in every other space with ack-eliciting data in
- * flight, coalesced into the same datagrams (RFC 9002 §6.2.4). */
+/* The PTO of space s fired: two probes there and in every other handshake space with ack-eliciting data
+ * in flight, one in the application space once the handshake is complete, coalesced into the same
+ * datagrams (RFC 9002 §6.2.4). */
 void lwq_conn_pto_probe(lwq_conn *c, lwq_space s);
+/* 1 when the space has CRYPTO data to send (new, or requeued as lost). */
+int lwq_conn_crypto_waiting(const lwq_conn *c, lwq_space s);
 /* Closes for a failure to track an acknowledgement or loss: LWQ_ERR_LIMIT is the peer fragmenting
  * acknowledgements beyond the tracking limit (PROTOCOL_VIOLATION), anything else INTERNAL_ERROR. */
 void lwq_conn_tracking_failed(lwq_conn *c, int err);

@@ -7,13 +7,18 @@
  * until the Handshake space's own, doubled, PTO. */
 #include "quic/conn.h"
 
-/* New data that would go into the probe anyway. */
-static int new_data_waiting(const lwq_conn *c, lwq_space s)
+int lwq_conn_crypto_waiting(const lwq_conn *c, lwq_space s)
 {
     uint64_t off;
     size_t len;
     int fin;
-    if (lwq_sendbuf_next(&c->sp[s].ctx, UINT64_MAX, LWQ_CONN_MDS, &off, &len, &fin) && len)
+    return lwq_sendbuf_next(&c->sp[s].ctx, UINT64_MAX, LWQ_CONN_MDS, &off, &len, &fin) && len;
+}
+
+/* New data that would go into the probe anyway. */
+static int new_data_waiting(const lwq_conn *c, lwq_space s)
+{
+    if (lwq_conn_crypto_waiting(c, s))
         return 1;
     if (s != LWQ_SPACE_APP)
         return 0;

@@ -197,14 +197,6 @@ static int write_crypto(lwq_conn *c, lwq_space s, lwq_pktb *b)
     }
 }
 
-static int crypto_waiting(const lwq_conn *c, lwq_space s)
-{
-    uint64_t off;
-    size_t len;
-    int fin;
-    return lwq_sendbuf_next(&c->sp[s].ctx, UINT64_MAX, LWQ_CONN_MDS, &off, &len, &fin) && len;
-}
-
 static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
 {
     lwq_pn_space *sp = &c->sp[s];
@@ -243,7 +235,7 @@ static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
     /* The second probe of a handshake space repeats the flight when it fit in the first (the
      * ClientHello, the Finished, a one-datagram server flight), not a PING: either datagram arriving
      * is then enough, and a server's 3x budget is not spent on padding. */
-    if (sp->probes && b->ack_eliciting && --sp->probes && s != LWQ_SPACE_APP && !crypto_waiting(c, s))
+    if (sp->probes && b->ack_eliciting && --sp->probes && s != LWQ_SPACE_APP && !lwq_conn_crypto_waiting(c, s))
         lwq_conn_requeue_crypto(c, s);
     if (sp->ack_pending && b->nframes && !ack_due && (rv = write_ack(c, s, b)))
         return rv;

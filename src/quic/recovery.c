@@ -246,16 +246,21 @@ static int ack_eliciting_in_flight(const lwq_recovery *r)
     return 0;
 }
 
+/* Client anti-deadlock (RFC 9002 §6.2.2.1): a probe from now, in the Handshake space once it has keys. */
+static lwq_tstamp anti_deadlock(const lwq_recovery *r, lwq_tstamp now, lwq_tstamp duration, int *space_out)
+{
+    *space_out = r->has_handshake_keys && !r->discarded[LWQ_SPACE_HANDSHAKE] ? LWQ_SPACE_HANDSHAKE
+                                                                            : LWQ_SPACE_INITIAL;
+    return now + duration;
+}
+
 /* RFC 9002 §A.8 GetPtoTimeAndSpace. */
 static lwq_tstamp pto_time(const lwq_recovery *r, lwq_tstamp now, int *space_out)
 {
     lwq_tstamp backoff = (lwq_tstamp)1 << (r->pto_count < 20 ? r->pto_count : 20);
     lwq_tstamp duration = lwq_rtt_pto_base(&r->rtt) * backoff;
-    if (!ack_eliciting_in_flight(r)) {
-        /* Client anti-deadlock (RFC 9002 §6.2.2.1): probe from now. */
-        *space_out = r->has_handshake_keys ? LWQ_SPACE_HANDSHAKE : LWQ_SPACE_INITIAL;
-        return now + duration;
-    }
+    if (!ack_eliciting_in_flight(r))
+        return anti_deadlock(r, now, duration, space_out);
     lwq_tstamp best = 0;
     for (int s = 0; s < LWQ_SPACE_COUNT; s++) {
         const lwq_sentmap *m = &r->spaces[s];
@@ -273,15 +278,12 @@ static lwq_tstamp pto_time(const lwq_recovery *r, lwq_tstamp now, int *space_out
             *space_out = s;
         }
     }
-    if (!best && !r->is_server && (!r->peer_validated_address || !r->handshake_confirmed)) {
-        /* RFC 9002 §6.2.2.1, extended to the whole unconfirmed handshake: the client keeps a PTO
-         * armed while only 0-RTT/1-RTT data is in flight (none has a PTO before confirmation). Else
-         * a lost Finished, waiting behind a congestion window full of 0-RTT packets that nobody
-         * acknowledges yet, is never sent again: the probe may exceed the window. */
-        *space_out = r->has_handshake_keys && !r->discarded[LWQ_SPACE_HANDSHAKE] ? LWQ_SPACE_HANDSHAKE
-                                                                                : LWQ_SPACE_INITIAL;
-        return now + duration;
-    }
+    /* §6.2.2.1 extended to the whole unconfirmed handshake: the client keeps a PTO armed while only
+     * 0-RTT/1-RTT data is in flight (none has a PTO before confirmation). Else a lost Finished, waiting
+     * behind a congestion window full of 0-RTT packets nobody acknowledges yet, is never sent again:
+     * the probe may exceed the window. */
+    if (!best && !r->is_server && (!r->peer_validated_address || !r->handshake_confirmed))
+        return anti_deadlock(r, now, duration, space_out);
     return best;
 }
 

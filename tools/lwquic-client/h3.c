@@ -134,6 +134,15 @@ static void close_when_ready(h3cli *c, lwq_conn *conn)
         __atomic_store_n(&c->close_deferred, 1, __ATOMIC_RELEASE);
 }
 
+/* After a request ended: once every one has, the connection closes (when ready). */
+static void note_finished(h3cli *c, lwq_conn *conn)
+{
+    if (c->finished == c->o->n && !c->all_done) {
+        c->all_done = 1;
+        close_when_ready(c, conn);
+    }
+}
+
 static void finish(h3cli *c, lwq_conn *conn, h3creq *r, int ok, const char *why)
 {
     if (r->done)
@@ -151,10 +160,7 @@ static void finish(h3cli *c, lwq_conn *conn, h3creq *r, int ok, const char *why)
     c->open--;
     c->finished++;
     start(c);
-    if (c->finished == c->o->n && !c->all_done) {
-        c->all_done = 1;
-        close_when_ready(c, conn);
-    }
+    note_finished(c, conn);
 }
 
 static ssize_t read_data(void *ud, int64_t id, uint8_t *buf, size_t cap, int *eof)
@@ -212,10 +218,7 @@ static void goaway_rest(h3cli *c, lwq_conn *conn)
     }
     if (!c->o->quiet && left > 3)
         fprintf(stderr, "... and %zu more not sent\n", left - 3);
-    if (c->finished == c->o->n && !c->all_done) {
-        c->all_done = 1;
-        close_when_ready(c, conn);
-    }
+    note_finished(c, conn);
 }
 
 /* Safety net only: requests wait for LWQ_EV_STREAMS_AVAILABLE or a finished request; this retry,
