@@ -10,6 +10,13 @@
 extern "C" {
 #endif
 
+/* Marks a function of the public API: the only symbols liblwquic.so exports. */
+#if defined(__GNUC__) || defined(__clang__)
+#define LWQ_API __attribute__((visibility("default")))
+#else
+#define LWQ_API
+#endif
+
 /* Monotonic time in nanoseconds, always passed in by the caller. */
 typedef uint64_t lwq_tstamp;
 #define LWQ_TSTAMP_INF UINT64_MAX
