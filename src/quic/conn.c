@@ -783,7 +783,8 @@ lwq_tstamp lwq_conn_next_timeout(const lwq_conn *c)
         t = c->rec.timer;
     for (int s = 0; s < LWQ_SPACE_COUNT; s++) {
         const lwq_pn_space *sp = &c->sp[s];
-        if (sp->ack_pending && sp->ack_deadline && sp->ack_deadline < t)
+        /* An ACK the space cannot record now waits for an acknowledgement to free room. */
+        if (sp->ack_pending && sp->ack_deadline && sp->ack_deadline < t && !lwq_sentmap_full(&c->rec.spaces[s]))
             t = sp->ack_deadline;
     }
     if (c->cfg->handshake_timeout && !c->handshake_complete && c->created + c->cfg->handshake_timeout < t)

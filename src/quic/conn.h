@@ -27,6 +27,8 @@
 #define LWQ_PATH_RESPONSES 4          /* PATH_CHALLENGEs answered per path at once; older ones drop */
 #define LWQ_ACK_ELICITING_THRESHOLD 2 /* RFC 9000 §13.2.2 */
 #define LWQ_AMPLIFICATION_FACTOR 3    /* RFC 9000 §8.1 */
+#define LWQ_QUIET_PING_RUN 16         /* ACK-only 1-RTT packets in a row before one carries a PING */
+#define LWQ_SKIP_PN_MIN 256           /* a 1-RTT packet number is skipped every 256..511 packets */
 
 struct lwq_context {
     lwq_config cfg;
@@ -110,6 +112,8 @@ struct lwq_conn {
     int have_peer_tp;
 
     int handshake_complete, handshake_confirmed, handshake_done_pending, address_validated;
+    unsigned quiet_run; /* 1-RTT packets in a row that were not ack-eliciting (RFC 9000 §13.2.4) */
+    uint64_t skip_pn;   /* the next 1-RTT packet number skipped on purpose (RFC 9000 §21.4) */
     unsigned crypto_resends; /* server: flights resent early for a repeated ClientHello (RFC 9002 §6.2.3) */
     int sent_handshake_pkt;
     uint64_t bytes_rx, bytes_tx; /* before address validation: amplification limit (RFC 9000 §8.1) */

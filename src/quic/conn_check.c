@@ -64,7 +64,8 @@ const char *lwq_conn_check(const lwq_conn *c, lwq_tstamp now)
     if (!amp_blocked && timer_missed(c->rec.timer, now) && next > now)
         return "loss detection timer in the past and not due";
     for (int s = 0; s < LWQ_SPACE_COUNT; s++)
-        if (c->sp[s].ack_pending && timer_missed(c->sp[s].ack_deadline, now) && next > now)
+        if (c->sp[s].ack_pending && timer_missed(c->sp[s].ack_deadline, now) && next > now &&
+            !lwq_sentmap_full(&c->rec.spaces[s]))
             return "ACK deadline in the past and not due";
     return NULL;
 }

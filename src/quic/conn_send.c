@@ -228,7 +228,10 @@ static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
     }
     if (lwq_conn_early_sending(c, s) && (rv = lwq_streams_write(c, b, cwnd))) /* RFC 9001 §4.6.1 */
         return rv;
-    if (sp->probes && !b->ack_eliciting) {
+    /* RFC 9000 §13.2.4: a run of ACK-only packets is never acknowledged, so its records only go
+     * when the map fills; now and then one PING makes the peer acknowledge them. */
+    int quiet_ping = s == LWQ_SPACE_APP && cwnd && b->nframes && c->quiet_run >= LWQ_QUIET_PING_RUN;
+    if ((sp->probes || quiet_ping) && !b->ack_eliciting) {
         lwq_frame f = {.type = LWQ_FRAME_PING};
         (void)lwq_pktb_add(b, &f, NULL);
     }
@@ -316,8 +319,10 @@ static ssize_t seal(lwq_conn *c, uint8_t *out, pkt_plan *pl, size_t np, size_t l
         else
             c->rec.spaces[p->s].next_pn++;
         c->stats.packets_sent++;
-        if (p->ho.type == LWQ_PKT_1RTT)
+        if (p->ho.type == LWQ_PKT_1RTT) {
             lwq_conn_keys_sealed(c); /* RFC 9001 §6.6 */
+            c->quiet_run = p->eliciting ? 0 : c->quiet_run + 1;
+        }
         if (p->ho.type == LWQ_PKT_0RTT)
             c->early.packets++;
         if (p->eliciting && !c->sent_eliciting_since_rx) {
@@ -386,6 +391,17 @@ static ssize_t build_close(lwq_conn *c, uint8_t *out, size_t cap)
     return seal(c, out, pl, np, len, pad_to);
 }
 
+/* RFC 9000 §21.4: a packet number left out now and then, at a random distance, so a peer that
+ * acknowledges packets it never received (to inflate our congestion window) is caught. */
+static void skip_pn(lwq_conn *c, lwq_sentmap *m)
+{
+    if (c->skip_pn) /* 0: the first distance is not drawn yet */
+        lwq_sentmap_skip(m);
+    uint8_t r[2];
+    c->rng->fill(c->rng->ud, r, sizeof(r));
+    c->skip_pn = m->next_pn + LWQ_SKIP_PN_MIN + ((r[0] | (unsigned)r[1] << 8) % LWQ_SKIP_PN_MIN);
+}
+
 ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstamp now)
 {
     (void)now;
@@ -401,8 +417,10 @@ ssize_t lwq_conn_build_datagram(lwq_conn *c, uint8_t *out, size_t cap, lwq_tstam
         if (sp->discarded || !(sp->has_wk || lwq_conn_early_sending(c, s)) || limit - len < MIN_PKT_ROOM)
             continue;
         pkt_plan *p = &pl[np];
-        p->hdr_len = plan_header(c, (lwq_space)s, p, limit - len);
         lwq_sentmap *m = &c->rec.spaces[s];
+        if (s == LWQ_SPACE_APP && c->handshake_confirmed && m->next_pn >= c->skip_pn)
+            skip_pn(c, m);
+        p->hdr_len = plan_header(c, (lwq_space)s, p, limit - len);
         if (lwq_sentmap_begin(m, c->now))
             continue; /* too many packets in flight in this space */
         lwq_pktb b = {

@@ -174,8 +174,8 @@ int lwq_recovery_on_ack(lwq_recovery *r, lwq_space space, const lwq_range *range
     for (size_t i = 0; i < n; i++) {
         if (ranges[i].end <= ranges[i].start)
             continue;
-        if (ranges[i].end > m->next_pn)
-            return LWQ_ERR_PROTO; /* acknowledges a packet number never sent */
+        if (ranges[i].end > m->next_pn || lwq_sentmap_skipped_in(m, ranges[i].start, ranges[i].end))
+            return LWQ_ERR_PROTO; /* acknowledges a packet number never sent (RFC 9000 §21.4) */
         if (ranges[i].end - 1 > largest)
             largest = ranges[i].end - 1;
     }

@@ -54,12 +54,69 @@ static int grow_frames(lwq_sentmap *m)
     return 0;
 }
 
+static int droppable(const lwq_sent_pkt *p)
+{
+    return (p->flags & LWQ_SENT_ACKED) || !(p->flags & (LWQ_SENT_ACK_ELICITING | LWQ_SENT_IN_FLIGHT));
+}
+
+/* Rewrites both rings without the droppable records, when at least an eighth of them can go (so a
+ * map full of packets still in flight is not rescanned on every send). A peer that never
+ * acknowledges our ACK-only packets would otherwise fill the map and stop the space for good. */
+static int compact(lwq_sentmap *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->count; i++)
+        n += droppable(lwq_sentmap_at(m, i));
+    if (n < m->count / 8 + 1) {
+        m->stuck = 1;
+        return LWQ_ERR_LIMIT;
+    }
+    lwq_sent_pkt *np = lwq_malloc(m->alloc, m->cap * sizeof(*np));
+    lwq_sent_frame *nf = m->fcap ? lwq_malloc(m->alloc, m->fcap * sizeof(*nf)) : NULL;
+    if (!np || (m->fcap && !nf)) {
+        lwq_free(m->alloc, np);
+        lwq_free(m->alloc, nf);
+        return LWQ_ERR_NOMEM;
+    }
+    size_t k = 0;
+    uint32_t ft = 0;
+    for (size_t i = 0; i < m->count; i++) {
+        lwq_sent_pkt *p = lwq_sentmap_at(m, i);
+        if (droppable(p))
+            continue;
+        np[k] = *p;
+        np[k].first_frame = ft;
+        for (size_t j = 0; j < p->nframes; j++)
+            nf[ft++] = *lwq_sentmap_frame(m, p, j);
+        k++;
+    }
+    lwq_free(m->alloc, m->pkts);
+    lwq_free(m->alloc, m->frames);
+    m->pkts = np;
+    m->frames = nf;
+    m->head = 0;
+    m->count = k;
+    m->fhead = 0;
+    m->ftail = ft;
+    return 0;
+}
+
+int lwq_sentmap_full(const lwq_sentmap *m)
+{
+    return m->count >= m->max_pkts && m->stuck;
+}
+
 int lwq_sentmap_begin(lwq_sentmap *m, lwq_tstamp now)
 {
     if (m->open)
         return LWQ_ERR_STATE;
-    if (m->count >= m->max_pkts)
-        return LWQ_ERR_LIMIT;
+    if (m->count >= m->max_pkts) {
+        if (m->stuck)
+            return LWQ_ERR_LIMIT;
+        int rv = compact(m);
+        if (rv)
+            return rv;
+    }
     if (m->count == m->cap) {
         int rv = grow_pkts(m);
         if (rv)
@@ -114,14 +171,44 @@ uint64_t lwq_sentmap_commit(lwq_sentmap *m, size_t size, int flags)
     return m->next_pn++;
 }
 
+void lwq_sentmap_skip(lwq_sentmap *m)
+{
+    m->skipped[m->nskipped++ % LWQ_SENT_SKIPPED_MAX] = m->next_pn++;
+}
+
+int lwq_sentmap_skipped_in(const lwq_sentmap *m, uint64_t lo, uint64_t hi)
+{
+    unsigned n = m->nskipped < LWQ_SENT_SKIPPED_MAX ? m->nskipped : LWQ_SENT_SKIPPED_MAX;
+    for (unsigned i = 0; i < n; i++)
+        if (m->skipped[i] >= lo && m->skipped[i] < hi)
+            return 1;
+    return 0;
+}
+
 lwq_sent_pkt *lwq_sentmap_find(lwq_sentmap *m, uint64_t pn)
 {
     if (m->count == 0)
         return NULL;
     uint64_t first = m->pkts[m->head].pn;
-    if (pn < first || pn - first >= m->count)
+    if (pn < first)
         return NULL;
-    return lwq_sentmap_at(m, (size_t)(pn - first));
+    /* Numbers only grow faster than indexes: packet pn sits at an index <= pn - first. */
+    size_t hi = pn - first < m->count ? (size_t)(pn - first) : m->count - 1;
+    lwq_sent_pkt *p = lwq_sentmap_at(m, hi);
+    if (p->pn == pn)
+        return p;
+    if (p->pn < pn)
+        return NULL;
+    size_t lo = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lwq_sentmap_at(m, mid)->pn < pn)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    p = lwq_sentmap_at(m, lo);
+    return p->pn == pn ? p : NULL;
 }
 
 const lwq_sent_frame *lwq_sentmap_frame(const lwq_sentmap *m, const lwq_sent_pkt *p, size_t i)
@@ -141,6 +228,7 @@ static void leave_flight(lwq_sentmap *m, lwq_sent_pkt *p)
 
 void lwq_sentmap_mark_acked(lwq_sentmap *m, lwq_sent_pkt *p)
 {
+    m->stuck = 0;
     if (p->flags & LWQ_SENT_ACKED)
         return;
     leave_flight(m, p);
@@ -151,6 +239,7 @@ void lwq_sentmap_mark_lost(lwq_sentmap *m, lwq_sent_pkt *p)
 {
     if (p->flags & (LWQ_SENT_ACKED | LWQ_SENT_LOST))
         return;
+    m->stuck = 0;
     leave_flight(m, p);
     p->flags |= LWQ_SENT_LOST;
 }
@@ -159,10 +248,13 @@ void lwq_sentmap_trim(lwq_sentmap *m, lwq_tstamp keep_lost_after)
 {
     while (m->count) {
         lwq_sent_pkt *p = &m->pkts[m->head];
+        /* ACK-only packets older than the lost ones we keep are not worth an acknowledgement. */
+        int quiet = !(p->flags & (LWQ_SENT_ACK_ELICITING | LWQ_SENT_IN_FLIGHT));
         int done = (p->flags & LWQ_SENT_ACKED) ||
-                   ((p->flags & LWQ_SENT_LOST) && p->sent < keep_lost_after);
+                   ((p->flags & LWQ_SENT_LOST || quiet) && p->sent < keep_lost_after);
         if (!done)
             break;
+        m->stuck = 0;
         m->fhead = p->first_frame + p->nframes;
         m->head = (m->head + 1) % m->cap;
         m->count--;
@@ -179,6 +271,7 @@ uint64_t lwq_sentmap_discard(lwq_sentmap *m)
     m->fhead = m->ftail;
     m->bytes_in_flight = 0;
     m->ack_eliciting_in_flight = 0;
+    m->stuck = 0;
     m->loss_time = 0;
     return bytes;
 }

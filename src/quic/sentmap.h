@@ -24,6 +24,8 @@ enum {
     LWQ_SENT_PMTU_PROBE = 16,
 };
 
+#define LWQ_SENT_SKIPPED_MAX 4
+
 typedef struct lwq_sent_pkt {
     uint64_t pn;
     lwq_tstamp sent;
@@ -49,13 +51,19 @@ typedef struct lwq_sentmap {
     lwq_tstamp last_ack_eliciting; /* time_of_last_ack_eliciting_packet */
     lwq_tstamp loss_time;          /* 0: not armed */
     int open;                      /* a packet is being recorded */
+    int stuck;                     /* full, and compaction found too little to drop */
+    /* Packet numbers skipped on purpose (RFC 9000 §21.4): an ACK of one is an optimistic ACK. */
+    uint64_t skipped[LWQ_SENT_SKIPPED_MAX];
+    unsigned nskipped;
 } lwq_sentmap;
 
 /* max_pkts bounds packets tracked at once (sending stops at the limit). */
 void lwq_sentmap_init(lwq_sentmap *m, const lwq_allocator *a, size_t max_pkts);
 void lwq_sentmap_free(lwq_sentmap *m);
 
-/* Starts recording packet m->next_pn. LWQ_ERR_LIMIT when max_pkts are tracked, LWQ_ERR_NOMEM. */
+/* Starts recording packet m->next_pn. When max_pkts are tracked, first drops the records nothing
+ * depends on (acknowledged, or neither ack-eliciting nor in flight: ACK-only packets a peer need
+ * never acknowledge, RFC 9000 §13.2.4); LWQ_ERR_LIMIT when too few could go, LWQ_ERR_NOMEM. */
 int lwq_sentmap_begin(lwq_sentmap *m, lwq_tstamp now);
 int lwq_sentmap_add_frame(lwq_sentmap *m, const lwq_sent_frame *f);
 /* Drops the packet being recorded (it was not sent). */
@@ -63,7 +71,15 @@ void lwq_sentmap_abort(lwq_sentmap *m);
 /* The packet was sent: size in bytes, LWQ_SENT_* flags. Returns its packet number. */
 uint64_t lwq_sentmap_commit(lwq_sentmap *m, size_t size, int flags);
 
-/* The packet with this number while it is tracked (check its flags), else NULL. */
+/* Skips packet number m->next_pn (never sent), remembering the last LWQ_SENT_SKIPPED_MAX skips. */
+void lwq_sentmap_skip(lwq_sentmap *m);
+/* 1 when a skipped packet number lies in [lo, hi). */
+int lwq_sentmap_skipped_in(const lwq_sentmap *m, uint64_t lo, uint64_t hi);
+/* 1 when no packet can be recorded now (full of records still needed). */
+int lwq_sentmap_full(const lwq_sentmap *m);
+
+/* The packet with this number while it is tracked (check its flags), else NULL. Records are in
+ * packet-number order but not contiguous (skips, dropped ACK-only records): O(log n). */
 lwq_sent_pkt *lwq_sentmap_find(lwq_sentmap *m, uint64_t pn);
 /* Frame i (< p->nframes) of packet p. */
 const lwq_sent_frame *lwq_sentmap_frame(const lwq_sentmap *m, const lwq_sent_pkt *p, size_t i);
