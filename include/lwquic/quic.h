@@ -286,9 +286,14 @@ void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st);
  * stateless resets, and creates connections. */
 typedef struct lwq_server lwq_server;
 typedef struct lwq_server_limits {
-    size_t max_connections;
-    size_t max_handshakes; /* connections not yet past the handshake */
-    int retry;             /* validate addresses with Retry before creating connections */
+    size_t max_connections; /* 0: 10,000 */
+    size_t max_handshakes;  /* connections not yet past the handshake; 0: 1,000 */
+    int retry;              /* validate every address with Retry before creating connections */
+    /* Under handshake load (docs/security.md): past retry_above half-open handshakes (0: a quarter of
+     * max_handshakes) new clients must answer a Retry first, so spoofed Initials create no state; a
+     * source IP address holds at most max_handshakes_per_addr of them (0: 32). */
+    size_t retry_above;
+    size_t max_handshakes_per_addr;
 } lwq_server_limits;
 
 int lwq_server_new(lwq_server **out, lwq_context *ctx, const lwq_server_limits *limits);

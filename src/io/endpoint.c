@@ -453,7 +453,7 @@ int lwq_endpoint_new(lwq_endpoint **out, lwq_loop *loop, lwq_context *ctx, const
     ep->loop = loop;
     ep->ctx = ctx;
     ep->h = *h;
-    ep->lim = limits ? *limits : (lwq_server_limits){10000, 1000, 0};
+    ep->lim = limits ? *limits : (lwq_server_limits){.max_connections = 10000, .max_handshakes = 1000};
     pthread_mutex_init(&ep->mu, NULL);
     pthread_cond_init(&ep->cv, NULL);
     *out = ep;

@@ -230,7 +230,8 @@ static int fill_packet(lwq_conn *c, lwq_space s, lwq_pktb *b)
         return rv;
     /* RFC 9000 §13.2.4: a run of ACK-only packets is never acknowledged, so its records only go
      * when the map fills; now and then one PING makes the peer acknowledge them. */
-    int quiet_ping = s == LWQ_SPACE_APP && cwnd && b->nframes && c->quiet_run >= LWQ_QUIET_PING_RUN;
+    int quiet_ping = s == LWQ_SPACE_APP && cwnd && b->nframes && c->quiet_run >= LWQ_QUIET_PING_RUN &&
+                     c->now >= b->m->last_ack_eliciting + 4 * c->rec.rtt.smoothed;
     if ((sp->probes || quiet_ping) && !b->ack_eliciting) {
         lwq_frame f = {.type = LWQ_FRAME_PING};
         (void)lwq_pktb_add(b, &f, NULL);

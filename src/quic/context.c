@@ -10,6 +10,8 @@ void lwq_config_init(lwq_config *cfg, int is_server)
     cfg->is_server = is_server;
     cfg->version = LWQ_VERSION_1;
     cfg->idle_timeout = 30 * LWQ_SEC;
+    if (is_server)
+        cfg->handshake_timeout = 15 * LWQ_SEC; /* a half-open handshake holds a slot no longer */
     cfg->max_udp_payload_size = 1472;
     cfg->initial_max_data = 1 << 20;
     cfg->initial_max_stream_data_bidi_local = 256 << 10;

@@ -75,6 +75,10 @@ int lwq_server_new(lwq_server **out, lwq_context *ctx, const lwq_server_limits *
         s->lim.max_connections = 10000;
     if (!s->lim.max_handshakes)
         s->lim.max_handshakes = 1000;
+    if (!s->lim.retry_above)
+        s->lim.retry_above = s->lim.max_handshakes / 4 ? s->lim.max_handshakes / 4 : 1;
+    if (!s->lim.max_handshakes_per_addr)
+        s->lim.max_handshakes_per_addr = 32;
     s->buckets = lwq_calloc(s->alloc, BUCKETS_MIN, sizeof(*s->buckets));
     if (!s->buckets) {
         lwq_free(s->alloc, s);
@@ -398,6 +402,27 @@ static void send_invalid_token(lwq_server *s, const lwq_path *path, const lwq_pk
     commit_reply(s, r, n);
 }
 
+static int same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+    return 0;
+}
+
+/* Half-open handshakes from the peer's IP address (any port): one scan over at most max_handshakes
+ * connections, only when a new connection is about to be made (its Initial costs far more). */
+static size_t handshakes_from(const lwq_server *s, const lwq_path *path)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nconns; i++)
+        n += !s->conns[i]->handshake_confirmed && same_ip(&s->conns[i]->path.remote, &path->remote);
+    return n;
+}
+
 static int add_conn(lwq_server *s, lwq_conn *c)
 {
     if (s->nconns == s->conncap) {
@@ -450,7 +475,8 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
             return 0;
         /* RFC 9000 §8.1.3: a valid NEW_TOKEN token validates the address; any other is ignored. */
         int validated = h.token_len && lwq_new_token_check(s->ctx, path, h.token, h.token_len, now);
-        if (s->lim.retry && !validated) { /* RFC 9000 §8.1.2 */
+        int retry = s->lim.retry || s->handshakes >= s->lim.retry_above;
+        if (retry && !validated) { /* RFC 9000 §8.1.2 */
             int t = token_check(s, path, &h, now, &token_odcid);
             if (t == TOKEN_ABSENT && h.dcid_len >= 8)
                 send_retry(s, path, &h, now);
@@ -458,8 +484,14 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
                 send_invalid_token(s, path, &h);
             if (t != TOKEN_OK)
                 return 0;
+        } else if (h.token_len && !validated) {
+            /* A Retry token from a moment of load, load now gone: still the client's proof. */
+            if (token_check(s, path, &h, now, &token_odcid) == TOKEN_OK)
+                retry = 1;
         }
-        int rv = lwq_conn_server_new(&c, s->ctx, s, path, &h, s->lim.retry && !validated ? &token_odcid : NULL, now);
+        if (handshakes_from(s, path) >= s->lim.max_handshakes_per_addr)
+            return 0;
+        int rv = lwq_conn_server_new(&c, s->ctx, s, path, &h, retry && !validated ? &token_odcid : NULL, now);
         if (rv == LWQ_ERR_INVAL)
             return 0;
         if (!rv && validated)

@@ -78,12 +78,57 @@ START_TEST(test_sentmap_limit)
 {
     lwq_sentmap m;
     lwq_sentmap_init(&m, lwq_test_alloc, 2);
+    const int live = LWQ_SENT_ACK_ELICITING | LWQ_SENT_IN_FLIGHT;
     ck_assert_int_eq(lwq_sentmap_begin(&m, 0), 0);
-    lwq_sentmap_commit(&m, 1, 0);
+    lwq_sentmap_commit(&m, 1, live);
     ck_assert_int_eq(lwq_sentmap_begin(&m, 0), 0);
     ck_assert_int_eq(lwq_sentmap_begin(&m, 0), LWQ_ERR_STATE);
-    lwq_sentmap_commit(&m, 1, 0);
+    lwq_sentmap_commit(&m, 1, live);
     ck_assert_int_eq(lwq_sentmap_begin(&m, 0), LWQ_ERR_LIMIT);
+    ck_assert(lwq_sentmap_full(&m));
+    lwq_sentmap_mark_acked(&m, lwq_sentmap_find(&m, 1)); /* room again, without a trim */
+    ck_assert(!lwq_sentmap_full(&m));
+    ck_assert_int_eq(lwq_sentmap_begin(&m, 0), 0);
+    lwq_sentmap_abort(&m);
+    lwq_sentmap_free(&m);
+}
+END_TEST
+
+/* ACK-only records (neither ack-eliciting nor in flight) behind a live packet are dropped when the
+ * map fills; lookups still find every remaining packet, across the holes and skipped numbers. */
+START_TEST(test_sentmap_compacts_ack_only)
+{
+    lwq_sentmap m;
+    lwq_sentmap_init(&m, lwq_test_alloc, 64);
+    const int live = LWQ_SENT_ACK_ELICITING | LWQ_SENT_IN_FLIGHT;
+    uint64_t live_pns[8];
+    size_t nlive = 0;
+    for (int i = 0; i < 64; i++) {
+        if (i == 20)
+            lwq_sentmap_skip(&m);
+        ck_assert_int_eq(lwq_sentmap_begin(&m, (lwq_tstamp)i), 0);
+        lwq_sent_frame f = {.kind = 0x02, .id = (uint64_t)i};
+        ck_assert_int_eq(lwq_sentmap_add_frame(&m, &f), 0);
+        uint64_t pn = lwq_sentmap_commit(&m, 50, i % 9 == 0 ? live : 0);
+        if (i % 9 == 0)
+            live_pns[nlive++] = pn;
+    }
+    ck_assert_uint_eq(m.count, 64);
+    ck_assert(lwq_sentmap_skipped_in(&m, 20, 21));
+    ck_assert(!lwq_sentmap_skipped_in(&m, 0, 20));
+    ck_assert_ptr_null(lwq_sentmap_find(&m, 20));
+    ck_assert_int_eq(lwq_sentmap_begin(&m, 100), 0); /* compaction made room */
+    lwq_sentmap_commit(&m, 50, live);
+    ck_assert_uint_eq(m.count, nlive + 1);
+    ck_assert_uint_eq(m.bytes_in_flight, 50 * (nlive + 1));
+    for (size_t i = 0; i < nlive; i++) {
+        lwq_sent_pkt *p = lwq_sentmap_find(&m, live_pns[i]);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq(p->pn, live_pns[i]);
+        ck_assert_uint_eq(lwq_sentmap_frame(&m, p, 0)->id, i * 9); /* its frames moved with it */
+        if (i + 1 < nlive)
+            ck_assert_ptr_null(lwq_sentmap_find(&m, live_pns[i] + 1)); /* an ACK-only one, dropped */
+    }
     lwq_sentmap_free(&m);
 }
 END_TEST
@@ -388,6 +433,7 @@ Suite *suite_recovery(void)
     TCase *tc = lwq_test_tcase("recovery");
     tcase_add_test(tc, test_sentmap_frames_growth_and_trim);
     tcase_add_test(tc, test_sentmap_limit);
+    tcase_add_test(tc, test_sentmap_compacts_ack_only);
     tcase_add_test(tc, test_packet_and_time_threshold);
     tcase_add_test(tc, test_pto_backoff_and_app_space);
     tcase_add_test(tc, test_client_anti_deadlock);

@@ -1,0 +1,120 @@
+/* Hostile peers on the sans-IO API (issue classes of docs/security.md): a client that makes the server
+ * send ACK-only packets and never acknowledges them, and one that acknowledges packets it never got.
+ * LWQ_ATTACK_FULL=1 (`make check-attack`) runs them at the size of the original reproduction. */
+#include "conn_echo.h"
+#include "quic/ranges.h"
+
+static int attack_full(void)
+{
+    const char *v = getenv("LWQ_ATTACK_FULL");
+    return v && *v && *v != '0';
+}
+
+static int established(pair *p)
+{
+    return pair_established(p) && p->server->handshake_confirmed && p->client->handshake_confirmed;
+}
+
+static void send_all(lwq_conn *c, lwq_tstamp now)
+{
+    uint8_t buf[PAIR_DGRAM];
+    lwq_path path;
+    size_t seg;
+    uint8_t ecn;
+    for (int i = 0; i < 1000 && lwq_conn_send(c, &path, buf, sizeof(buf), 1, &seg, &ecn, now) > 0; i++)
+        ;
+}
+
+/* ~9,000 PING-only packets that acknowledge nothing: the server answers with ACK-only packets a peer
+ * never has to acknowledge (RFC 9000 §13.2.4). They must not fill its sent map for good, its timer
+ * must not stay due (a spinning event loop), and the connection must still carry data afterwards. */
+START_TEST(test_ack_only_flood_no_wedge)
+{
+    pair p;
+    echo e;
+    int full = attack_full();
+    pair_init(&p, 901);
+    if (!full)
+        p.scfg.max_sent_packets = 64; /* the same wedge with a small map */
+    p.ccfg.max_sent_packets = 1 << 16;
+    pair_start(&p);
+    ck_assert(pair_run(&p, established, 5 * LWQ_SEC));
+    pair_run(&p, NULL, 200 * LWQ_MS);
+    size_t n = full ? 9000 : 600, spins = 0, max_tracked = 0;
+    lwq_sentmap *sm = &p.server->rec.spaces[LWQ_SPACE_APP];
+    for (size_t i = 0; i < n; i++) {
+        p.now += LWQ_MS;
+        lwq_pn_space *csp = &p.client->sp[LWQ_SPACE_APP];
+        csp->ack_pending = csp->ack_now = 0; /* acknowledge nothing, ever */
+        csp->probes = 1;                      /* a PING */
+        uint8_t buf[PAIR_DGRAM];
+        lwq_path path;
+        size_t seg;
+        uint8_t ecn;
+        ssize_t k = lwq_conn_send(p.client, &path, buf, sizeof(buf), 1, &seg, &ecn, p.now);
+        ck_assert_int_gt(k, 0);
+        lwq_conn *sc = NULL;
+        int created = 0;
+        ck_assert_int_eq(lwq_server_recv(p.srv, &p.path, buf, (size_t)k, 0, p.now, &sc, &created), 0);
+        ck_assert_ptr_eq(sc, p.server);
+        /* The attacker reads nothing the server sends. A timer still due after the server has acted
+         * on it is an event loop that never sleeps. */
+        for (int round = 0; round < 2; round++) {
+            if (lwq_conn_next_timeout(p.server) <= p.now)
+                lwq_conn_handle_timeout(p.server, p.now);
+            send_all(p.server, p.now);
+        }
+        if (lwq_conn_next_timeout(p.server) <= p.now)
+            spins++;
+        if (sm->count > max_tracked)
+            max_tracked = sm->count;
+    }
+    ck_assert_msg(spins == 0, "server timer left due %zu times", spins);
+    ck_assert_uint_le(max_tracked, p.scfg.max_sent_packets);
+    ck_assert(!lwq_conn_is_closed(p.server));
+    /* The attacker turns into an honest client: the connection still works both ways. */
+    p.nq = 0;
+    echo_init(&e, &p, 2, 200 << 10);
+    ck_assert(pair_run(&p, echo_step, 60 * LWQ_SEC));
+    echo_check(&e);
+    pair_free(&p);
+}
+END_TEST
+
+/* RFC 9000 §21.4: a client acknowledging every packet number up to the largest sent, received or
+ * not, is caught by a packet number the server skipped, and closed with PROTOCOL_VIOLATION. */
+START_TEST(test_optimistic_ack_caught)
+{
+    pair p;
+    echo e;
+    pair_init(&p, 902);
+    pair_start(&p);
+    echo_init(&e, &p, 1, 1 << 20); /* ~900 server packets: at least one skip */
+    ck_assert(pair_run(&p, echo_step, 60 * LWQ_SEC));
+    echo_check(&e);
+    lwq_sentmap *sm = &p.server->rec.spaces[LWQ_SPACE_APP];
+    ck_assert_uint_ge(sm->nskipped, 1);
+    ck_assert(!lwq_conn_is_closed(p.server)); /* honest acknowledgements never name a skipped number */
+    lwq_pn_space *csp = &p.client->sp[LWQ_SPACE_APP];
+    ck_assert_int_eq(lwq_ranges_add(&csp->recvd, 0, sm->next_pn), 0);
+    csp->ack_pending = csp->ack_now = 1;
+    pair_flush(&p);
+    p.now += p.delay;
+    pair_deliver(&p);
+    ck_assert(p.server->close_set);
+    ck_assert_uint_eq(p.server->close.code, LWQ_QUIC_ERR_PROTOCOL_VIOLATION);
+    ck_assert_ptr_nonnull(strstr(p.server->close.reason, "skipped"));
+    pair_free(&p);
+}
+END_TEST
+
+Suite *suite_conn_hostile(void)
+{
+    Suite *s = suite_create("conn_hostile");
+    TCase *tc = lwq_test_tcase("hostile");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_ack_only_flood_no_wedge);
+    tcase_add_test(tc, test_optimistic_ack_caught);
+    suite_add_tcase(s, tc);
+    return s;
+}
