@@ -2,6 +2,7 @@
  * send ACK-only packets and never acknowledges them, and one that acknowledges packets it never got.
  * LWQ_ATTACK_FULL=1 (`make check-attack`) runs them at the size of the original reproduction. */
 #include "conn_echo.h"
+#include <arpa/inet.h>
 #include "quic/ranges.h"
 
 static int attack_full(void)
@@ -108,6 +109,83 @@ START_TEST(test_optimistic_ack_caught)
 }
 END_TEST
 
+static void set_addr(lwq_path *path, uint32_t ip, uint16_t port)
+{
+    memset(path, 0, sizeof(*path));
+    struct sockaddr_in *r = (struct sockaddr_in *)&path->remote, *l = (struct sockaddr_in *)&path->local;
+    r->sin_family = l->sin_family = AF_INET;
+    r->sin_addr.s_addr = htonl(ip);
+    r->sin_port = htons(port);
+    l->sin_addr.s_addr = htonl(0xc0000201); /* 192.0.2.1:443 */
+    l->sin_port = htons(443);
+    path->local_len = path->remote_len = sizeof(struct sockaddr_in);
+}
+
+/* One attacking client's first flight (and, when answer_retry, its second after the server's
+ * Retry); returns 1 when the server made a connection for it. The attacker then goes silent. */
+static int flood_one(pair *p, const lwq_path *path, int answer_retry)
+{
+    lwq_conn *cl;
+    ck_assert_int_eq(lwq_conn_client_new(&cl, p->cctx, path, NULL, 0, NULL, 0, p->now), 0);
+    uint8_t buf[PAIR_DGRAM];
+    lwq_path out;
+    size_t seg;
+    uint8_t ecn;
+    int made = 0;
+    for (int round = 0; round < 2 && !made; round++) {
+        ssize_t n = lwq_conn_send(cl, &out, buf, sizeof(buf), 1, &seg, &ecn, p->now);
+        ck_assert_int_gt(n, 0);
+        lwq_conn *sc = NULL;
+        int created = 0;
+        ck_assert_int_eq(lwq_server_recv(p->srv, path, buf, (size_t)n, 0, p->now, &sc, &created), 0);
+        made = created;
+        lwq_path rp;
+        while ((n = lwq_server_send(p->srv, &rp, buf, sizeof(buf), p->now)) > 0)
+            if (answer_retry && round == 0)
+                ck_assert_int_eq(lwq_conn_recv(cl, path, buf, (size_t)n, 0, p->now), 0);
+        if (!answer_retry)
+            break;
+    }
+    lwq_conn_del(cl);
+    return made;
+}
+
+/* Handshake-slot exhaustion: spoofed Initials from many addresses, then Initials from one real address
+ * that answers every Retry. Past a quarter of max_handshakes the server asks for a Retry, so spoofed
+ * floods make no connections; one address holds few half-open handshakes; a legitimate client from
+ * elsewhere still completes its handshake and a transfer. */
+START_TEST(test_handshake_flood_leaves_room)
+{
+    pair p;
+    echo e;
+    int full = attack_full();
+    pair_init(&p, 903);
+    set_addr(&p.path, 0xcb007101, 50000); /* the legitimate client, 203.0.113.1 */
+    pair_start(&p);
+    lwq_server_del(p.srv);
+    lwq_server_limits lim = {.max_handshakes = 40, .max_handshakes_per_addr = 4};
+    ck_assert_int_eq(lwq_server_new(&p.srv, p.sctx, &lim), 0);
+    size_t spoofed = full ? 2000 : 200, made = 0;
+    lwq_path path;
+    for (size_t i = 0; i < spoofed; i++) {
+        set_addr(&path, 0xc6336400 + (uint32_t)(i % 250), (uint16_t)(1024 + i)); /* 198.51.100.x */
+        made += (size_t)flood_one(&p, &path, 0);
+    }
+    ck_assert_uint_eq(made, 10); /* up to retry_above = 40 / 4, then Retry for everyone */
+    size_t real = full ? 500 : 50, made_real = 0;
+    for (size_t i = 0; i < real; i++) {
+        set_addr(&path, 0xc6336501, (uint16_t)(2000 + i)); /* 198.51.101.1, answering each Retry */
+        made_real += (size_t)flood_one(&p, &path, 1);
+    }
+    ck_assert_uint_eq(made_real, 4); /* max_handshakes_per_addr */
+    echo_init(&e, &p, 1, 100 << 10);
+    ck_assert(pair_run(&p, echo_step, 30 * LWQ_SEC));
+    echo_check(&e);
+    ck_assert(p.client->retried); /* it was asked to prove its address, and did */
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_hostile(void)
 {
     Suite *s = suite_create("conn_hostile");
@@ -115,6 +193,7 @@ Suite *suite_conn_hostile(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_ack_only_flood_no_wedge);
     tcase_add_test(tc, test_optimistic_ack_caught);
+    tcase_add_test(tc, test_handshake_flood_leaves_room);
     suite_add_tcase(s, tc);
     return s;
 }
