@@ -315,6 +315,13 @@ void lwq_server_remove(lwq_server *s, lwq_conn *c);
  * issues is `tag`, so a datagram that lands on another shard's socket after the client's address
  * changed can be routed back by its DCID alone (the other bytes stay random). */
 void lwq_server_set_cid_tag(lwq_server *s, uint8_t tag);
+/* 0-RTT anti-replay (RFC 9001 §9.2, RFC 8446 §8) shared by servers that reach the same clients, e.g.
+ * the shards of one port: fresh(ud, id, len, now) returns 1 the first time it sees id within its
+ * window and 0 afterwards (or when it cannot tell: the 0-RTT is then refused), and must be safe to
+ * call from every server's thread. Without it each server keeps a cache of its own, and a 0-RTT flight
+ * replayed to another server would be accepted there: lwq_endpoint shares one between its shards. */
+void lwq_server_set_replay_check(lwq_server *s, int (*fresh)(void *ud, const uint8_t *id, size_t len, lwq_tstamp now),
+                                 void *ud);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include "lwquic/endpoint.h"
 #include "base/mem.h"
 #include "io/udp.h"
+#include "quic/token.h"
 
 #define RX_MSGS 16
 #define RX_SIZE 65536 /* a GRO train */
@@ -66,7 +67,19 @@ struct lwq_endpoint {
     shard **shards;
     size_t nshards, cap;
     size_t nconns;
+    /* One 0-RTT replay cache for every shard: a replayed flight may hash to any shard's socket. */
+    pthread_mutex_t replay_mu;
+    lwq_replay *replay;
 };
+
+static int replay_fresh(void *ud, const uint8_t *id, size_t len, lwq_tstamp now)
+{
+    lwq_endpoint *ep = ud;
+    pthread_mutex_lock(&ep->replay_mu);
+    int fresh = ep->replay ? lwq_replay_fresh(ep->replay, id, len, now) : 0;
+    pthread_mutex_unlock(&ep->replay_mu);
+    return fresh;
+}
 
 static void ec_release(lwq_endpoint_conn *ec)
 {
@@ -408,6 +421,13 @@ static int shard_new(lwq_endpoint *ep, const lwq_addr *bind, int server, int reu
     int rv = !sh->rx || !sh->tx || !sh->strand ? LWQ_ERR_NOMEM : 0;
     if (!rv && server)
         rv = lwq_server_new(&sh->server, ep->ctx, &ep->lim);
+    if (!rv && server) {
+        pthread_mutex_lock(&ep->replay_mu);
+        if (!ep->replay)
+            rv = lwq_replay_new(&ep->replay, ep->a, lwq_default_rng());
+        pthread_mutex_unlock(&ep->replay_mu);
+        lwq_server_set_replay_check(sh->server, replay_fresh, ep);
+    }
     if (!rv)
         rv = lwq_udp_open_shared(&sh->udp, bind, reuseport);
     sh->main_ref = (sockref){sh, &sh->udp};
@@ -455,6 +475,7 @@ int lwq_endpoint_new(lwq_endpoint **out, lwq_loop *loop, lwq_context *ctx, const
     ep->h = *h;
     ep->lim = limits ? *limits : (lwq_server_limits){.max_connections = 10000, .max_handshakes = 1000};
     pthread_mutex_init(&ep->mu, NULL);
+    pthread_mutex_init(&ep->replay_mu, NULL);
     pthread_cond_init(&ep->cv, NULL);
     *out = ep;
     return 0;
@@ -702,6 +723,8 @@ void lwq_endpoint_del(lwq_endpoint *ep)
     for (size_t i = 0; i < ep->nshards; i++)
         shard_free(ep, ep->shards[i]);
     lwq_free(ep->a, ep->shards);
+    lwq_replay_del(ep->replay);
+    pthread_mutex_destroy(&ep->replay_mu);
     pthread_mutex_destroy(&ep->mu);
     pthread_cond_destroy(&ep->cv);
     lwq_free(NULL, ep);

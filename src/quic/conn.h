@@ -256,5 +256,7 @@ void lwq_server_conn_established(lwq_server *s, lwq_conn *c);
 int lwq_server_cid_tag(const lwq_server *s, uint8_t *tag);
 /* The server's 0-RTT replay cache, made on first use; NULL when it cannot be (no 0-RTT then). */
 struct lwq_replay *lwq_server_replay(lwq_server *s);
+/* 1 when this 0-RTT binder was not seen within the window: the shared check, else the server's cache. */
+int lwq_server_replay_fresh(lwq_server *s, const uint8_t *id, size_t len, lwq_tstamp now);
 
 #endif

@@ -221,8 +221,7 @@ void lwq_conn_early_got_1rtt(lwq_conn *c)
 int lwq_conn_early_fresh(void *ud, const uint8_t *binder, size_t len)
 {
     lwq_conn *c = ud;
-    lwq_replay *r = c->server ? lwq_server_replay(c->server) : NULL;
-    return r ? lwq_replay_fresh(r, binder, len, c->now) : 0; /* no cache: refuse, never replayable */
+    return c->server ? lwq_server_replay_fresh(c->server, binder, len, c->now) : 0;
 }
 
 void lwq_conn_token_confirmed(lwq_conn *c)

@@ -49,6 +49,8 @@ struct lwq_server {
     reply q[REPLY_QUEUE];
     size_t qhead, qcount;
     lwq_replay *replay; /* 0-RTT anti-replay (docs/resumption.md), made on first use */
+    int (*replay_fresh)(void *ud, const uint8_t *id, size_t len, lwq_tstamp now); /* shared cache */
+    void *replay_ud;
     int has_tag;        /* lwq_server_set_cid_tag */
     uint8_t tag;
     int null_protection; /* tests only (conn_null.h) */
@@ -120,6 +122,21 @@ void lwq_server_del(lwq_server *s)
     lwq_free(s->alloc, s->conns);
     lwq_replay_del(s->replay);
     lwq_free(s->alloc, s);
+}
+
+void lwq_server_set_replay_check(lwq_server *s, int (*fresh)(void *ud, const uint8_t *id, size_t len, lwq_tstamp now),
+                                 void *ud)
+{
+    s->replay_fresh = fresh;
+    s->replay_ud = ud;
+}
+
+int lwq_server_replay_fresh(lwq_server *s, const uint8_t *id, size_t len, lwq_tstamp now)
+{
+    if (s->replay_fresh)
+        return s->replay_fresh(s->replay_ud, id, len, now);
+    lwq_replay *r = lwq_server_replay(s);
+    return r ? lwq_replay_fresh(r, id, len, now) : 0; /* no cache: refuse, never replayable */
 }
 
 lwq_replay *lwq_server_replay(lwq_server *s)

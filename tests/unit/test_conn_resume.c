@@ -653,6 +653,49 @@ START_TEST(test_0rtt_replay_refused)
 }
 END_TEST
 
+static int shared_fresh(void *ud, const uint8_t *id, size_t len, lwq_tstamp now)
+{
+    return lwq_replay_fresh(ud, id, len, now);
+}
+
+/* Two servers on one port (the endpoint's shards) and a 0-RTT flight replayed to the other one from
+ * a new address: each with its own cache, the request runs twice; with one shared check, once. */
+START_TEST(test_0rtt_replay_other_server)
+{
+    for (int share = 0; share < 2; share++) {
+        pair p;
+        saved sv;
+        uint8_t d[PAIR_DGRAM];
+        ssize_t n = early_first_datagram(&p, &sv, 15, d);
+        lwq_server *other;
+        ck_assert_int_eq(lwq_server_new(&other, p.sctx, NULL), 0);
+        lwq_replay *cache = NULL;
+        if (share) {
+            ck_assert_int_eq(lwq_replay_new(&cache, lwq_test_alloc, &p.rng.rng), 0);
+            lwq_server_set_replay_check(p.srv, shared_fresh, cache);
+            lwq_server_set_replay_check(other, shared_fresh, cache);
+        }
+        lwq_conn *sc = NULL, *sc2 = NULL;
+        int created = 0;
+        ck_assert_int_eq(lwq_server_recv(p.srv, &p.path, d, (size_t)n, 0, p.now, &sc, &created), 0);
+        ck_assert(created);
+        ck_assert_uint_eq(sc->early.packets, 1);
+        lwq_path moved = p.path;
+        ((struct sockaddr_in *)&moved.remote)->sin_port ^= 0x1234;
+        ck_assert_int_eq(lwq_server_recv(other, &moved, d, (size_t)n, 0, p.now + LWQ_MS, &sc2, &created), 0);
+        ck_assert(created);
+        ck_assert_uint_eq(sc2->early.packets, share ? 0 : 1);
+        ck_assert(share ? lwq_stream_find(sc2, 0) == NULL : lwq_stream_find(sc2, 0) != NULL);
+        lwq_server_remove(other, sc2);
+        lwq_server_del(other);
+        lwq_server_remove(p.srv, sc);
+        lwq_replay_del(cache);
+        saved_free(&sv);
+        pair_free(&p);
+    }
+}
+END_TEST
+
 START_TEST(test_replay_cache)
 {
     lwq_test_rng rng;
@@ -770,6 +813,7 @@ Suite *suite_conn_resume(void)
     tcase_add_test(tc, test_0rtt_rejected_context_changed);
     tcase_add_test(tc, test_0rtt_limits_raised);
     tcase_add_test(tc, test_0rtt_replay_refused);
+    tcase_add_test(tc, test_0rtt_replay_other_server);
     tcase_add_test(tc, test_replay_cache);
     tcase_add_test(tc, test_0rtt_alloc_failures);
     tcase_add_test(tc, test_0rtt_server_alloc_failures);
