@@ -79,6 +79,16 @@ typedef struct lwq_rng {
 
 const lwq_rng *lwq_default_rng(void);
 
+/* A memory budget in bytes shared by many connections and the application (docs/security.md): what
+ * peers may make us hold is reserved from it before it is offered. Safe to use from any thread. */
+typedef struct lwq_budget lwq_budget;
+LWQ_API int lwq_budget_new(lwq_budget **out, uint64_t limit);
+LWQ_API void lwq_budget_del(lwq_budget *b);
+/* Reserves n bytes: 0, or LWQ_ERR_LIMIT (nothing reserved). A NULL budget has no limit. */
+LWQ_API int lwq_budget_take(lwq_budget *b, uint64_t n);
+LWQ_API void lwq_budget_give(lwq_budget *b, uint64_t n);
+LWQ_API uint64_t lwq_budget_used(const lwq_budget *b);
+
 #ifdef __cplusplus
 }
 #endif

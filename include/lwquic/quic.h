@@ -76,6 +76,10 @@ typedef struct lwq_config {
     size_t stream_send_buffer; /* bytes an application write may queue per stream */
     size_t max_datagram_queue; /* received DATAGRAM frames held for the application */
     size_t max_streams_open;   /* local cap on concurrently open streams */
+    /* Shared by connections (NULL: none): each reserves its connection-level receive window from it,
+     * the most stream data its peer may make it hold; a window grows only while the budget allows, and
+     * a server refuses a connection it cannot reserve initial_max_data for. */
+    lwq_budget *mem_budget;
 
     /* Recovery. */
     lwq_cc_algorithm cc;
@@ -320,7 +324,7 @@ void lwq_server_set_cid_tag(lwq_server *s, uint8_t tag);
  * window and 0 afterwards (or when it cannot tell: the 0-RTT is then refused), and must be safe to
  * call from every server's thread. Without it each server keeps a cache of its own, and a 0-RTT flight
  * replayed to another server would be accepted there: lwq_endpoint shares one between its shards. */
-void lwq_server_set_replay_check(lwq_server *s, int (*fresh)(void *ud, const uint8_t *id, size_t len, lwq_tstamp now),
+LWQ_API void lwq_server_set_replay_check(lwq_server *s, int (*fresh)(void *ud, const uint8_t *id, size_t len, lwq_tstamp now),
                                  void *ud);
 
 #ifdef __cplusplus

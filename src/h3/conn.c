@@ -558,7 +558,14 @@ int lwq_h3_conn_next_output(lwq_h3_conn *h, int64_t *id, const uint8_t **p, size
 {
     h3_outbuf *u[3] = {&h->ctrl, &h->encs, &h->decs};
     int64_t ids[3] = {h->ctrl_id, h->enc_id, h->dec_id};
+    static const char *why[3] = {"peer withholds flow control credit from our control stream",
+                                 "peer withholds flow control credit from our QPACK encoder stream",
+                                 "peer withholds flow control credit from our QPACK decoder stream"};
     *fin = 0;
+    /* What the peer makes us owe on these streams grows with its requests, not with our writes. */
+    for (int i = 0; i < 3; i++)
+        if (u[i]->b.len - u[i]->off > h->cfg.max_body_buffer)
+            h3_conn_fail(h, LWQ_H3_EXCESSIVE_LOAD, why[i]);
     if (h->bound)
         for (int i = 0; i < 3; i++)
             if (out_pending(u[i])) {

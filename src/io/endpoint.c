@@ -47,6 +47,8 @@ struct shard {
     size_t ndirty, dirty_cap;
     uint8_t *rx, *tx;
     uint64_t tx_dropped;
+    int fwd_queued;        /* atomic: datagrams other shards handed to this one, not yet taken */
+    uint64_t fwd_dropped;  /* atomic: ... dropped at FORWARD_MAX */
     sockref main_ref;
     lwq_udp extra[MAX_EXTRA]; /* lwq_endpoint_listen_extra */
     lwq_watch *extra_watch[MAX_EXTRA];
@@ -268,9 +270,14 @@ typedef struct forwarded {
     uint8_t data[];
 } forwarded;
 
+/* Datagrams waiting on one shard's strand from the others: a flood of short headers carrying its
+ * CID tag (any attacker can forge those) costs at most this many copies. */
+#define FORWARD_MAX 1024
+
 static void *forwarded_in(void *arg)
 {
     forwarded *f = arg;
+    __atomic_sub_fetch(&f->sh->fwd_queued, 1, __ATOMIC_ACQ_REL);
     datagram_in(f->sh, &f->path, f->data, f->len, f->ecn, lwq_loop_now());
     flush_dirty(f->sh);
     lwq_free(f->sh->ep->a, f);
@@ -299,16 +306,25 @@ static void datagram_in(shard *sh, const lwq_path *path, const uint8_t *p, size_
     lwq_endpoint_conn *ec;
     shard *owner = sh->server ? owner_of(sh, p, n) : NULL;
     if (owner) {
-        forwarded *f = lwq_malloc(sh->ep->a, sizeof(*f) + n);
-        if (!f)
+        if (__atomic_add_fetch(&owner->fwd_queued, 1, __ATOMIC_ACQ_REL) > FORWARD_MAX) {
+            __atomic_sub_fetch(&owner->fwd_queued, 1, __ATOMIC_ACQ_REL);
+            __atomic_add_fetch(&owner->fwd_dropped, 1, __ATOMIC_RELAXED);
             return;
+        }
+        forwarded *f = lwq_malloc(sh->ep->a, sizeof(*f) + n);
+        if (!f) {
+            __atomic_sub_fetch(&owner->fwd_queued, 1, __ATOMIC_ACQ_REL);
+            return;
+        }
         f->sh = owner;
         f->path = *path;
         f->ecn = ecn;
         f->len = n;
         memcpy(f->data, p, n);
-        if (lwq_strand_post(owner->strand, forwarded_in, f))
+        if (lwq_strand_post(owner->strand, forwarded_in, f)) {
+            __atomic_sub_fetch(&owner->fwd_queued, 1, __ATOMIC_ACQ_REL);
             lwq_free(sh->ep->a, f);
+        }
         return;
     }
     if (!sh->server) {

@@ -509,7 +509,7 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
         if (handshakes_from(s, path) >= s->lim.max_handshakes_per_addr)
             return 0;
         int rv = lwq_conn_server_new(&c, s->ctx, s, path, &h, retry && !validated ? &token_odcid : NULL, now);
-        if (rv == LWQ_ERR_INVAL)
+        if (rv == LWQ_ERR_INVAL || rv == LWQ_ERR_LIMIT) /* LIMIT: no memory budget left for it */
             return 0;
         if (!rv && validated)
             c->address_validated = 1;

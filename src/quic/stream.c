@@ -49,6 +49,12 @@ int lwq_streams_init(lwq_conn *c)
     st->nbuckets = BUCKETS_MIN;
     c->rng->fill(c->rng->ud, st->key, sizeof(st->key));
     st->rx_max_data = st->rx_window = c->cfg->initial_max_data;
+    if (lwq_budget_take(c->cfg->mem_budget, st->rx_window)) {
+        lwq_free(c->alloc, st->buckets);
+        st->buckets = NULL;
+        return LWQ_ERR_LIMIT;
+    }
+    st->budget_held = st->rx_window;
     st->peer_max[0] = c->cfg->initial_max_streams_bidi;
     st->peer_max[1] = c->cfg->initial_max_streams_uni;
     return 0;
@@ -143,6 +149,8 @@ static void stream_del(lwq_conn *c, lwq_stream *s)
 void lwq_streams_free(lwq_conn *c)
 {
     lwq_streams *st = &c->st;
+    lwq_budget_give(c->cfg->mem_budget, st->budget_held);
+    st->budget_held = 0;
     for (lwq_stream *s = st->head, *n; s; s = n) {
         n = s->next;
         stream_del(c, s);
@@ -471,13 +479,19 @@ int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f)
 /* RFC 9000 §4.2: move the window when half of it is used; double it (up to the maximum) when
  * that happens within two round trips. */
 static int grow_window(lwq_conn *c, uint64_t *max, uint64_t *window, lwq_tstamp *when, uint64_t consumed,
-                       uint64_t limit)
+                       uint64_t limit, uint64_t *held)
 {
     if (*max - consumed >= *window / 2)
         return 0;
     lwq_tstamp rtt = c->rec.rtt.smoothed;
-    if (c->now - *when < 2 * rtt && *window < limit)
-        *window = *window * 2 < limit ? *window * 2 : limit;
+    if (c->now - *when < 2 * rtt && *window < limit) {
+        uint64_t w = *window * 2 < limit ? *window * 2 : limit;
+        if (!held || !lwq_budget_take(c->cfg->mem_budget, w - *window)) {
+            if (held)
+                *held += w - *window;
+            *window = w;
+        }
+    }
     *when = c->now;
     *max = consumed + *window;
     return 1;
@@ -504,12 +518,14 @@ ssize_t lwq_stream_read(lwq_conn *c, int64_t id, uint8_t *buf, size_t cap, int *
     if (!lwq_recvbuf_readable(&s->rx))
         s->readable_ev = 0;
     if (s->rx.final_size == LWQ_FINAL_UNKNOWN &&
-        grow_window(c, &s->rx_max, &s->rx_window, &s->rx_window_time, s->rx.read_off, c->cfg->max_stream_window)) {
+        grow_window(c, &s->rx_max, &s->rx_window, &s->rx_window_time, s->rx.read_off, c->cfg->max_stream_window,
+                    NULL)) {
         s->max_data_pending = 1;
         ctl_add(&c->st, s);
     }
     lwq_streams *st = &c->st;
-    if (grow_window(c, &st->rx_max_data, &st->rx_window, &st->rx_window_time, st->rx_read, c->cfg->max_window))
+    if (grow_window(c, &st->rx_max_data, &st->rx_window, &st->rx_window_time, st->rx_read, c->cfg->max_window,
+                    &st->budget_held))
         st->max_data_pending = 1;
     if (fin)
         *fin = f;

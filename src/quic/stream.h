@@ -54,6 +54,7 @@ typedef struct lwq_streams {
     uint8_t data_blocked_pending, max_data_pending;
     uint64_t data_blocked_at;
     uint64_t rx_max_data, rx_window, rx_data, rx_read;
+    uint64_t budget_held; /* of cfg->mem_budget: the connection's receive window */
     lwq_tstamp rx_window_time;
     uint64_t blocked_sent, blocked_received; /* STREAM_DATA_BLOCKED and DATA_BLOCKED frames */
     uint8_t open_refused[2]; /* lwq_stream_open hit local_max: MAX_STREAMS raises LWQ_EV_STREAMS_AVAILABLE */

@@ -186,6 +186,55 @@ START_TEST(test_handshake_flood_leaves_room)
 }
 END_TEST
 
+/* Memory budget: a bulk upload grows the server's receive window only as far as the shared budget
+ * allows, a connection the budget cannot cover is refused, and everything is given back at the end. */
+START_TEST(test_memory_budget)
+{
+    lwq_budget *b;
+    ck_assert_int_eq(lwq_budget_new(&b, 3 << 19), 0); /* 1.5 MiB */
+    ck_assert_int_eq(lwq_budget_take(b, 1 << 20), 0);
+    ck_assert_int_eq(lwq_budget_take(b, 1 << 20), LWQ_ERR_LIMIT);
+    ck_assert_uint_eq(lwq_budget_used(b), 1 << 20);
+    lwq_budget_give(b, 1 << 20);
+    ck_assert_uint_eq(lwq_budget_used(b), 0);
+    pair p;
+    echo e;
+    pair_init(&p, 904); /* without a budget the same upload grows the window past it */
+    pair_start(&p);
+    echo_init(&e, &p, 2, 4 << 20);
+    ck_assert(pair_run(&p, echo_step, 120 * LWQ_SEC));
+    ck_assert_uint_gt(p.server->st.rx_window, 3 << 19);
+    pair_free(&p);
+    pair_init(&p, 904);
+    p.scfg.mem_budget = b;
+    pair_start(&p);
+    echo_init(&e, &p, 2, 4 << 20);
+    ck_assert(pair_run(&p, echo_step, 120 * LWQ_SEC));
+    echo_check(&e);
+    ck_assert_uint_le(p.server->st.rx_window, 3 << 19);
+    ck_assert_uint_eq(lwq_budget_used(b), p.server->st.rx_window);
+    /* A second client: the server cannot reserve its initial window, and drops its Initial. */
+    lwq_conn *cl;
+    lwq_path other = p.path;
+    ((struct sockaddr_in *)&other.remote)->sin_port ^= 0x4321;
+    ck_assert_int_eq(lwq_conn_client_new(&cl, p.cctx, &other, NULL, 0, NULL, 0, p.now), 0);
+    uint8_t buf[PAIR_DGRAM];
+    lwq_path out;
+    size_t seg;
+    uint8_t ecn;
+    ssize_t n = lwq_conn_send(cl, &out, buf, sizeof(buf), 1, &seg, &ecn, p.now);
+    ck_assert_int_gt(n, 0);
+    lwq_conn *sc = NULL;
+    int created = 0;
+    ck_assert_int_eq(lwq_server_recv(p.srv, &other, buf, (size_t)n, 0, p.now, &sc, &created), 0);
+    ck_assert(!created);
+    lwq_conn_del(cl);
+    pair_free(&p);
+    ck_assert_uint_eq(lwq_budget_used(b), 0);
+    lwq_budget_del(b);
+}
+END_TEST
+
 Suite *suite_conn_hostile(void)
 {
     Suite *s = suite_create("conn_hostile");
@@ -194,6 +243,7 @@ Suite *suite_conn_hostile(void)
     tcase_add_test(tc, test_ack_only_flood_no_wedge);
     tcase_add_test(tc, test_optimistic_ack_caught);
     tcase_add_test(tc, test_handshake_flood_leaves_room);
+    tcase_add_test(tc, test_memory_budget);
     suite_add_tcase(s, tc);
     return s;
 }
