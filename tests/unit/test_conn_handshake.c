@@ -224,7 +224,7 @@ START_TEST(test_server_handshake_cap)
     pair_init(&p, 6);
     pair_start(&p);
     lwq_server_del(p.srv);
-    lwq_server_limits lim = {.max_connections = 10, .max_handshakes = 2};
+    lwq_server_limits lim = {.max_connections = 10, .max_handshakes = 2, .retry_above = 2}; /* no Retry: the hard cap */
     ck_assert_int_eq(lwq_server_new(&p.srv, p.sctx, &lim), 0);
     int made = 0;
     for (int i = 0; i < 4; i++) {

@@ -23,6 +23,7 @@
 char srv_root[PATH_MAX];
 size_t srv_root_len;
 int srv_quiet;
+lwq_budget *srv_budget;
 
 typedef struct h3req {
     int64_t id;
@@ -77,6 +78,7 @@ static void req_free(h3srv *s, h3req *r)
         }
     if (r->fd >= 0)
         close(r->fd);
+    lwq_budget_give(srv_budget, r->body_cap);
     free(r->body);
     free(r);
     s->nreqs--;
@@ -206,7 +208,16 @@ static void on_body(h3srv *s, lwq_endpoint_conn *ec, const lwq_h3_event *ev)
         }
         if (r->body_len + (size_t)n > r->body_cap) {
             size_t cap = (r->body_len + (size_t)n) * 2;
+            cap = cap > ECHO_MAX ? ECHO_MAX : cap;
+            if (lwq_budget_take(srv_budget, cap - r->body_cap)) {
+                r->echo = 0;
+                respond_simple(s, ec, r, 503, "server memory budget exhausted, try again later\n", NULL, 0);
+                r = NULL;
+                continue;
+            }
             uint8_t *nb = realloc(r->body, cap);
+            if (!nb)
+                lwq_budget_give(srv_budget, cap - r->body_cap);
             if (!nb) {
                 lwq_h3_cancel(s->h, r->id, LWQ_H3_INTERNAL_ERROR);
                 req_free(s, r);

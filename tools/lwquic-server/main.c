@@ -287,6 +287,7 @@ static void usage(FILE *f)
                "                     [--alpn h3,hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
                "                     [--shards N] [--retry] [--early-data] [--accept-v2] [-q] [-v|-vv]\n"
                "                     [--preferred-address ADDR:PORT [--preferred-listen HOST:PORT]] [--drain-timeout SEC]\n"
+               "                     [--mem-budget MIB]\n"
                "Serves DIR over QUIC: HTTP/3 (h3) and HTTP/0.9 (hq-interop), chosen by ALPN in --alpn order.\n"
                "Default --listen [::]:4433, --root .\n"
                "--accept-v2 answers clients offering QUIC v2 in v2 (compatible version negotiation, RFC 9368)\n"
@@ -294,7 +295,9 @@ static void usage(FILE *f)
                "--preferred-address advertises ADDR:PORT (one IPv4 and/or one IPv6) as the server's preferred\n"
                "address (RFC 9000 §9.6) and listens there too, or on --preferred-listen (behind a relay).\n"
                "SIGTERM/SIGINT: HTTP/3 connections get GOAWAY and finish their requests for up to --drain-timeout\n"
-               "seconds (default 5), then every connection is closed; a second signal closes at once.\n");
+               "seconds (default 5), then every connection is closed; a second signal closes at once.\n"
+               "--mem-budget bounds what all clients together may make the server hold (receive windows and\n"
+               "POST /echo bodies), default 4096 MiB; past it new connections are refused and echoes get 503.\n");
 }
 
 int main(int argc, char **argv)
@@ -309,8 +312,10 @@ int main(int argc, char **argv)
                                          {"preferred-address", required_argument, NULL, 'P'},
                                          {"preferred-listen", required_argument, NULL, 'L'},
                                          {"drain-timeout", required_argument, NULL, 'D'},
+                                         {"mem-budget", required_argument, NULL, 'M'},
                                          {NULL, 0, NULL, 0}};
     double drain_timeout = 5;
+    unsigned long mem_budget_mib = 4096;
     const char *pref[2] = {NULL, NULL}, *pref_listen[2] = {NULL, NULL};
     size_t npref = 0, npref_listen = 0;
     int accept_v2 = 0; /* off by default: the interop runner expects v1 everywhere but its v2 case */
@@ -353,6 +358,15 @@ int main(int argc, char **argv)
             break;
         case 'Q': qlogdir = optarg; break;
         case 'D': drain_timeout = atof(optarg); break;
+        case 'M': {
+            char *end;
+            mem_budget_mib = strtoul(optarg, &end, 10);
+            if (*end || !mem_budget_mib || mem_budget_mib > (1ul << 30)) {
+                fprintf(stderr, "lwquic-server: --mem-budget %s: a whole number of MiB, at least 1\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case 'C':
             if (cli_parse_cc(optarg, &cc)) {
                 fprintf(stderr, "lwquic-server: --cc: unknown algorithm '%s' (cubic, newreno)\n", optarg);
@@ -434,6 +448,11 @@ int main(int argc, char **argv)
         cfg.early_context_len = (size_t)h3n;
     }
     cfg.accept_v2 = accept_v2; /* RFC 9368: upgrade clients that offer QUIC v2 */
+    if (lwq_budget_new(&srv_budget, (uint64_t)mem_budget_mib << 20)) {
+        fprintf(stderr, "lwquic-server: out of memory\n");
+        return 1;
+    }
+    cfg.mem_budget = srv_budget;
     if (cc_set)
         cfg.cc = cc;
     for (size_t i = 0; i < npref; i++)

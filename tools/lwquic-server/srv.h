@@ -9,6 +9,8 @@
 extern char srv_root[PATH_MAX];
 extern size_t srv_root_len;
 extern int srv_quiet;
+/* What clients may make the server hold (receive windows and echo bodies): --mem-budget. */
+extern lwq_budget *srv_budget;
 
 /* One HTTP/3 connection's events (ALPN h3). */
 void srv_h3_event(lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev);
