@@ -94,7 +94,7 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-check: check-headers check-unit check-fuzz check-interop
+check: check-headers check-unit check-fuzz check-interop check-load
 check-unit: $(BUILD)/tests/unit-tests all
 	$(BUILD)/tests/unit-tests
 # On loopback, byte-exact (tests/interop/): hq-interop lwquic <-> lwquic and quic-go (run.sh); HTTP/3 against
@@ -107,6 +107,20 @@ check-interop: tools
 	  if [ -x $(BUILD)/bin/lwquic-netsim ]; then sh tests/interop/migrate.sh $(BUILD) && \
 	    python3 tests/interop/runner/harness.py --build $(BUILD) --quick; fi; \
 	else echo "check-interop: lwquic-server/lwquic-client not in this build, skipped"; fi
+# A handshake flood from 16 loopback addresses while a legitimate client fetches 10 MB (tests/load/).
+$(BUILD)/tests/initial-flood: $(BUILD)/obj/tests/load/initial_flood.o $(BUILD)/lib/liblwquic.a
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+.PHONY: check-load check-attack
+check-load: tools $(BUILD)/tests/initial-flood
+	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then \
+	  RSS_LIMIT_MB=$(if $(SAN),1024,256) sh tests/load/initial_flood.sh $(BUILD); \
+	else echo "check-load: lwquic-server/lwquic-client not in this build, skipped"; fi
+# The hostile-peer tests at the size of the original reproductions, and a longer flood.
+check-attack: $(BUILD)/tests/unit-tests tools $(BUILD)/tests/initial-flood
+	LWQ_ATTACK_FULL=1 CK_RUN_SUITE=conn_hostile $(BUILD)/tests/unit-tests
+	FLOOD_SECONDS=30 RSS_LIMIT_MB=$(if $(SAN),1024,256) sh tests/load/initial_flood.sh $(BUILD)
+
 # The interop runner's test cases on loopback for every pairing (tests/interop/runner): $(BUILD)/interop/results.tsv
 # and the matrix in docs/interop.md.
 interop: tools

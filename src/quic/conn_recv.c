@@ -31,8 +31,8 @@ static int recv_ack(lwq_conn *c, lwq_space s, const lwq_frame *f)
         lwq_conn_ecn_ack_end(c, s, f);
     if (rv == LWQ_ERR_PROTO)
         return lwq_conn_error(c, LWQ_QUIC_ERR_PROTOCOL_VIOLATION, f->type,
-                              lwq_sentmap_skipped_in(&c->rec.spaces[s], 0, c->rec.spaces[s].next_pn)
-                                  ? "ACK of a packet never sent (a skipped packet number: optimistic ACK)"
+                              f->u.ack.largest < c->rec.spaces[s].next_pn
+                                  ? "ACK of a skipped packet number (optimistic ACK, RFC 9000 §21.4)"
                                   : "ACK of a packet never sent");
     if (rv)
         return rv;

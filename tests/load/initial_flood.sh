@@ -15,8 +15,10 @@ sh scripts/mkcert.sh "$W/certs" > /dev/null
 head -c 10485760 /dev/urandom > "$W/www/file10mb"
 port=$((30000 + ($$ * 13) % 20000))
 . tests/interop/common.sh
-start_server "$port" "$W/server.log" -q || { echo "initial_flood: server did not start"; cat "$W/server.log"; exit 1; }
+start_server "$port" "$W/server.log" > /dev/null || {
+    kill "$server_pid" 2> /dev/null; echo "initial_flood: server did not start"; cat "$W/server.log"; exit 1; }
 pid=$server_pid
+trap 'kill "$pid" 2> /dev/null' EXIT
 tick=$(getconf CLK_TCK)
 cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
