@@ -177,7 +177,9 @@ typedef enum {
     LWQ_EV_STREAM_WRITABLE, /* room again after a short write */
     LWQ_EV_STREAM_RESET,    /* RESET_STREAM: error_code, final size in offset */
     LWQ_EV_STOP_SENDING,    /* the peer asks us to stop writing stream_id (error_code) */
-    LWQ_EV_STREAM_CLOSED,   /* both directions finished; the stream is freed after this */
+    /* both directions finished; the stream is freed after this, and a peer's stream gives its credit
+     * back (MAX_STREAMS, RFC 9000 §4.6) only once this event was taken */
+    LWQ_EV_STREAM_CLOSED,
     LWQ_EV_DATAGRAM,        /* data/len valid until the next call on the connection */
     LWQ_EV_PATH_CHANGED,    /* the peer migrated; path holds the new one */
     LWQ_EV_NEW_TOKEN,       /* client: keep data/len to skip address validation next time */
@@ -224,7 +226,11 @@ typedef struct lwq_event {
  * gave no spare connection ID yet, LWQ_ERR_INVAL on a server. */
 int lwq_conn_migrate(lwq_conn *c, const lwq_path *new_path);
 
-/* 1 with *ev filled, 0 when no event is pending. */
+/* 1 with *ev filled, 0 when no event is pending. Events are derived from the connection's state, not
+ * queued: none is lost however long the application waits, repeated ones coalesce (one READABLE for
+ * any amount of data, the newest path, ticket or token), and the order is the connection's events,
+ * then each stream's (opened, readable, reset, stop-sending, writable, closed) in the order streams
+ * first had one, then datagrams, then LWQ_EV_CLOSED. */
 int lwq_conn_next_event(lwq_conn *c, lwq_event *ev);
 
 /* Streams. Opens the next stream of our side; LWQ_ERR_LIMIT when the peer's MAX_STREAMS is reached

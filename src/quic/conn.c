@@ -5,7 +5,6 @@
 #include "quic/varint.h"
 
 #define SCRATCH_SIZE 65536
-#define EVQ_MIN 64
 
 static int verify_adapter(void *ud, const lwq_cert_chain *chain, int default_result)
 {
@@ -282,7 +281,6 @@ void lwq_conn_del(lwq_conn *c)
             n = d->next;
             lwq_free(c->alloc, d);
         }
-    lwq_free(c->alloc, c->evq);
     lwq_free(c->alloc, c->ticket);
     lwq_free(c->alloc, c->token);
     lwq_free(c->alloc, c->scratch);
@@ -294,59 +292,6 @@ void lwq_conn_del(lwq_conn *c)
 lwq_tstamp lwq_conn_pto(const lwq_conn *c)
 {
     return lwq_recovery_pto(&c->rec, LWQ_SPACE_APP);
-}
-
-int lwq_conn_push_event(lwq_conn *c, const lwq_event *ev)
-{
-    if (c->evcount == c->evcap) {
-        size_t limit = 4 * c->cfg->max_streams_open + 256;
-        if (c->evcap >= limit)
-            return LWQ_ERR_LIMIT;
-        size_t ncap = c->evcap ? c->evcap * 2 : EVQ_MIN;
-        lwq_event *q = lwq_malloc(c->alloc, ncap * sizeof(*q));
-        if (!q)
-            return LWQ_ERR_NOMEM;
-        for (size_t i = 0; i < c->evcount; i++)
-            q[i] = c->evq[(c->evhead + i) % c->evcap];
-        lwq_free(c->alloc, c->evq);
-        c->evq = q;
-        c->evcap = ncap;
-        c->evhead = 0;
-    }
-    c->evq[(c->evhead + c->evcount) % c->evcap] = *ev;
-    c->evcount++;
-    return 0;
-}
-
-int lwq_conn_next_event(lwq_conn *c, lwq_event *ev)
-{
-    if (!c->evcount) {
-        memset(ev, 0, sizeof(*ev));
-        return 0;
-    }
-    *ev = c->evq[c->evhead];
-    c->evhead = (c->evhead + 1) % c->evcap;
-    c->evcount--;
-    if (ev->type == LWQ_EV_SESSION_TICKET) {
-        ev->data = c->ticket;
-        ev->len = c->ticket_len;
-    }
-    if (ev->type == LWQ_EV_NEW_TOKEN) {
-        ev->data = c->early.token;
-        ev->len = c->early.token_len;
-    }
-    if (ev->type == LWQ_EV_DATAGRAM && c->dg_rx) {
-        lwq_free(c->alloc, c->dg_cur); /* the previous one's data was valid until now */
-        c->dg_cur = c->dg_rx;
-        c->dg_rx = c->dg_rx->next;
-        if (!c->dg_rx)
-            c->dg_rx_tail = NULL;
-        c->dg_rx_count--;
-        c->dg_cur->next = NULL;
-        ev->data = c->dg_cur->data;
-        ev->len = c->dg_cur->len;
-    }
-    return 1;
 }
 
 static void push_simple(lwq_conn *c, lwq_event_type type)

@@ -120,8 +120,11 @@ struct lwq_conn {
 
     lwq_streams st;
 
-    lwq_event *evq;
-    size_t evhead, evcount, evcap;
+    /* Connection events owed to the application (conn_event.c), kept as state, never as a queue that
+     * can fill: stream events live on the streams, datagram events are the received datagrams. */
+    unsigned ev_bits;
+    int ev_early_accepted;
+    uint64_t ev_streams_max[2]; /* STREAMS_AVAILABLE: [0] bidirectional, [1] unidirectional */
     uint8_t *ticket;
     size_t ticket_len;
 
@@ -178,7 +181,8 @@ int lwq_conn_error(lwq_conn *c, uint64_t code, uint64_t frame_type, const char *
 void lwq_conn_terminate(lwq_conn *c, const lwq_close_info *ci);
 /* The peer closed (CONNECTION_CLOSE) or reset us: draining (RFC 9000 §10.2.2). */
 void lwq_conn_enter_draining(lwq_conn *c, const lwq_close_info *ci);
-/* Queues an event; LWQ_ERR_NOMEM. */
+/* Records a connection event for lwq_conn_next_event (conn_event.c); it cannot fail. Stream events
+ * are recorded on the streams (stream.c), datagram events are the datagrams themselves. */
 int lwq_conn_push_event(lwq_conn *c, const lwq_event *ev);
 
 /* qlog (conn_qlog.c); each is a no-op when the connection has no qlog. */

@@ -137,13 +137,35 @@ static void ctl_del(lwq_streams *st, lwq_stream *s)
     s->in_ctl = 0;
 }
 
-static void stream_del(lwq_conn *c, lwq_stream *s)
+/* Out of the send lists, buffers freed; the struct itself may still carry events. */
+static void stream_release(lwq_conn *c, lwq_stream *s)
 {
     active_del(&c->st, s);
     ctl_del(&c->st, s);
     lwq_sendbuf_free(&s->tx);
     lwq_recvbuf_free(&s->rx);
+}
+
+static void stream_del(lwq_conn *c, lwq_stream *s)
+{
+    stream_release(c, s);
     lwq_free(c->alloc, s);
+}
+
+enum { SEV_OPENED = 1, SEV_READABLE = 2, SEV_RESET = 4, SEV_STOP = 8, SEV_WRITABLE = 16, SEV_CLOSED = 32 };
+
+static void notify(lwq_streams *st, lwq_stream *s, uint8_t bit)
+{
+    s->ev |= bit;
+    if (s->ev_queued)
+        return;
+    s->ev_queued = 1;
+    s->evnext = NULL;
+    if (st->evtail)
+        st->evtail->evnext = s;
+    else
+        st->evhead = s;
+    st->evtail = s;
 }
 
 void lwq_streams_free(lwq_conn *c)
@@ -154,6 +176,11 @@ void lwq_streams_free(lwq_conn *c)
     for (lwq_stream *s = st->head, *n; s; s = n) {
         n = s->next;
         stream_del(c, s);
+    }
+    for (lwq_stream *s = st->evhead, *n; s; s = n) {
+        n = s->evnext;
+        if (s->gone)
+            lwq_free(c->alloc, s); /* closed streams whose event was never taken */
     }
     lwq_free(c->alloc, st->buckets);
     memset(st, 0, sizeof(*st));
@@ -262,17 +289,6 @@ static void move_to_tail(lwq_streams *st, lwq_stream *s)
     st->tail = s;
 }
 
-static void push(lwq_conn *c, lwq_event_type t, int64_t id, uint64_t code, uint64_t off)
-{
-    lwq_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.type = t;
-    ev.stream_id = id;
-    ev.error_code = code;
-    ev.offset = off;
-    (void)lwq_conn_push_event(c, &ev);
-}
-
 static int send_done(const lwq_stream *s)
 {
     return !s->has_tx || (s->tx_reset && s->reset_acked) || (!s->tx_reset && lwq_sendbuf_done(&s->tx));
@@ -295,18 +311,62 @@ static void maybe_free(lwq_conn *c, lwq_stream *s)
     *pp = s->hnext;
     unlink_list(st, s);
     st->count--;
-    if (!is_local(c, s->id)) {
-        int d = dir_of(s->id);
-        st->peer_closed[d]++;
-        uint64_t initial = d ? c->cfg->initial_max_streams_uni : c->cfg->initial_max_streams_bidi;
-        /* RFC 9000 §4.6: give credit back as peer streams close, in batches. */
-        if (st->peer_closed[d] + initial - st->peer_max[d] >= (initial + 1) / 2 || initial <= 1) {
-            st->peer_max[d] = st->peer_closed[d] + initial;
-            st->max_streams_pending[d] = 1;
-        }
+    stream_release(c, s);
+    s->gone = 1;
+    notify(st, s, SEV_CLOSED);
+}
+
+/* RFC 9000 §4.6: a peer's stream gives its credit back once the application knows it closed (so
+ * closed streams waiting for that are bounded by our MAX_STREAMS), in batches. */
+static void give_credit(lwq_conn *c, const lwq_stream *s)
+{
+    lwq_streams *st = &c->st;
+    if (is_local(c, s->id))
+        return;
+    int d = dir_of(s->id);
+    st->peer_closed[d]++;
+    uint64_t initial = d ? c->cfg->initial_max_streams_uni : c->cfg->initial_max_streams_bidi;
+    if (st->peer_closed[d] + initial - st->peer_max[d] >= (initial + 1) / 2 || initial <= 1) {
+        st->peer_max[d] = st->peer_closed[d] + initial;
+        st->max_streams_pending[d] = 1;
     }
-    push(c, LWQ_EV_STREAM_CLOSED, s->id, 0, 0);
-    stream_del(c, s);
+}
+
+int lwq_streams_next_event(lwq_conn *c, lwq_event *ev)
+{
+    lwq_streams *st = &c->st;
+    lwq_stream *s = st->evhead;
+    if (!s)
+        return 0;
+    uint8_t bit = (uint8_t)(s->ev & -s->ev);
+    s->ev &= (uint8_t)~bit;
+    ev->stream_id = s->id;
+    switch (bit) {
+    case SEV_OPENED: ev->type = LWQ_EV_STREAM_OPENED; break;
+    case SEV_READABLE: ev->type = LWQ_EV_STREAM_READABLE; break;
+    case SEV_RESET:
+        ev->type = LWQ_EV_STREAM_RESET;
+        ev->error_code = s->ev_reset_code;
+        ev->offset = s->ev_reset_final;
+        break;
+    case SEV_STOP:
+        ev->type = LWQ_EV_STOP_SENDING;
+        ev->error_code = s->ev_stop_code;
+        break;
+    case SEV_WRITABLE: ev->type = LWQ_EV_STREAM_WRITABLE; break;
+    default: ev->type = LWQ_EV_STREAM_CLOSED; break;
+    }
+    if (!s->ev) {
+        st->evhead = s->evnext;
+        if (!st->evhead)
+            st->evtail = NULL;
+        s->ev_queued = 0;
+    }
+    if (bit == SEV_CLOSED) {
+        give_credit(c, s);
+        lwq_free(c->alloc, s);
+    }
+    return 1;
 }
 
 /* The stream a frame refers to, opening peer streams implicitly (RFC 9000 §3.2). *out = NULL for a
@@ -334,7 +394,7 @@ static int frame_stream(lwq_conn *c, uint64_t ftype, uint64_t id64, int send_par
         if (stream_new(c, nid, &s))
             return LWQ_ERR_NOMEM;
         st->peer_next[d]++;
-        push(c, LWQ_EV_STREAM_OPENED, nid, 0, 0);
+        notify(st, s, SEV_OPENED);
     }
     *out = lwq_stream_find(c, id);
     return 0;
@@ -345,7 +405,7 @@ static void notify_readable(lwq_conn *c, lwq_stream *s)
     int fin_ready = s->rx.final_size != LWQ_FINAL_UNKNOWN && s->rx.read_off == s->rx.final_size && !s->fin_read;
     if (!s->readable_ev && (lwq_recvbuf_readable(&s->rx) || fin_ready)) {
         s->readable_ev = 1;
-        push(c, LWQ_EV_STREAM_READABLE, s->id, 0, 0);
+        notify(&c->st, s, SEV_READABLE);
     }
 }
 
@@ -406,7 +466,9 @@ static int on_reset(lwq_conn *c, const lwq_frame *f)
         return rv;
     s->rx_reset = 1;
     c->st.rx_read += final - s->rx.read_off; /* unread bytes count as consumed (RFC 9000 §4.5) */
-    push(c, LWQ_EV_STREAM_RESET, s->id, f->u.reset_stream.app_error, final);
+    s->ev_reset_code = f->u.reset_stream.app_error;
+    s->ev_reset_final = final;
+    notify(&c->st, s, SEV_RESET);
     s->rx_reset_seen = 1;
     maybe_free(c, s);
     return 0;
@@ -437,7 +499,8 @@ int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f)
             return rv;
         if (!s->tx_reset && !lwq_sendbuf_done(&s->tx)) {
             /* once per stream, however often the peer repeats it */
-            push(c, LWQ_EV_STOP_SENDING, s->id, f->u.stop_sending.app_error, 0);
+            s->ev_stop_code = f->u.stop_sending.app_error;
+            notify(st, s, SEV_STOP);
             reset_local(c, s, f->u.stop_sending.app_error); /* RFC 9000 §3.5 */
         }
         return 0;
@@ -877,7 +940,7 @@ void lwq_streams_on_acked(lwq_conn *c, const lwq_sent_frame *f)
         }
         if (s->want_writable && lwq_sendbuf_room(&s->tx)) {
             s->want_writable = 0;
-            push(c, LWQ_EV_STREAM_WRITABLE, s->id, 0, 0);
+            notify(&c->st, s, SEV_WRITABLE);
         }
         maybe_free(c, s);
         break;

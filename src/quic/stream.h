@@ -35,6 +35,11 @@ struct lwq_stream {
     lwq_stream *aprev, *anext, *cprev, *cnext;
     uint8_t active, in_ctl;
     uint64_t seq;
+    /* Events owed to the application (LWQ_SEV_*), on the streams' event list while any is; a closed
+     * stream (gone) stays there, out of the table, until its LWQ_EV_STREAM_CLOSED is taken. */
+    uint8_t ev, ev_queued, gone;
+    lwq_stream *evnext;
+    uint64_t ev_reset_code, ev_reset_final, ev_stop_code;
 };
 
 typedef struct lwq_streams {
@@ -61,6 +66,7 @@ typedef struct lwq_streams {
     lwq_stream *ahead, *atail, *chead, *ctail; /* active and control lists (lwq_stream) */
     size_t nactive[8];                         /* active streams per urgency */
     uint64_t seq;                              /* send order: creation, or an incremental stream's last turn */
+    lwq_stream *evhead, *evtail;               /* streams with events owed (conn_event.c) */
 } lwq_streams;
 
 struct lwq_pktb;
@@ -76,6 +82,9 @@ int lwq_streams_on_frame(lwq_conn *c, const lwq_frame *f);
 int lwq_streams_write(lwq_conn *c, struct lwq_pktb *b, int cwnd_open);
 void lwq_streams_on_acked(lwq_conn *c, const lwq_sent_frame *f);
 void lwq_streams_on_lost(lwq_conn *c, const lwq_sent_frame *f);
+/* The next stream event (LWQ_EV_STREAM_*) into *ev: 1, or 0 when none is owed. Taking a stream's
+ * LWQ_EV_STREAM_CLOSED frees it and, for a peer's stream, gives its credit back (RFC 9000 §4.6). */
+int lwq_streams_next_event(lwq_conn *c, lwq_event *ev);
 /* 1 when some stream has data (or a FIN) it may send now, new or to retransmit. */
 int lwq_streams_have_new_data(const lwq_conn *c);
 
