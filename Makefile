@@ -47,7 +47,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE check-thread check-interop interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
+.PHONY: FORCE check-thread check-interop check-scaleout interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
 all: lib tools
 
 deps: $(DEPS_STAMP)
@@ -107,6 +107,11 @@ check-interop: tools
 	  if [ -x $(BUILD)/bin/lwquic-netsim ]; then sh tests/interop/migrate.sh $(BUILD) && \
 	    python3 tests/interop/runner/harness.py --build $(BUILD) --quick; fi; \
 	else echo "check-interop: lwquic-server/lwquic-client not in this build, skipped"; fi
+# The QUIC-LB lab (tests/scaleout/lab.sh, docs/scale-out.md): three servers behind an nftables balancer in
+# network namespaces, about a minute; needs root (ip netns, nft) and says it skipped otherwise.
+check-scaleout: tools
+	@if [ "$$(id -u)" = 0 ]; then sh scripts/deps.sh scaleout; fi
+	sh tests/scaleout/lab.sh $(BUILD)
 # The interop runner's test cases on loopback for every pairing (tests/interop/runner): $(BUILD)/interop/results.tsv
 # and the matrix in docs/interop.md.
 interop: tools

@@ -17,9 +17,9 @@ extern "C" {
 
 /* One configuration, plain data. server_id_len 0: QUIC-LB off. The connection ID is
  * first octet | server ID | nonce, 1 + server_id_len + nonce_len bytes; the first octet holds the
- * config rotation bits and the length of the rest (§2.3, as in the draft's test vectors). */
+ * config rotation bits and the length of the rest (§3.3, as in the draft's test vectors). */
 typedef struct lwq_quic_lb {
-    uint8_t config_id;     /* config rotation bits, 0..6 (7 means unroutable, §2.2) */
+    uint8_t config_id;     /* config rotation bits, 0..6 (7 means unroutable, §3.2) */
     uint8_t server_id_len; /* 1..15 */
     uint8_t nonce_len;     /* 4..18, server_id_len + nonce_len <= 19 */
     uint8_t has_key;       /* encrypted: single pass when the two lengths sum to 16, else four passes */
@@ -43,7 +43,7 @@ LWQ_API int lwq_quic_lb_encode(const lwq_quic_lb *lb, const uint8_t *server_id, 
  * configuration, LWQ_ERR_TRUNCATED when len is too short, LWQ_ERR_CRYPTO. */
 LWQ_API int lwq_quic_lb_decode(const lwq_quic_lb *lb, const uint8_t *cid, size_t len, uint8_t *server_id,
                                uint8_t *nonce);
-/* Process demultiplexing (§9.2): shard s of a server issues the server ID whose last octet is the
+/* Process demultiplexing (§7.2): shard s of a server issues the server ID whose last octet is the
  * configured one plus s (mod 256). The shard a connection ID names, or a negative LWQ_ERR_* when
  * it is not one of this server's (another configuration, another server ID). */
 LWQ_API int lwq_quic_lb_shard(const lwq_quic_lb *lb, const uint8_t *cid, size_t len);

@@ -47,7 +47,7 @@ void lwq_cid_random(const lwq_conn *c, lwq_cid *cid)
     sid[lb.server_id_len - 1] = (uint8_t)(sid[lb.server_id_len - 1] + shard);
     memcpy(nonce, cid->id + 1, lb.nonce_len); /* draft §5.4: random nonces, unrelated to each other */
     if (lwq_quic_lb_encode(&lb, sid, nonce, cid->id))
-        cid->id[0] = 0xe0 | (uint8_t)(cid->len - 1); /* §2.2: unroutable, never expected (the key was checked) */
+        cid->id[0] = 0xe0 | (uint8_t)(cid->len - 1); /* draft §3.2: unroutable, never expected (the key was checked) */
 }
 
 int lwq_context_cid_shard(const lwq_context *ctx, const uint8_t *dgram, size_t len)

@@ -10,7 +10,7 @@ int lwq_quic_lb_check(const lwq_quic_lb *lb)
 {
     if (lb->config_id > 6 || lb->server_id_len < 1 || lb->server_id_len > LWQ_QUIC_LB_SID_MAX || lb->nonce_len < 4 ||
         lb->server_id_len + lb->nonce_len > LWQ_QUIC_LB_CID_MAX - 1)
-        return LWQ_ERR_INVAL; /* §2.2, §5.3 */
+        return LWQ_ERR_INVAL; /* §3.2, §5.3 */
     return 0;
 }
 
@@ -189,7 +189,7 @@ int lwq_quic_lb_encode(const lwq_quic_lb *lb, const uint8_t *server_id, const ui
     if (lwq_quic_lb_check(lb))
         return LWQ_ERR_INVAL;
     size_t plen = (size_t)lb->server_id_len + lb->nonce_len;
-    /* §2.3: the length of the rest self-described in the low five bits */
+    /* §3.3: the length of the rest self-described in the low five bits */
     cid[0] = (uint8_t)(lb->config_id << 5 | plen);
     memcpy(cid + 1, server_id ? server_id : lb->server_id, lb->server_id_len);
     memcpy(cid + 1 + lb->server_id_len, nonce, lb->nonce_len);

@@ -174,10 +174,10 @@ START_TEST(test_shard)
 }
 END_TEST
 
-/* §10.5 (CID entropy), the issue's check: with a key, the CIDs of two servers cannot be told apart by
- * their bytes. Over 4096 random nonces per server, each ciphertext byte's distribution is uniform
- * (chi-square over 16 nibble buckets well under the 0.1% critical value) and the same for both
- * servers, while without a key the server ID bytes are constant. */
+/* §9.6 (CID entropy), the issue's check: with a key, the CIDs of two servers cannot be told apart by
+ * their bytes. Over 4096 random nonces per server, the high nibble of each ciphertext byte is uniform
+ * for both servers (chi-square over its 16 values under the 0.1% critical value, with a fixed seed),
+ * while without a key the server ID bytes are constant (the control). */
 static void nibble_counts(const lwq_quic_lb *lb, const uint8_t *sid, size_t pos, unsigned counts[16], uint32_t *rng)
 {
     memset(counts, 0, 16 * sizeof(counts[0]));
