@@ -124,11 +124,11 @@ initial() { # RULE: the new-client policy, e.g. "jhash ... vmap {...}" or "jump 
 HASH3='jhash ip saddr . udp sport . ip daddr . udp dport mod 3 seed 0x5eed vmap { 0 : jump s1, 1 : jump s2, 2 : jump s3 }'
 HASH2='jhash ip saddr . udp sport . ip daddr . udp dport mod 2 seed 0x5eed vmap { 0 : jump s1, 1 : jump s2 }'
 
-start_servers() {
+start_servers() { # [KEY]: encrypted CIDs
     for i in 1 2 3; do
         ip netns exec ${P}s$i "$BIN/lwquic-server" --listen 0.0.0.0:4433 --root "$W/www$i" \
             --cert "$W/certs/server.pem" --key "$W/certs/server.key" --alpn hq-interop --shards 2 \
-            --quic-lb "cr=0,sid=0${i}00,noncelen=6" --preferred-address $VIP:4434 \
+            --quic-lb "cr=0,sid=0${i}00,noncelen=6${1:+,key=$1}" --preferred-address $VIP:4434 \
             --preferred-listen 0.0.0.0:4434 2> "$W/s$i.log" &
         eval "spid$i=$!"
         PIDS="$PIDS $!"
@@ -184,7 +184,8 @@ rules cid
 start_servers
 
 # 1. many clients spread over the three hosts by the Initial hash, every download intact
-CF=--no-preferred-address; run_batch spread 30 $VIP:4433 60 f1m
+mkdir -p "$W/qlog/plain"
+CF="--no-preferred-address --qlog-dir $W/qlog/plain"; run_batch spread 30 $VIP:4433 60 f1m
 n1=$(count_of s1 "$hosts") n2=$(count_of s2 "$hosts") n3=$(count_of s3 "$hosts")
 v=0
 [ $ok = 30 ] && [ "$n1" -ge 2 ] && [ "$n2" -ge 2 ] && [ "$n3" -ge 2 ] && v=1
@@ -267,6 +268,40 @@ v=0
 [ $ok = 6 ] && [ "$n3" = 0 ] && v=1
 verdict "s3 stopped" $v "$ok/6 new clients served by s1/s2"
 
+# 6. encrypted CIDs (four-pass, a key shared by the hosts): these rules cannot read them, so new
+# clients are pinned to one host at a time; each host's 2 shards decrypt to route rebound flows.
+# Over the CIDs the clients were given (from their qlogs), the server ID's first octet is constant
+# in plaintext (the control, from test 1) and spread out when encrypted.
+spread_of() { # DIR: "N TOP D": distinct 9-byte CIDs, how often the commonest value of byte 1 is there, how many values
+    cat "$1"/*.sqlog 2> /dev/null | grep -o '"connection_id":"[0-9a-f]*"' | cut -d'"' -f4 |
+        awk 'length($0) == 18' | sort -u | awk '{ n++; c[substr($0, 3, 2)]++ } END {
+            t = 0; d = 0; for (k in c) { d++; if (c[k] > t) t = c[k] }; print n + 0, t + 0, d + 0 }'
+}
+kill -TERM "$spid1" "$spid2" 2> /dev/null
+wait "$spid1" "$spid2" 2> /dev/null
+start_servers 8f95f09245765f80256934e50c66207f
+rules hash
+eok=0 etot=0 vals=""
+for i in 1 2; do
+    initial jump s$i
+    mkdir -p "$W/qlog/enc$i"
+    relay $((7003 + i)) --rate 50 --rebind 1,0
+    CF="--no-preferred-address --qlog-dir $W/qlog/enc$i"; run_batch "enc$i-" 10 127.0.0.1:$((7003 + i)) 40 f2m
+    stop_relay
+    eok=$((eok + ok))
+    etot=$((etot + $(count_of s$i "$hosts")))
+    vals="$vals s$i: $(spread_of "$W/qlog/enc$i" | awk '{ print $1 " CIDs, byte 1 takes " $3 " values, the commonest " $2 " times;" }')"
+done
+set -- $(spread_of "$W/qlog/plain")
+pn=$1 pd=$3
+set -- $(spread_of "$W/qlog/enc1") $(spread_of "$W/qlog/enc2")
+v=0
+# 10 connections a host get 2 CIDs each (the client's active_connection_id_limit); plaintext, byte 1
+# is the host's number; encrypted, it must take at least N/2 values, none more than N/4 times
+[ $eok = 20 ] && [ $etot = 20 ] && [ "$pn" -ge 16 ] && [ "$pd" -le 3 ] && [ "$1" -ge 16 ] && [ $(($2 * 4)) -le "$1" ] &&
+    [ $(($3 * 2)) -ge "$1" ] && [ "$4" -ge 16 ] && [ $(($5 * 4)) -le "$4" ] && [ $(($6 * 2)) -ge "$4" ] && v=1
+verdict "encrypted CIDs" $v "$eok/20 rebound downloads intact;$vals plaintext (test 1): $pn CIDs, byte 1 takes $pd values"
+
 cpu_ms() { # the servers' CPU time (user + system) so far, in ms
     t=0
     for p in $spid1 $spid2 $spid3; do
@@ -277,8 +312,8 @@ cpu_ms() { # the servers' CPU time (user + system) so far, in ms
 if [ "$MEASURE" = --measure ]; then
     # handshake rate and throughput, one host vs three; clients, balancer and servers share this
     # machine's cores, so this shows the balancer's overhead and how the work splits, not a fleet's speed
-    kill -TERM "$spid1" "$spid2" 2> /dev/null
-    wait "$spid1" "$spid2" 2> /dev/null
+    kill -TERM "$spid1" "$spid2" "$spid3" 2> /dev/null
+    wait "$spid1" "$spid2" "$spid3" 2> /dev/null
     start_servers
     for mode in one three; do
         rules cid
