@@ -121,7 +121,9 @@ initial() { # RULE: the new-client policy, e.g. "jhash ... vmap {...}" or "jump 
     ip netns exec $L nft flush chain ip lwqlb initial
     ip netns exec $L nft add rule ip lwqlb initial "$@"
 }
-HASH3='jhash ip saddr . udp sport . ip daddr . udp dport mod 3 seed 0x5eed vmap { 0 : jump s1, 1 : jump s2, 2 : jump s3 }'
+dnat_count() { # CHAIN: flows the chain has sent to its server
+    ip netns exec $L nft list chain ip lwqlb "$1" | grep -o 'packets [0-9]*' | cut -d' ' -f2
+}
 HASH2='jhash ip saddr . udp sport . ip daddr . udp dport mod 2 seed 0x5eed vmap { 0 : jump s1, 1 : jump s2 }'
 
 start_servers() { # [KEY]: encrypted CIDs
@@ -246,7 +248,11 @@ for k in 1 2 3 4; do
     client "drain$k" 127.0.0.1:7003 60 whoami f2m
     dpids="$dpids $cpid"
 done
-sleep 1.5
+# the Initial of each of the 4 has been DNATed to s3 (the chain's counter counts first packets of
+# flows; conntrack keeps the rest of each flow there), so s3 can leave the hash
+n=0
+until [ "$(dnat_count s3)" -ge 4 ] || [ $n -ge 100 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 0.3
 initial $HASH2
 CF=--no-preferred-address; run_batch after 12 $VIP:4433 40
 for p in $dpids; do wait "$p"; done
