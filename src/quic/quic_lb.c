@@ -58,46 +58,51 @@ static int parse_num(const char *s, size_t len, unsigned max, unsigned *out)
     return 0;
 }
 
+/* One "name=value" of the textual form into lb (sid and key) or the numbers; -1 when malformed. */
+static int parse_setting(lwq_quic_lb *lb, const char *p, size_t len, unsigned num[3], int have[3], size_t *sidlen)
+{
+    static const char *const names[] = {"cr", "sidlen", "noncelen"};
+    static const unsigned max[] = {6, LWQ_QUIC_LB_SID_MAX, 18};
+    const char *eq = memchr(p, '=', len);
+    if (!eq)
+        return -1;
+    size_t klen = (size_t)(eq - p), vlen = len - klen - 1;
+    const char *v = eq + 1;
+    if (klen == 3 && !memcmp(p, "sid", 3))
+        return parse_hex(v, vlen, lb->server_id, LWQ_QUIC_LB_SID_MAX, sidlen);
+    if (klen == 3 && !memcmp(p, "key", 3)) {
+        size_t n = 0;
+        lb->has_key = 1;
+        return parse_hex(v, vlen, lb->key, LWQ_QUIC_LB_KEY_LEN, &n) || n != LWQ_QUIC_LB_KEY_LEN ? -1 : 0;
+    }
+    for (int i = 0; i < 3; i++)
+        if (klen == strlen(names[i]) && !memcmp(p, names[i], klen)) {
+            have[i] = 1;
+            return parse_num(v, vlen, max[i], &num[i]);
+        }
+    return -1;
+}
+
 int lwq_quic_lb_parse(lwq_quic_lb *lb, const char *text)
 {
     memset(lb, 0, sizeof(*lb));
-    unsigned cr = 0, sidlen = 0, noncelen = 0;
-    int have_cr = 0, have_sidlen = 0, have_nonce = 0;
-    size_t n = 0;
+    unsigned num[3] = {0, 0, 0}; /* cr, sidlen, noncelen */
+    int have[3] = {0, 0, 0};
+    size_t sidlen = 0;
     for (const char *p = text; p && *p;) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        if (!eq)
-            return LWQ_ERR_INVAL;
-        size_t klen = (size_t)(eq - p), vlen = len - klen - 1;
-        const char *v = eq + 1;
-        int bad;
-        if (klen == 2 && !memcmp(p, "cr", 2))
-            bad = parse_num(v, vlen, 6, &cr), have_cr = 1;
-        else if (klen == 3 && !memcmp(p, "sid", 3))
-            bad = parse_hex(v, vlen, lb->server_id, LWQ_QUIC_LB_SID_MAX, &n);
-        else if (klen == 6 && !memcmp(p, "sidlen", 6))
-            bad = parse_num(v, vlen, LWQ_QUIC_LB_SID_MAX, &sidlen), have_sidlen = 1;
-        else if (klen == 8 && !memcmp(p, "noncelen", 8))
-            bad = parse_num(v, vlen, 18, &noncelen), have_nonce = 1;
-        else if (klen == 3 && !memcmp(p, "key", 3)) {
-            size_t kn = 0;
-            bad = parse_hex(v, vlen, lb->key, LWQ_QUIC_LB_KEY_LEN, &kn) || kn != LWQ_QUIC_LB_KEY_LEN;
-            lb->has_key = 1;
-        } else
-            bad = 1;
-        if (bad)
+        if (parse_setting(lb, p, len, num, have, &sidlen))
             return LWQ_ERR_INVAL;
         p = end ? end + 1 : NULL;
         if (p && !*p)
             return LWQ_ERR_INVAL; /* a trailing comma */
     }
-    if (!have_cr || !n || !have_nonce || (have_sidlen && sidlen != n))
+    if (!have[0] || !sidlen || !have[2] || (have[1] && num[1] != sidlen))
         return LWQ_ERR_INVAL;
-    lb->config_id = (uint8_t)cr;
-    lb->server_id_len = (uint8_t)n;
-    lb->nonce_len = (uint8_t)noncelen;
+    lb->config_id = (uint8_t)num[0];
+    lb->server_id_len = (uint8_t)sidlen;
+    lb->nonce_len = (uint8_t)num[2];
     return lwq_quic_lb_check(lb);
 }
 
