@@ -4,7 +4,8 @@
 # Destination Connection ID and new clients' Initials by a hash of the 4-tuple. Checks: clients spread
 # over the three hosts; NAT rebinding (lwquic-netsim --rebind) and active migration (the servers'
 # preferred address) keep their connections byte-exact, where the same runs behind a plain 4-tuple
-# hash lose them; a drained host finishes its downloads while new clients go to the others.
+# hash lose them; a drained host finishes its downloads while new clients go to the others; with a
+# key, the CIDs clients get do not show the server ID.
 # Addresses are documentation ranges that exist only inside the namespaces.
 # usage: tests/scaleout/lab.sh BUILD [--measure]     (root; BUILD/bin holds the tools)
 # --measure adds handshake rate (tests/scaleout/load.c) and throughput, one host vs three.
@@ -152,6 +153,7 @@ client() { # NAME HOSTPORT LIMIT FILE... ; CF: more client flags. In the backgro
     ip netns exec $C timeout "$lim" "$BIN/lwquic-client" --insecure --alpn hq-interop -o "$W/out/$name" \
         ${CF:-} $urls > /dev/null 2> "$W/out/$name.log" &
     cpid=$!
+    PIDS="$PIDS $cpid"
 }
 
 intact() { # NAME FILE: 1 when the download is byte-exact
