@@ -105,6 +105,34 @@ START_TEST(test_bad_config_refused)
 }
 END_TEST
 
+/* lwq_context_cid_shard reads short headers of this host's configuration only. */
+START_TEST(test_shard_of_datagrams)
+{
+    pair p;
+    pair_init(&p, 5);
+    ck_assert_int_eq(lwq_quic_lb_parse(&p.scfg.quic_lb, "cr=3,sid=0a05,noncelen=6"), 0);
+    pair_start(&p);
+    uint8_t d[32];
+    memset(d, 0x55, sizeof(d));
+    d[0] = 0x40;                    /* short header */
+    d[1] = 3 << 5 | 8;              /* configuration 3, 8 bytes follow */
+    d[2] = 0x0a;
+    d[3] = 0x07;                    /* shard 2 */
+    ck_assert_int_eq(lwq_context_cid_shard(p.sctx, d, sizeof(d)), 2);
+    ck_assert_int_eq(lwq_context_cid_shard(p.sctx, d, 1 + 8), LWQ_ERR_TRUNCATED);
+    d[2] = 0x0b; /* another host */
+    ck_assert_int_eq(lwq_context_cid_shard(p.sctx, d, sizeof(d)), LWQ_ERR_NOT_FOUND);
+    d[2] = 0x0a;
+    d[1] = 2 << 5 | 8; /* another configuration */
+    ck_assert_int_eq(lwq_context_cid_shard(p.sctx, d, sizeof(d)), LWQ_ERR_NOT_FOUND);
+    d[1] = 3 << 5 | 8;
+    ck_assert_int_eq(lwq_context_cid_shard(p.cctx, d, sizeof(d)), LWQ_ERR_NOT_FOUND); /* a client's */
+    d[0] = 0xc0; /* a long header */
+    ck_assert_int_eq(lwq_context_cid_shard(p.sctx, d, sizeof(d)), LWQ_ERR_NOT_FOUND);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_lb(void)
 {
     Suite *s = suite_create("conn_lb");
@@ -114,6 +142,7 @@ Suite *suite_conn_lb(void)
     tcase_add_test(tc, test_single_pass_sharded);
     tcase_add_test(tc, test_default_shards);
     tcase_add_test(tc, test_bad_config_refused);
+    tcase_add_test(tc, test_shard_of_datagrams);
     suite_add_tcase(s, tc);
     return s;
 }
