@@ -47,7 +47,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE check-thread check-interop interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
+.PHONY: FORCE check-thread check-interop check-scaleout interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
 all: lib tools
 
 deps: $(DEPS_STAMP)
@@ -121,6 +121,11 @@ check-attack: $(BUILD)/tests/unit-tests tools $(BUILD)/tests/initial-flood
 	LWQ_ATTACK_FULL=1 CK_RUN_SUITE=conn_hostile $(BUILD)/tests/unit-tests
 	FLOOD_SECONDS=30 RSS_LIMIT_MB=$(if $(SAN),1024,256) sh tests/load/initial_flood.sh $(BUILD)
 
+# The QUIC-LB lab (tests/scaleout/lab.sh, docs/scale-out.md): three servers behind an nftables balancer in
+# network namespaces, about a minute; needs root (ip netns, nft) and says it skipped otherwise.
+check-scaleout: tools
+	@if [ "$$(id -u)" = 0 ]; then sh scripts/deps.sh scaleout; fi
+	sh tests/scaleout/lab.sh $(BUILD)
 # The interop runner's test cases on loopback for every pairing (tests/interop/runner): $(BUILD)/interop/results.tsv
 # and the matrix in docs/interop.md.
 interop: tools

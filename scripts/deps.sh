@@ -7,6 +7,10 @@ PKGS="build-essential pkg-config libmbedtls-dev libsodium-dev check clang libcla
 if [ "${1:-}" = interop ]; then
     PKGS="$PKGS golang-go golang-github-lucas-clemente-quic-go-dev ngtcp2-client ngtcp2-server tshark python3"
 fi
+# `deps.sh scaleout` adds network namespaces and nftables for the QUIC-LB lab (tests/scaleout/lab.sh).
+if [ "${1:-}" = scaleout ]; then
+    PKGS="$PKGS iproute2 nftables"
+fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include "lwquic/common.h"
 #include "lwquic/quic_errors.h"
+#include "lwquic/quic_lb.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -126,6 +127,9 @@ typedef struct lwq_config {
      * Borrowed like the strings. */
     const uint8_t *token;
     size_t token_len;
+    /* Server: QUIC-LB connection IDs (docs/scale-out.md); server_id_len 0 = off. With shards, shard s
+     * issues the server ID whose last octet is the configured one plus s. */
+    lwq_quic_lb quic_lb;
 } lwq_config;
 
 void lwq_config_init(lwq_config *cfg, int is_server);
@@ -321,9 +325,10 @@ ssize_t lwq_server_send(lwq_server *s, lwq_path *path, uint8_t *buf, size_t cap,
  * lwq_conn_is_closed() says so, or to drop a connection at once (its peer then gets stateless
  * resets). */
 void lwq_server_remove(lwq_server *s, lwq_conn *c);
-/* Servers sharing a port (SO_REUSEPORT shards): the first byte of every connection ID this server
- * issues is `tag`, so a datagram that lands on another shard's socket after the client's address
- * changed can be routed back by its DCID alone (the other bytes stay random). */
+/* Servers sharing a port (SO_REUSEPORT shards): every connection ID this server issues names shard
+ * `tag` in its QUIC-LB server ID (the configured one, or by default a one-byte server ID equal to the
+ * shard), so a datagram that lands on another shard's socket after the client's address changed can
+ * be routed back by its DCID alone (lwq_context_cid_shard). */
 void lwq_server_set_cid_tag(lwq_server *s, uint8_t tag);
 /* 0-RTT anti-replay (RFC 9001 §9.2, RFC 8446 §8) shared by servers that reach the same clients, e.g.
  * the shards of one port: fresh(ud, id, len, now) returns 1 the first time it sees id within its
@@ -332,6 +337,9 @@ void lwq_server_set_cid_tag(lwq_server *s, uint8_t tag);
  * replayed to another server would be accepted there: lwq_endpoint shares one between its shards. */
 LWQ_API void lwq_server_set_replay_check(lwq_server *s, int (*fresh)(void *ud, const uint8_t *id, size_t len, lwq_tstamp now),
                                  void *ud);
+/* The shard named by the DCID of a short-header datagram to a server of ctx (see
+ * lwq_server_set_cid_tag), or a negative LWQ_ERR_* (a long header, another server's CID). */
+LWQ_API int lwq_context_cid_shard(const lwq_context *ctx, const uint8_t *dgram, size_t len);
 
 #ifdef __cplusplus
 }

@@ -284,19 +284,19 @@ static void *forwarded_in(void *arg)
     return NULL;
 }
 
-/* The listening shard whose CID tag a short header's DCID carries, when it is another one: after a
- * NAT rebinding or a move to the preferred address the kernel may hash the new 4-tuple to any
- * shard's socket. */
+/* The listening shard the QUIC-LB server ID of a short header's DCID names, when it is another one:
+ * after a NAT rebinding or a move to the preferred address the kernel may hash the new 4-tuple to any
+ * shard's socket (docs/scale-out.md). */
 static shard *owner_of(shard *sh, const uint8_t *p, size_t n)
 {
-    const size_t off = 1;
-    if (n < 1 + 8 || (p[0] & 0x80))
-        return NULL; /* long headers come before migration is allowed (RFC 9000 §9) */
     lwq_endpoint *ep = sh->ep;
+    int idx = lwq_context_cid_shard(ep->ctx, p, n);
+    if (idx < 0)
+        return NULL;
     shard *o = NULL;
     pthread_mutex_lock(&ep->mu);
-    if (p[off] < ep->nshards && ep->shards[p[off]]->server)
-        o = ep->shards[p[off]];
+    if ((size_t)idx < ep->nshards && ep->shards[idx]->server)
+        o = ep->shards[idx];
     pthread_mutex_unlock(&ep->mu);
     return o == sh ? NULL : o;
 }

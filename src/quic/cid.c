@@ -10,13 +10,52 @@ void lwq_cid_reset_token(const lwq_context *ctx, const lwq_cid *cid, uint8_t *to
     crypto_generichash(token, LWQ_RESET_TOKEN_LEN, cid->id, cid->len, ctx->reset_key, sizeof(ctx->reset_key));
 }
 
+/* The QUIC-LB configuration a server's CIDs follow: the configured one, or for shards without one a
+ * one-byte server ID naming the shard. 0 when CIDs are plain random bytes. */
+static int lb_config(const lwq_context *ctx, int sharded, lwq_quic_lb *lb)
+{
+    if (!ctx->cfg.is_server)
+        return 0;
+    if (ctx->cfg.quic_lb.server_id_len) {
+        *lb = ctx->cfg.quic_lb;
+        return 1;
+    }
+    memset(lb, 0, sizeof(*lb));
+    lb->server_id_len = 1;
+    lb->nonce_len = LWQ_CONN_CID_LEN - 2;
+    return sharded;
+}
+
+size_t lwq_cid_len(const lwq_context *ctx)
+{
+    if (ctx->cfg.is_server && ctx->cfg.quic_lb.server_id_len)
+        return lwq_quic_lb_cid_len(&ctx->cfg.quic_lb);
+    return LWQ_CONN_CID_LEN;
+}
+
 void lwq_cid_random(const lwq_conn *c, lwq_cid *cid)
 {
-    cid->len = LWQ_CONN_CID_LEN;
-    c->rng->fill(c->rng->ud, cid->id, LWQ_CONN_CID_LEN);
-    uint8_t tag;
-    if (c->server && lwq_server_cid_tag(c->server, &tag))
-        cid->id[0] = tag; /* routed to its shard by the endpoint */
+    uint8_t shard = 0;
+    int sharded = c->server && lwq_server_cid_tag(c->server, &shard);
+    lwq_quic_lb lb;
+    cid->len = lwq_cid_len(c->ctx);
+    c->rng->fill(c->rng->ud, cid->id, cid->len);
+    if (!c->server || !lb_config(c->ctx, sharded, &lb))
+        return;
+    uint8_t sid[LWQ_QUIC_LB_SID_MAX], nonce[LWQ_CID_MAX];
+    memcpy(sid, lb.server_id, lb.server_id_len);
+    sid[lb.server_id_len - 1] = (uint8_t)(sid[lb.server_id_len - 1] + shard);
+    memcpy(nonce, cid->id + 1, lb.nonce_len); /* draft §5.4: random nonces, unrelated to each other */
+    if (lwq_quic_lb_encode(&lb, sid, nonce, cid->id))
+        cid->id[0] = 0xe0 | (uint8_t)(cid->len - 1); /* draft §3.2: unroutable, never expected (the key was checked) */
+}
+
+int lwq_context_cid_shard(const lwq_context *ctx, const uint8_t *dgram, size_t len)
+{
+    lwq_quic_lb lb;
+    if (len < 1 || (dgram[0] & 0x80) || !lb_config(ctx, 1, &lb))
+        return LWQ_ERR_NOT_FOUND; /* long headers come before migration is allowed (RFC 9000 §9) */
+    return lwq_quic_lb_shard(&lb, dgram + 1, len - 1);
 }
 
 static int add_local(lwq_conn *c, const lwq_cid *cid, int send)

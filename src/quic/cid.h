@@ -40,8 +40,11 @@ struct lwq_pktb;
 /* The stateless reset token of one of our CIDs: a keyed hash, so a server that lost the
  * connection can still compute it (RFC 9000 §10.3.2). */
 void lwq_cid_reset_token(const lwq_context *ctx, const lwq_cid *cid, uint8_t *token);
-/* A fresh random CID of LWQ_CONN_CID_LEN bytes. */
+/* A fresh CID of ours, lwq_cid_len() bytes: random, or for a server with QUIC-LB or shards its
+ * server ID and a random nonce (docs/scale-out.md). */
 void lwq_cid_random(const lwq_conn *c, lwq_cid *cid);
+/* The length of our CIDs: a server's QUIC-LB configuration's, else LWQ_CONN_CID_LEN. */
+size_t lwq_cid_len(const lwq_context *ctx);
 
 /* Sequence 0 of both sides. 0, or an error from the server's routing table. */
 int lwq_cids_init(lwq_conn *c, const lwq_cid *local0, const lwq_cid *peer0);

@@ -351,7 +351,7 @@ int lwq_conn_recv_datagram(lwq_conn *c, uint8_t *d, size_t len, lwq_tstamp now)
     size_t off = 0;
     while (off < len && c->state < LWQ_CONN_DRAINING) {
         lwq_pkt_hdr h;
-        ssize_t n = lwq_pkt_hdr_decode(&h, d + off, len - off, LWQ_CONN_CID_LEN);
+        ssize_t n = lwq_pkt_hdr_decode(&h, d + off, len - off, lwq_cid_len(c->ctx));
         if (n <= 0) {
             c->stats.packets_dropped++;
             break; /* RFC 9000 §12.2: the rest of the datagram is not parseable */

@@ -69,6 +69,8 @@ static const char *check_config(const lwq_config *cfg)
         return "a limit is too small";
     if (cfg->cc != LWQ_CC_ALGO_NEWRENO && cfg->cc != LWQ_CC_ALGO_CUBIC)
         return "unknown congestion control algorithm";
+    if (cfg->quic_lb.server_id_len && lwq_quic_lb_check(&cfg->quic_lb))
+        return "quic_lb: config rotation 0..6, server ID 1..15 bytes, nonce 4..18, together at most 19";
     return NULL;
 }
 

@@ -274,7 +274,7 @@ static void send_reset(lwq_server *s, const lwq_path *path, const uint8_t *dcid,
     if (!r)
         return;
     lwq_cid cid;
-    lwq_cid_set(&cid, dcid, LWQ_CONN_CID_LEN);
+    lwq_cid_set(&cid, dcid, lwq_cid_len(s->ctx));
     uint8_t token[LWQ_RESET_TOKEN_LEN];
     lwq_cid_reset_token(s->ctx, &cid, token);
     size_t n = len - 1 < RESET_LEN_MAX ? len - 1 : RESET_LEN_MAX;
@@ -462,7 +462,7 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
     if (created)
         *created = 0;
     lwq_pkt_hdr h;
-    ssize_t n = lwq_pkt_hdr_decode(&h, data, len, LWQ_CONN_CID_LEN);
+    ssize_t n = lwq_pkt_hdr_decode(&h, data, len, lwq_cid_len(s->ctx));
     if (n == LWQ_ERR_UNSUPPORTED) {
         if (len >= LWQ_MIN_INITIAL_DGRAM) /* RFC 9000 §6.1, §14.1 */
             send_vn(s, path, &h);
@@ -474,7 +474,7 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
     int fresh = 0;
     if (!c) {
         if (h.type == LWQ_PKT_1RTT) {
-            if (h.dcid_len == LWQ_CONN_CID_LEN)
+            if (h.dcid_len == lwq_cid_len(s->ctx))
                 send_reset(s, path, h.dcid, len);
             return 0;
         }

@@ -75,6 +75,18 @@ void lwq_hp_free(lwq_hp *ctx);
 /* mask[0..5) from a 16-byte sample. */
 int lwq_hp_mask(const lwq_hp *ctx, const uint8_t *sample, uint8_t *mask);
 
+/* ---- AES-128 on single blocks (QUIC-LB connection IDs, draft-ietf-quic-load-balancers §5.4) ----
+ * The context holds pointers into itself: use it where it was initialised, never a copy. */
+typedef struct lwq_aes128 {
+    _Alignas(16) uint8_t state[576];
+} lwq_aes128;
+
+/* decrypt: 1 for the inverse cipher. LWQ_ERR_CRYPTO when the key cannot be set. */
+int lwq_aes128_init(lwq_aes128 *ctx, const uint8_t *key, int decrypt);
+/* 16 bytes in, 16 out (AES-ECB on one block); in and out may be the same buffer. */
+int lwq_aes128_block(lwq_aes128 *ctx, const uint8_t *in, uint8_t *out);
+void lwq_aes128_free(lwq_aes128 *ctx);
+
 /* ---- ECDHE (TLS NamedGroup code points) ---- */
 typedef enum { LWQ_GROUP_SECP256R1 = 0x0017, LWQ_GROUP_X25519 = 0x001d } lwq_group;
 #define LWQ_KEX_PUB_MAX 65

@@ -228,3 +228,27 @@ int lwq_hp_mask(const lwq_hp *ctx, const uint8_t *sample, uint8_t *mask)
     lwq_wipe(block, sizeof(block));
     return 0;
 }
+
+_Static_assert(sizeof(mbedtls_aes_context) < sizeof(((lwq_aes128 *)0)->state), "aes-128 state and mode fit");
+
+int lwq_aes128_init(lwq_aes128 *ctx, const uint8_t *key, int decrypt)
+{
+    mbedtls_aes_context *a = (mbedtls_aes_context *)ctx->state;
+    mbedtls_aes_init(a);
+    int rc = decrypt ? mbedtls_aes_setkey_dec(a, key, 128) : mbedtls_aes_setkey_enc(a, key, 128);
+    if (rc != 0) {
+        lwq_aes128_free(ctx);
+        return LWQ_ERR_CRYPTO;
+    }
+    /* the mode is kept by the context: mbedtls_aes_crypt_ecb's argument must match the key schedule */
+    ctx->state[sizeof(ctx->state) - 1] = (uint8_t)(decrypt ? 1 : 0);
+    return 0;
+}
+
+int lwq_aes128_block(lwq_aes128 *ctx, const uint8_t *in, uint8_t *out)
+{
+    int mode = ctx->state[sizeof(ctx->state) - 1] ? MBEDTLS_AES_DECRYPT : MBEDTLS_AES_ENCRYPT;
+    return mbedtls_aes_crypt_ecb((mbedtls_aes_context *)ctx->state, mode, in, out) ? LWQ_ERR_CRYPTO : 0;
+}
+
+void lwq_aes128_free(lwq_aes128 *ctx) { lwq_wipe(ctx->state, sizeof(ctx->state)); }

@@ -68,6 +68,7 @@ typedef struct relay {
     ns_blackhole bh;
     uint64_t rebind_first, rebind_every, next_rebind;
     int rebind_addr;
+    const char *server_host; /* --server-host: an IPv4 server off loopback (a network namespace lab) */
     uint64_t t0; /* the first client datagram */
     uint64_t mono0, wall0;
     size_t mtu;
@@ -133,6 +134,8 @@ static int open_back(relay *r, flow *f, uint8_t host, size_t idx)
     char s[64];
     if (f->client.ss.ss_family == AF_INET6)
         snprintf(s, sizeof(s), "[::1]:0");
+    else if (r->server_host)
+        snprintf(s, sizeof(s), "0.0.0.0:0"); /* the kernel picks the source address toward the server */
     else
         snprintf(s, sizeof(s), "127.0.0.%u:0", host == 100 ? 1 : host);
     if (lwq_addr_parse(&a, s, 0) || lwq_udp_open(&f->back, &a))
@@ -311,8 +314,11 @@ static void usage(FILE *f)
             "         [--left PCAP] [--right PCAP] [--delay MS] [--rate MBIT] [--queue N] [--mtu N]\n"
             "         [--drop P,BURST] [--corrupt P,BURST] [--corrupt-drops] [--droplist-to-server I,J..]\n"
             "         [--droplist-to-client I,J..] [--blackhole ON,OFF] [--rebind FIRST,EVERY[,addr]] [--seed N] [-q]\n"
+            "         [--server-host IPV4]\n"
             "Relays UDP from 127.0.0.1:PORT and [::1]:PORT to the server on loopback through the runner's link\n"
-            "model (defaults: 15 ms, 10 Mbit/s, 25 packets, MTU 1500); times in seconds unless noted.\n");
+            "model (defaults: 15 ms, 10 Mbit/s, 25 packets, MTU 1500); times in seconds unless noted.\n"
+            "--server-host relays 127.0.0.1:PORT to IPV4 instead (e.g. in a network namespace; the NAT then\n"
+            "rebinds ports only).\n");
 }
 
 static int open_front(relay *r, unsigned port, unsigned server_port, uint16_t trace_port)
@@ -327,8 +333,14 @@ static int open_front(relay *r, unsigned port, unsigned server_port, uint16_t tr
             fprintf(stderr, "lwquic-netsim: cannot bind %s: %s\n", s, strerror(errno));
             return -1;
         }
-        snprintf(s, sizeof(s), "%s:%u", hosts[i], server_port);
-        lwq_addr_parse(&fr->server, s, 0);
+        if (r->server_host && i == 0)
+            snprintf(s, sizeof(s), "%s:%u", r->server_host, server_port);
+        else
+            snprintf(s, sizeof(s), "%s:%u", hosts[i], server_port);
+        if (lwq_addr_parse(&fr->server, s, 0)) {
+            fprintf(stderr, "lwquic-netsim: bad server address %s\n", s);
+            return -1;
+        }
         fr->trace_port = trace_port;
         if (epoll_add(r, fr->u.fd, K_FRONT, (uint32_t)r->nfronts))
             return -1;
@@ -350,7 +362,8 @@ static int parse_opts(relay *r, int argc, char **argv, unsigned ports[4], int *q
         {"corrupt-drops", no_argument, NULL, 'X'},       {"droplist-to-server", required_argument, NULL, '1'},
         {"droplist-to-client", required_argument, NULL, '2'}, {"blackhole", required_argument, NULL, 'B'},
         {"rebind", required_argument, NULL, 'R'},        {"seed", required_argument, NULL, 'x'},
-        {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
+        {"server-host", required_argument, NULL, 'H'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     double delay_ms = 15, rate = 10;
     unsigned queue = 25;
     int c, flag;
@@ -393,6 +406,7 @@ static int parse_opts(relay *r, int argc, char **argv, unsigned ports[4], int *q
                 goto bad;
             break;
         case 'x': ns_rng_seed(&r->rng, strtoull(optarg, NULL, 0)); break;
+        case 'H': r->server_host = optarg; break;
         case 'q': *quiet = 1; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -400,7 +414,7 @@ static int parse_opts(relay *r, int argc, char **argv, unsigned ports[4], int *q
     }
     if (optind < argc || !ports[0] || !ports[1] || ports[0] > 65535 || ports[1] > 65535 || ports[2] > 65535 ||
         ports[3] > 65535 || !ports[2] != !ports[3] || r->mtu < 100 || r->mtu > 65535 || rate < 0 || delay_ms < 0 ||
-        queue < 1 || queue >= NS_LINK_RING) {
+        queue < 1 || queue >= NS_LINK_RING || (r->server_host && r->rebind_addr)) {
         usage(stderr);
         return -1;
     }

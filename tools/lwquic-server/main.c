@@ -288,6 +288,7 @@ static void usage(FILE *f)
                "                     [--shards N] [--retry] [--early-data] [--accept-v2] [-q] [-v|-vv]\n"
                "                     [--preferred-address ADDR:PORT [--preferred-listen HOST:PORT]] [--drain-timeout SEC]\n"
                "                     [--mem-budget MIB]\n"
+               "                     [--quic-lb cr=N,sid=HEX,noncelen=N[,key=HEX]]\n"
                "Serves DIR over QUIC: HTTP/3 (h3) and HTTP/0.9 (hq-interop), chosen by ALPN in --alpn order.\n"
                "Default --listen [::]:4433, --root .\n"
                "--accept-v2 answers clients offering QUIC v2 in v2 (compatible version negotiation, RFC 9368)\n"
@@ -297,7 +298,10 @@ static void usage(FILE *f)
                "SIGTERM/SIGINT: HTTP/3 connections get GOAWAY and finish their requests for up to --drain-timeout\n"
                "seconds (default 5), then every connection is closed; a second signal closes at once.\n"
                "--mem-budget bounds what all clients together may make the server hold (receive windows and\n"
-               "POST /echo bodies), default 4096 MiB; past it new connections are refused and echoes get 503.\n");
+               "POST /echo bodies), default 4096 MiB; past it new connections are refused and echoes get 503.\n"
+               "--quic-lb issues QUIC-LB connection IDs (draft-ietf-quic-load-balancers) for a load balancer:\n"
+               "config rotation bits cr, server ID sid in hex (shard s adds s to its last byte), nonce length,\n"
+               "and a 16-byte key for encrypted CIDs; see docs/scale-out.md.\n");
 }
 
 int main(int argc, char **argv)
@@ -313,9 +317,11 @@ int main(int argc, char **argv)
                                          {"preferred-listen", required_argument, NULL, 'L'},
                                          {"drain-timeout", required_argument, NULL, 'D'},
                                          {"mem-budget", required_argument, NULL, 'M'},
+                                         {"quic-lb", required_argument, NULL, 'B'},
                                          {NULL, 0, NULL, 0}};
     double drain_timeout = 5;
     unsigned long mem_budget_mib = 4096;
+    const char *quic_lb = NULL;
     const char *pref[2] = {NULL, NULL}, *pref_listen[2] = {NULL, NULL};
     size_t npref = 0, npref_listen = 0;
     int accept_v2 = 0; /* off by default: the interop runner expects v1 everywhere but its v2 case */
@@ -367,6 +373,7 @@ int main(int argc, char **argv)
             }
             break;
         }
+        case 'B': quic_lb = optarg; break;
         case 'C':
             if (cli_parse_cc(optarg, &cc)) {
                 fprintf(stderr, "lwquic-server: --cc: unknown algorithm '%s' (cubic, newreno)\n", optarg);
@@ -455,6 +462,11 @@ int main(int argc, char **argv)
     cfg.mem_budget = srv_budget;
     if (cc_set)
         cfg.cc = cc;
+    if (quic_lb && lwq_quic_lb_parse(&cfg.quic_lb, quic_lb)) {
+        fprintf(stderr, "lwquic-server: --quic-lb %s: cr=0..6,sid=HEX (1..15 bytes),noncelen=4..18 (sid + nonce "
+                        "at most 19 bytes)[,key=32 hex digits]\n", quic_lb);
+        return 2;
+    }
     for (size_t i = 0; i < npref; i++)
         if (parse_preferred(pref[i], &cfg)) {
             fprintf(stderr, "lwquic-server: --preferred-address %s: a numeric ADDR:PORT ([V6]:PORT)\n", pref[i]);
