@@ -29,7 +29,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 # Parallel work can build one slice: make BUILD=build-x SRC_GLOB='src/base/*.c src/qpack/*.c' TEST_GLOB='tests/unit/test_qpack*.c' FUZZ_GLOB='fuzz/fuzz_qpack*.c' TOOL_GLOB='tools/lwquic-qpack/*.c'
 SRC_GLOB ?= src/*/*.c
-TEST_GLOB ?= tests/unit/*.c tests/vectors/*.c tests/io/*.c tests/sim/*.c
+TEST_GLOB ?= tests/unit/*.c tests/vectors/*.c tests/io/*.c tests/sim/*.c tests/attack/*.c
 FUZZ_GLOB ?= fuzz/fuzz_*.c
 TOOL_GLOB ?= tools/*/*.c
 SRC := $(sort $(wildcard $(SRC_GLOB)))
