@@ -43,13 +43,15 @@ typedef struct atk_peer {
     /* what the server said on the wire after detaching */
     int close_seen;
     uint64_t close_code, close_frame_type;
-    uint64_t path_responses, new_cids, retire_cids, max_streams_frames, stream_frames;
+    uint64_t path_responses, new_cids, retire_cids, max_streams_frames, stream_frames, resets;
+    uint64_t max_streams_bidi; /* the highest MAX_STREAMS (bidi) seen */
     uint64_t new_cid_seq[64];
     size_t n_new_cid_seq;
     /* the server's close as it recorded it (copied before the connection is removed) */
     int srv_closed;
     lwq_close_info srv_close;
     uint64_t dgrams_rx, bytes_rx; /* server to this client */
+    uint64_t dgrams_rx_other, bytes_rx_other; /* ... of those, to another address */
     uint64_t dgrams_tx, bytes_tx; /* this client to the server */
     /* legitimate fetch */
     int64_t fetch_id;
@@ -152,7 +154,12 @@ static inline void atk_parse_frames(atk_peer *p, const uint8_t *f, size_t n)
             break;
         case LWQ_FRAME_RETIRE_CONNECTION_ID: p->retire_cids++; break;
         case LWQ_FRAME_MAX_STREAMS_BIDI:
+            if (fr.u.max_streams > p->max_streams_bidi)
+                p->max_streams_bidi = fr.u.max_streams;
+            p->max_streams_frames++;
+            break;
         case LWQ_FRAME_MAX_STREAMS_UNI: p->max_streams_frames++; break;
+        case LWQ_FRAME_RESET_STREAM: p->resets++; break;
         default:
             if (lwq_frame_is_stream(fr.type))
                 p->stream_frames++;
@@ -238,6 +245,18 @@ static inline void atk_inject(atk *a, const uint8_t *frames, size_t n)
     ck_assert_uint_le(n, 1200);
     size_t k = atk_seal(&a->evil, frames, n, pkt, sizeof(pkt));
     atk_to_server(a, &a->evil, pkt, k);
+}
+
+/* The same from another source address (a spoofed or migrated path): the server's view of it. */
+static inline void atk_inject_from(atk *a, const lwq_path *spath, const uint8_t *frames, size_t n)
+{
+    uint8_t pkt[1500];
+    ck_assert(a->evil.detached);
+    size_t k = atk_seal(&a->evil, frames, n, pkt, sizeof(pkt));
+    lwq_path keep = a->evil.spath;
+    a->evil.spath = *spath;
+    atk_to_server(a, &a->evil, pkt, k);
+    a->evil.spath = keep;
 }
 
 /* The server application: reads every stream; answers the legitimate client's request (a bidi stream
@@ -358,7 +377,14 @@ static inline void atk_server_out(atk *a)
         if (!a->broken)
             a->broken = lwq_conn_check(p->sc, a->now);
         atk_server_app(a, p->sc);
-        for (int j = 0; j < 10000 && (n = fuzz_conn_out(p->sc, buf, sizeof(buf), a->now)) > 0; j++) {
+        size_t seg;
+        uint8_t ecn;
+        for (int j = 0; j < 10000 && (n = lwq_conn_send(p->sc, &path, buf, sizeof(buf), 1, &seg, &ecn, a->now)) > 0;
+             j++) {
+            if (path.remote_len != p->spath.remote_len || memcmp(&path.remote, &p->spath.remote, path.remote_len)) {
+                p->dgrams_rx_other++; /* to another address than the client's own */
+                p->bytes_rx_other += (uint64_t)n;
+            }
             a->srv_dgrams_out++;
             a->srv_bytes_out += (uint64_t)n;
             p->dgrams_rx++;
