@@ -47,7 +47,8 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE check-thread check-interop interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
+.PHONY: FORCE check-thread check-interop interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench \
+  check-attack fuzz-long
 all: lib tools
 
 deps: $(DEPS_STAMP)
@@ -143,6 +144,13 @@ check-long: $(BUILD)/tests/unit-tests
 	grep -h 'goodput' $(BUILD)/check-long/*.log; \
 	grep -h -A3 'Failures: [1-9]\|Errors: [1-9]' $(BUILD)/check-long/*.log; exit $$rc
 
+# `make check-attack`: the hostile-peer suites of tests/attack at full size (LWQ_ATTACK_FULL=20 multiplies every
+# flood; `make check` runs them at factor 1). LWQ_ATTACK_DEBUG=1 prints what each case measured.
+ATTACK_SUITES := attack_quic attack_conn attack_reflect attack_h3
+check-attack: $(BUILD)/tests/unit-tests
+	@for s in $(ATTACK_SUITES); do \
+	  LWQ_ATTACK_FULL=$${LWQ_ATTACK_FULL:-20} CK_RUN_SUITE=$$s $(BUILD)/tests/unit-tests || exit 1; done
+
 check-thread:
 	$(MAKE) SAN=thread BUILD=build-tsan TEST_GLOB='tests/unit/test_base.c tests/io/*.c' FUZZ_GLOB=none TOOL_GLOB=none check-unit
 
@@ -155,6 +163,14 @@ fuzz: | $(DEPS_STAMP)
 $(FUZZ_BUILD)/bin-fuzz/%: $(FUZZ_BUILD)/obj/fuzz/fuzz_%.o $(FUZZ_BUILD)/lib/liblwquic.a
 	@mkdir -p $(@D)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+# `make fuzz-long`: every libFuzzer target for FUZZ_SECONDS each (FUZZ_TARGETS to pick some), from its seeds plus a
+# working corpus in build-fuzz/fuzz-long/corpus/; executions, exec/s and coverage per target in
+# build-fuzz/fuzz-long.tsv (scripts/fuzz_long.sh), a summary on stdout.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz-long: fuzz
+	@sh scripts/fuzz_long.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: all
 	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b" $(BUILD); done; true
