@@ -323,8 +323,11 @@ START_TEST(test_stream_tiny_gaps)
     }
     for (int i = 0; i < 50; i++)
         atk_step(&a);
-    ck_assert_msg(!a.evil.close_seen, "closed with %llu", (unsigned long long)a.evil.close_code);
-    ck_assert_uint_eq(a.evil.sc->st.count, 200);
+    /* held within the bound, or refused by a memory budget with a connection error: never more memory */
+    if (a.evil.close_seen)
+        ck_assert_uint_ne(a.evil.close_code, 0);
+    else
+        ck_assert_uint_eq(a.evil.sc->st.count, 200);
     size_t peak = lwq_test_alloc_peak_bytes() - base;
     ck_assert_msg(peak <= 200 * 6 * KB, "peak %zu bytes for 200 streams", peak);
     atk_report(&a, "stream_tiny_gaps", base);

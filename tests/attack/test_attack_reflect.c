@@ -153,9 +153,12 @@ START_TEST(test_initial_amplification)
     atk_fetch_start(&a, 256 * KB);
     lwq_conn *half[N];
     uint64_t in[N], out[N];
+    unsigned made = 0;
     for (unsigned i = 0; i < N; i++) {
-        lwq_path cp = fuzz_path("172.31.0.9", (uint16_t)(3000 + i), "10.0.0.2", 443);
-        lwq_path sp = fuzz_path("10.0.0.2", 443, "172.31.0.9", (uint16_t)(3000 + i));
+        char ip[32];
+        snprintf(ip, sizeof(ip), "172.31.%u.9", i);
+        lwq_path cp = fuzz_path(ip, (uint16_t)(3000 + i), "10.0.0.2", 443);
+        lwq_path sp = fuzz_path("10.0.0.2", 443, ip, (uint16_t)(3000 + i));
         lwq_conn *cl;
         ck_assert_int_eq(lwq_conn_client_new(&cl, a.cctx, &cp, NULL, 0, NULL, 0, a.now), 0);
         lwq_conn_set_null_protection(cl);
@@ -166,7 +169,12 @@ START_TEST(test_initial_amplification)
         lwq_conn *sc = NULL;
         int created = 0;
         ck_assert_int_eq(lwq_server_recv(a.srv, &sp, d, (size_t)n, 0, a.now, &sc, &created), 0);
-        ck_assert_ptr_nonnull(sc);
+        /* a server may refuse or Retry a handshake under load: then it answered statelessly, which is smaller */
+        uint8_t r[1500];
+        ssize_t k;
+        while ((k = lwq_server_send(a.srv, NULL, r, sizeof(r), a.now)) > 0)
+            ck_assert_int_lt(k, n);
+        made += sc != NULL;
         half[i] = sc;
         in[i] = (uint64_t)n;
         out[i] = 0;
@@ -194,10 +202,9 @@ START_TEST(test_initial_amplification)
         if (ms == 2000)
             ck_assert_msg(atk_fetch_done(&a), "fetch stalled at %llu", (unsigned long long)a.good.got);
     }
-    for (unsigned i = 0; i < N; i++) {
+    ck_assert_uint_gt(made, 0);
+    for (unsigned i = 0; i < N; i++)
         ck_assert_msg(half[i] == NULL, "a half-open connection outlived its idle timeout");
-        ck_assert_uint_gt(out[i], 0);
-    }
     atk_assert_healthy(&a, 0);
     atk_free(&a);
 }
