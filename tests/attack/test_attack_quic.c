@@ -94,6 +94,115 @@ START_TEST(test_crypto_beyond_buffer)
 }
 END_TEST
 
+/* One Initial from a client that never finished a handshake: null protection, the given frames, PADDING to
+ * 1200 bytes (RFC 9000 §14.1). */
+static size_t initial(uint8_t *out, uint64_t pn, const uint8_t *frames, size_t n)
+{
+    static const uint8_t dcid[8] = {0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8};
+    static const uint8_t scid[8] = {0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58};
+    lwq_pkt_hdr_out ho;
+    memset(&ho, 0, sizeof(ho));
+    ho.type = LWQ_PKT_INITIAL;
+    ho.version = LWQ_VERSION_1;
+    ho.dcid = dcid;
+    ho.dcid_len = 8;
+    ho.scid = scid;
+    ho.scid_len = 8;
+    ho.pn = pn;
+    ho.pn_len = 4;
+    ho.payload_len = 1200 - 1 - 4 - 1 - 8 - 1 - 8 - 1 - 2 - 4 - LWQ_AEAD_TAG_LEN;
+    ho.tag_len = LWQ_AEAD_TAG_LEN;
+    ck_assert_uint_le(n, ho.payload_len);
+    ssize_t h = lwq_pkt_hdr_encode(out, 1500, &ho);
+    ck_assert_int_gt(h, 0);
+    memset(out + h, 0, ho.payload_len);
+    memcpy(out + h, frames, n);
+    ssize_t k = lwq_packet_protect(&lwq_null_keys, pn, out, (size_t)h, ho.payload_len, 1500);
+    ck_assert_int_eq(k, 1200);
+    return (size_t)k;
+}
+
+/* The CONNECTION_CLOSE code in the server's Initial packets, or -1. */
+static int64_t initial_close_code(const uint8_t *d, size_t n)
+{
+    lwq_pkt_hdr h;
+    if (lwq_pkt_hdr_decode(&h, d, n, 8) <= 0 || h.type != LWQ_PKT_INITIAL)
+        return -1;
+    uint8_t buf[1500];
+    memcpy(buf, d, h.pkt_len);
+    lwq_unprotected u;
+    if (lwq_packet_unprotect(&lwq_null_keys, buf, h.pkt_len, h.pn_offset, 0, &u))
+        return -1;
+    const uint8_t *f = buf + u.payload_off;
+    size_t left = u.payload_len;
+    lwq_ack_range r[64];
+    while (left) {
+        lwq_frame fr;
+        memset(&fr, 0, sizeof(fr));
+        fr.ack_ranges = r;
+        fr.ack_ranges_cap = 64;
+        ssize_t k = lwq_frame_decode(&fr, f, left);
+        if (k <= 0)
+            return -1;
+        if (fr.type == LWQ_FRAME_CONNECTION_CLOSE)
+            return (int64_t)fr.u.close.error_code;
+        f += k;
+        left -= (size_t)k;
+    }
+    return -1;
+}
+
+/* CRYPTO gaps before any handshake (RFC 9000 §7.5): Initials from an address never validated carry one-byte
+ * CRYPTO ranges with gaps across the 64 KiB buffer, the first byte never sent. The half-open connection holds
+ * at most the buffer, sends at most three times what it received (§8.1), and closes with
+ * CRYPTO_BUFFER_EXCEEDED at the range past the limit; a legitimate fetch carries on. */
+START_TEST(test_crypto_gaps_initial)
+{
+    atk a;
+    atk_init(&a);
+    atk_start(&a);
+    size_t base = lwq_test_alloc_live_bytes();
+    lwq_path from = fuzz_path("10.0.0.2", 443, "172.20.0.1", 7777);
+    lwq_conn *sc = NULL;
+    uint64_t in = 0, out = 0;
+    int64_t code = -1;
+    size_t conn_cost = 0;
+    for (unsigned i = 1; i <= 40 && code < 0; i++) {
+        uint8_t f[64], d[1500];
+        size_t n = crypto_frame(f, (uint64_t)i * 1900, 1);
+        size_t len = initial(d, i, f, n);
+        lwq_conn *c = NULL;
+        ck_assert_int_eq(lwq_server_recv(a.srv, &from, d, len, 0, a.now, &c, NULL), 0);
+        if (c)
+            sc = c;
+        in += len;
+        ssize_t k;
+        while (sc && (k = fuzz_conn_out(sc, d, sizeof(d), a.now)) > 0) {
+            out += (uint64_t)k;
+            if (code < 0)
+                code = initial_close_code(d, (size_t)k);
+        }
+        ck_assert_uint_le(out, 3 * in);
+        atk_step(&a);
+        if (i == 1) { /* what a half-open connection costs by itself; the gaps are counted from here */
+            conn_cost = lwq_test_alloc_live_bytes() - base;
+            base = lwq_test_alloc_live_bytes();
+            lwq_test_alloc_peak_reset();
+        }
+    }
+    ck_assert_int_eq(code, LWQ_QUIC_ERR_CRYPTO_BUFFER_EXCEEDED);
+    ck_assert_ptr_nonnull(sc);
+    size_t peak = lwq_test_alloc_peak_bytes() - base;
+    ck_assert_msg(peak <= 2 * 64 * KB, "the CRYPTO gaps of a half-open connection held %zu bytes", peak);
+    if (getenv("LWQ_ATTACK_DEBUG"))
+        fprintf(stderr, "crypto_gaps_initial: a half-open connection %zu bytes, its gaps %zu more; %llu bytes in, "
+                "%llu out\n", conn_cost, peak, (unsigned long long)in, (unsigned long long)out);
+    lwq_server_remove(a.srv, sc);
+    atk_assert_healthy(&a, 256 * KB);
+    atk_free(&a);
+}
+END_TEST
+
 /* An ACK frame over the receive-side range limit (max_ack_ranges, 64) is a FRAME_ENCODING_ERROR (a limit is
  * a clean error, docs/architecture.md); the ranges are never stored. */
 START_TEST(test_ack_too_many_ranges)
@@ -201,6 +310,7 @@ Suite *suite_attack_quic(void)
     TCase *tc = lwq_test_tcase("attack_quic");
     tcase_add_test(tc, test_crypto_gaps);
     tcase_add_test(tc, test_crypto_beyond_buffer);
+    tcase_add_test(tc, test_crypto_gaps_initial);
     tcase_add_test(tc, test_ack_too_many_ranges);
     tcase_add_test(tc, test_ack_never_sent);
     tcase_add_test(tc, test_ack_flood);
