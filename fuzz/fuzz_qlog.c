@@ -211,12 +211,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 lwq_qlog_packet(&q, t, op & 0x80, &h, frames, nf, exp);
                 break;
             }
-            case 13:
+            case 13: {
                 uint64_t v[9];
                 for (int i = 0; i < 9; i++)
                     v[i] = take_u64(&in);
                 lwq_qlog_metrics(&q, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], (unsigned)v[8]);
                 break;
+            }
             case 14: {
                 char o[64], t[64];
                 take_str(&in, o);
