@@ -229,7 +229,7 @@ static int start(world *w)
     lwq_conn *cl[NCLIENTS];
     lwq_path cpath[NCLIENTS];
     for (int k = 0; k < NCLIENTS; k++) {
-        char ip[16];
+        char ip[32];
         snprintf(ip, sizeof(ip), "10.0.1.%d", k + 1);
         cpath[k] = fuzz_path(ip, 5000, "10.0.0.2", 443);
         w->p[k].spath = fuzz_path("10.0.0.2", 443, ip, 5000);
@@ -357,7 +357,7 @@ static void run_op(world *w, fuzz_in *in, uint8_t op)
     case 6: /* [u8]: the client's address changes (one of four) */
         (void)fuzz_u8(in, &b);
         {
-            char ip[16];
+            char ip[32];
             snprintf(ip, sizeof(ip), "10.0.%d.%d", 1 + (b & 1), k + 1);
             p->spath = fuzz_path("10.0.0.2", 443, ip, (uint16_t)(5000 + ((b >> 1) & 1)));
         }

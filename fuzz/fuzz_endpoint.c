@@ -46,7 +46,7 @@ static lwq_context *cctx, *sctx;
 
 static lwq_path server_view(unsigned addr)
 {
-    char ip[24];
+    char ip[32];
     snprintf(ip, sizeof(ip), "10.1.%u.%u", addr / 16, 1 + addr % 16);
     return fuzz_path("10.0.0.2", 443, ip, (uint16_t)(4000 + addr));
 }
@@ -237,7 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (int k = 0; k < CLIENTS; k++) {
         client *cl = &n.cl[k];
-        char ip[24];
+        char ip[32];
         snprintf(ip, sizeof(ip), "192.168.0.%d", k + 1);
         cl->cpath = fuzz_path(ip, 5000, "10.0.0.2", 443);
         cl->addr = (unsigned)k;
@@ -299,7 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 7: /* [u8] active migration of the client to a new local address */
             (void)fuzz_u8(&in, &b);
             {
-                char ip[24];
+                char ip[32];
                 snprintf(ip, sizeof(ip), "192.168.1.%d", 1 + b % 200);
                 lwq_path np = fuzz_path(ip, (uint16_t)(6000 + b), "10.0.0.2", 443);
                 if (lwq_conn_migrate(cl->c, &np) == 0) {
