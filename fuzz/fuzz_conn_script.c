@@ -15,7 +15,7 @@
 #include "quic/varint.h"
 
 #define NCLIENTS 2
-#define MAX_PACKETS 40000
+#define MAX_PACKETS 16000
 #define NSTREAMS 8
 
 typedef struct peer {
@@ -38,9 +38,19 @@ typedef struct world {
 } world;
 
 static lwq_context *cctx, *sctx;
+static uint64_t total_inputs, total_packets;
+
+/* LWQ_FUZZ_STATS=1 (make fuzz-long): packets sent to the server over the whole run, at exit. */
+static void print_stats(void)
+{
+    fprintf(stderr, "fuzz-stats: %llu inputs, %llu packets to the server\n", (unsigned long long)total_inputs,
+            (unsigned long long)total_packets);
+}
 
 static void setup(void)
 {
+    if (getenv("LWQ_FUZZ_STATS"))
+        atexit(print_stats);
     lwq_config c, s;
     fuzz_configs(&c, &s);
     s.cert_file = "tests/data/certs/server-ed25519.pem";
@@ -239,6 +249,7 @@ static int start(world *w)
     }
     uint8_t buf[1500];
     ssize_t n;
+    int settled = 0;
     for (int round = 0; round < 30; round++) {
         for (int k = 0; k < NCLIENTS; k++) {
             while ((n = fuzz_conn_out(cl[k], buf, sizeof(buf), w->now)) > 0) {
@@ -251,6 +262,11 @@ static int start(world *w)
                 while ((n = fuzz_conn_out(w->sc[k], buf, sizeof(buf), w->now)) > 0)
                     (void)lwq_conn_recv(cl[k], &cpath[k], buf, (size_t)n, 0, w->now);
         }
+        int done = 1;
+        for (int k = 0; k < NCLIENTS; k++)
+            done &= w->sc[k] && cl[k]->handshake_confirmed && w->sc[k]->handshake_confirmed;
+        if (done && ++settled == 3)
+            break; /* confirmed both ways, the last ACKs delivered */
         w->now += 5 * LWQ_MS;
         for (int k = 0; k < NCLIENTS; k++) {
             if (lwq_conn_next_timeout(cl[k]) <= w->now)
@@ -420,6 +436,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fprintf(stderr, "; %zu and %zu server packet numbers seen\n", w.p[0].rx.count ? (size_t)lwq_ranges_max(&w.p[0].rx) : 0,
             w.p[1].rx.count ? (size_t)lwq_ranges_max(&w.p[1].rx) : 0);
 #endif
+    total_inputs++;
+    total_packets += w.packets;
     for (int k = 0; k < NCLIENTS; k++)
         lwq_ranges_free(&w.p[k].rx);
     lwq_server_del(w.srv);
