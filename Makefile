@@ -29,7 +29,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 # Parallel work can build one slice: make BUILD=build-x SRC_GLOB='src/base/*.c src/qpack/*.c' TEST_GLOB='tests/unit/test_qpack*.c' FUZZ_GLOB='fuzz/fuzz_qpack*.c' TOOL_GLOB='tools/lwquic-qpack/*.c'
 SRC_GLOB ?= src/*/*.c
-TEST_GLOB ?= tests/unit/*.c tests/vectors/*.c tests/io/*.c tests/sim/*.c
+TEST_GLOB ?= tests/unit/*.c tests/vectors/*.c tests/io/*.c tests/sim/*.c tests/attack/*.c
 FUZZ_GLOB ?= fuzz/fuzz_*.c
 TOOL_GLOB ?= tools/*/*.c
 SRC := $(sort $(wildcard $(SRC_GLOB)))
@@ -47,7 +47,8 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE check-thread check-interop check-scaleout interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
+.PHONY: FORCE check-thread check-interop check-scaleout interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench \
+  check-attack check-load fuzz-long
 all: lib tools
 
 deps: $(DEPS_STAMP)
@@ -111,15 +112,10 @@ check-interop: tools
 $(BUILD)/tests/initial-flood: $(BUILD)/obj/tests/load/initial_flood.o $(BUILD)/lib/liblwquic.a
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
-.PHONY: check-load check-attack
 check-load: tools $(BUILD)/tests/initial-flood
 	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then \
 	  RSS_LIMIT_MB=$(if $(SAN),1024,256) sh tests/load/initial_flood.sh $(BUILD); \
 	else echo "check-load: lwquic-server/lwquic-client not in this build, skipped"; fi
-# The hostile-peer tests at the size of the original reproductions, and a longer flood.
-check-attack: $(BUILD)/tests/unit-tests tools $(BUILD)/tests/initial-flood
-	LWQ_ATTACK_FULL=1 CK_RUN_SUITE=conn_hostile $(BUILD)/tests/unit-tests
-	FLOOD_SECONDS=30 RSS_LIMIT_MB=$(if $(SAN),1024,256) sh tests/load/initial_flood.sh $(BUILD)
 
 # The QUIC-LB lab (tests/scaleout/lab.sh, docs/scale-out.md): three servers behind an nftables balancer in
 # network namespaces, about a minute; needs root (ip netns, nft) and says it skipped otherwise.
@@ -162,6 +158,15 @@ check-long: $(BUILD)/tests/unit-tests
 	grep -h 'goodput' $(BUILD)/check-long/*.log; \
 	grep -h -A3 'Failures: [1-9]\|Errors: [1-9]' $(BUILD)/check-long/*.log; exit $$rc
 
+# `make check-attack`: the hostile-peer suites of tests/attack at full size (LWQ_ATTACK_FULL=20 multiplies every
+# flood; `make check` runs them at factor 1), conn_hostile at the size of the original reproductions, and the
+# Initial flood for 30 s. LWQ_ATTACK_DEBUG=1 prints what each case measured.
+ATTACK_SUITES := attack_quic attack_conn attack_reflect attack_h3 conn_hostile
+check-attack: $(BUILD)/tests/unit-tests tools $(BUILD)/tests/initial-flood
+	@for s in $(ATTACK_SUITES); do \
+	  LWQ_ATTACK_FULL=$${LWQ_ATTACK_FULL:-20} CK_RUN_SUITE=$$s $(BUILD)/tests/unit-tests || exit 1; done
+	FLOOD_SECONDS=30 RSS_LIMIT_MB=$(if $(SAN),1024,256) sh tests/load/initial_flood.sh $(BUILD)
+
 check-thread:
 	$(MAKE) SAN=thread BUILD=build-tsan TEST_GLOB='tests/unit/test_base.c tests/io/*.c' FUZZ_GLOB=none TOOL_GLOB=none check-unit
 
@@ -174,6 +179,14 @@ fuzz: | $(DEPS_STAMP)
 $(FUZZ_BUILD)/bin-fuzz/%: $(FUZZ_BUILD)/obj/fuzz/fuzz_%.o $(FUZZ_BUILD)/lib/liblwquic.a
 	@mkdir -p $(@D)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+# `make fuzz-long`: every libFuzzer target for FUZZ_SECONDS each (FUZZ_TARGETS to pick some), from its seeds plus a
+# working corpus in build-fuzz/fuzz-long/corpus/; executions, exec/s and coverage per target in
+# build-fuzz/fuzz-long.tsv (scripts/fuzz_long.sh), a summary on stdout.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz-long: fuzz
+	@sh scripts/fuzz_long.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: all
 	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b" $(BUILD); done; true

@@ -8,6 +8,15 @@
 
 /* Atomics: the event-loop tests allocate from several threads. */
 static size_t live, count, fail_at;
+static size_t live_bytes, peak_bytes;
+
+static void bytes_add(size_t n)
+{
+    size_t now = __atomic_add_fetch(&live_bytes, n, __ATOMIC_RELAXED);
+    size_t peak = __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED);
+    while (now > peak && !__atomic_compare_exchange_n(&peak_bytes, &peak, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
 
 static int should_fail(void)
 {
@@ -30,6 +39,7 @@ static void *count_malloc(void *ud, size_t n)
         return NULL;
     memcpy(p, &n, sizeof(n));
     __atomic_fetch_add(&live, 1, __ATOMIC_RELAXED);
+    bytes_add(n);
     return p + HDR;
 }
 
@@ -51,6 +61,9 @@ static void count_free(void *ud, void *p)
     /* Only touch Check on failure: its assertion bookkeeping is not thread-safe. */
     if (__atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED) == 0)
         ck_abort_msg("free of a block the counting allocator did not hand out");
+    size_t n;
+    memcpy(&n, (uint8_t *)p - HDR, sizeof(n));
+    __atomic_fetch_sub(&live_bytes, n, __ATOMIC_RELAXED);
     free((uint8_t *)p - HDR);
 }
 
@@ -61,10 +74,14 @@ static void *count_realloc(void *ud, void *p, size_t n)
     __atomic_fetch_add(&count, 1, __ATOMIC_RELAXED);
     if (should_fail())
         return NULL;
+    size_t old;
+    memcpy(&old, (uint8_t *)p - HDR, sizeof(old));
     uint8_t *q = realloc((uint8_t *)p - HDR, n + HDR);
     if (!q)
         return NULL;
     memcpy(q, &n, sizeof(n));
+    __atomic_fetch_sub(&live_bytes, old, __ATOMIC_RELAXED);
+    bytes_add(n);
     return q + HDR;
 }
 
@@ -73,12 +90,17 @@ const lwq_allocator *const lwq_test_alloc = &counting;
 
 size_t lwq_test_alloc_live(void) { return __atomic_load_n(&live, __ATOMIC_RELAXED); }
 size_t lwq_test_alloc_count(void) { return __atomic_load_n(&count, __ATOMIC_RELAXED); }
+size_t lwq_test_alloc_live_bytes(void) { return __atomic_load_n(&live_bytes, __ATOMIC_RELAXED); }
+size_t lwq_test_alloc_peak_bytes(void) { return __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED); }
+void lwq_test_alloc_peak_reset(void) { __atomic_store_n(&peak_bytes, lwq_test_alloc_live_bytes(), __ATOMIC_RELAXED); }
 void lwq_test_alloc_fail_at(size_t n) { __atomic_store_n(&fail_at, n, __ATOMIC_RELAXED); }
 void lwq_test_alloc_reset(void)
 {
     __atomic_store_n(&live, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&count, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&fail_at, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&live_bytes, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&peak_bytes, 0, __ATOMIC_RELAXED);
 }
 
 static void leak_setup(void) { lwq_test_alloc_reset(); }

@@ -11,6 +11,11 @@
 extern const lwq_allocator *const lwq_test_alloc;
 size_t lwq_test_alloc_live(void);     /* blocks currently allocated */
 size_t lwq_test_alloc_count(void);    /* allocations made so far */
+size_t lwq_test_alloc_live_bytes(void); /* bytes currently allocated (as requested, no headers) */
+/* The most bytes live at once since the last lwq_test_alloc_reset or lwq_test_alloc_peak_reset,
+ * which starts the peak over from the bytes live now. */
+size_t lwq_test_alloc_peak_bytes(void);
+void lwq_test_alloc_peak_reset(void);
 /* Make the n-th allocation from now fail (1 = the next one); 0 disables. */
 void lwq_test_alloc_fail_at(size_t n);
 void lwq_test_alloc_reset(void);
