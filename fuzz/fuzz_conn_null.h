@@ -51,7 +51,7 @@ static inline int nullh_start(nullh *h, lwq_context *sctx, nullh_out_fn out, voi
     h->now = LWQ_SEC;
     h->out = out;
     h->out_ud = ud;
-    lwq_server_limits lim = {.max_connections = NULLH_CONNS, .max_handshakes = NULLH_CONNS};
+    lwq_server_limits lim = {.max_connections = NULLH_CONNS, .max_handshakes = NULLH_CONNS, .retry_above = NULLH_CONNS};
     if (lwq_server_new(&h->srv, sctx, &lim))
         return -1;
     lwq_server_set_null_protection(h->srv);

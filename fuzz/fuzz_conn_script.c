@@ -232,7 +232,7 @@ static int start(world *w)
 {
     memset(w, 0, sizeof(*w));
     w->now = LWQ_SEC;
-    lwq_server_limits lim = {.max_connections = 4, .max_handshakes = 4};
+    lwq_server_limits lim = {.max_connections = 4, .max_handshakes = 4, .retry_above = 4};
     if (lwq_server_new(&w->srv, sctx, &lim))
         abort();
     lwq_server_set_null_protection(w->srv);

@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lwq_path path;
     memset(&path, 0, sizeof(path));
     lwq_tstamp now = LWQ_SEC;
-    lwq_server_limits lim = {.max_connections = 4, .max_handshakes = 4};
+    lwq_server_limits lim = {.max_connections = 4, .max_handshakes = 4, .retry_above = 4};
     if (lwq_server_new(&srv, sctx, &lim) || lwq_conn_client_new(&cl, cctx, &path, NULL, 0, NULL, 0, now))
         goto out;
     static uint8_t buf[1500];

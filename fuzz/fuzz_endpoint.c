@@ -73,11 +73,13 @@ static void track(net *n, int s, lwq_conn *c)
         }
 }
 
-/* A datagram arriving on shard s: forwarded by its DCID's tag (endpoint.c owner_of), then received. */
+/* A datagram arriving on shard s: forwarded to the shard its DCID names (endpoint.c owner_of, through
+ * lwq_context_cid_shard), then received. */
 static lwq_conn *arrive(net *n, int s, const lwq_path *from, const uint8_t *d, size_t len)
 {
-    if (len >= 1 + 8 && !(d[0] & 0x80) && d[1] < SHARDS && d[1] != s) {
-        s = d[1];
+    int o = lwq_context_cid_shard(sctx, d, len);
+    if (o >= 0 && o < SHARDS && o != s) {
+        s = o;
         n->forwarded++;
     }
     lwq_conn *c = NULL;
@@ -199,7 +201,9 @@ static void step(net *n)
             continue;
         for (int i = 0; i < LWQ_CIDS_PEER_MAX; i++) {
             const lwq_peer_cid *p = &cl->c->cids.peer[i];
-            if (p->used && p->seq > 0 && p->cid.len && p->cid.id[0] != cl->shard)
+            uint8_t hdr[1 + LWQ_CID_MAX] = {0x40};
+            memcpy(hdr + 1, p->cid.id, p->cid.len);
+            if (p->used && p->seq > 0 && p->cid.len && lwq_context_cid_shard(sctx, hdr, 1 + p->cid.len) != cl->shard)
                 abort();
         }
     }
@@ -229,7 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&n, 0, sizeof(n));
     n.now = LWQ_SEC;
     for (int s = 0; s < SHARDS; s++) {
-        lwq_server_limits lim = {.max_connections = CONNS, .max_handshakes = CONNS};
+        lwq_server_limits lim = {.max_connections = CONNS, .max_handshakes = CONNS, .retry_above = CONNS};
         if (lwq_server_new(&n.shard[s], sctx, &lim))
             abort();
         lwq_server_set_cid_tag(n.shard[s], (uint8_t)s);
