@@ -37,6 +37,11 @@ typedef struct reply {
     uint8_t data[REPLY_MAX];
 } reply;
 
+#define REFLECT_SLOTS 256
+#define REFLECT_ADDR_RATE 20    /* answers a second to one address, in bursts of as many */
+#define REFLECT_RATE 10000      /* answers a second in all */
+#define REFLECT_BURST 1000
+
 struct lwq_server {
     lwq_context *ctx;
     const lwq_allocator *alloc;
@@ -51,6 +56,9 @@ struct lwq_server {
     lwq_replay *replay; /* 0-RTT anti-replay (docs/resumption.md), made on first use */
     int (*replay_fresh)(void *ud, const uint8_t *id, size_t len, lwq_tstamp now); /* shared cache */
     void *replay_ud;
+    /* Answers without a connection (VN, stateless reset, Retry) are reflections a spoofer aims:
+     * rate-limited per source address (keyed hash into REFLECT_SLOTS) and in all (GCRA times). */
+    lwq_tstamp now, reflect_tat[REFLECT_SLOTS], reflect_all;
     int has_tag;        /* lwq_server_set_cid_tag */
     uint8_t tag;
     int null_protection; /* tests only (conn_null.h) */
@@ -230,10 +238,50 @@ void lwq_server_conn_established(lwq_server *s, lwq_conn *c)
         s->handshakes--;
 }
 
+/* Generic cell rate: at most `burst` at once, then one per `interval`. */
+static int gcra(lwq_tstamp *tat, lwq_tstamp now, lwq_tstamp interval, unsigned burst)
+{
+    lwq_tstamp t = *tat > now ? *tat : now;
+    if (t - now >= burst * interval)
+        return 0;
+    *tat = t + interval;
+    return 1;
+}
+
+/* RFC 9000 §6.1, §10.3, §21.1.1.1: each answer is smaller than its trigger, but a spoofed flood would
+ * still make the server reflect at the attacker's rate. */
+static int may_answer(lwq_server *s, const lwq_path *path)
+{
+    const struct sockaddr_storage *a = &path->remote;
+    const uint8_t *ip = NULL;
+    size_t n = 0;
+    if (a->ss_family == AF_INET) {
+        ip = (const uint8_t *)&((const struct sockaddr_in *)a)->sin_addr;
+        n = 4;
+    } else if (a->ss_family == AF_INET6) {
+        ip = (const uint8_t *)&((const struct sockaddr_in6 *)a)->sin6_addr;
+        n = 16;
+    }
+    uint8_t h[crypto_shorthash_BYTES] = {0};
+    if (n)
+        crypto_shorthash(h, ip, n, s->key);
+    lwq_tstamp *slot = &s->reflect_tat[lwq_get32(h) % REFLECT_SLOTS];
+    lwq_tstamp keep = *slot;
+    if (!gcra(slot, s->now, LWQ_SEC / REFLECT_ADDR_RATE, REFLECT_ADDR_RATE))
+        return 0;
+    if (!gcra(&s->reflect_all, s->now, LWQ_SEC / REFLECT_RATE, REFLECT_BURST)) {
+        *slot = keep;
+        return 0;
+    }
+    return 1;
+}
+
 static reply *queue_reply(lwq_server *s, const lwq_path *path)
 {
     if (s->qcount == REPLY_QUEUE)
         return NULL; /* answers are best effort */
+    if (path && !may_answer(s, path))
+        return NULL;
     reply *r = &s->q[(s->qhead + s->qcount) % REPLY_QUEUE];
     if (path)
         r->path = *path;
@@ -461,6 +509,7 @@ int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, si
     *conn = NULL;
     if (created)
         *created = 0;
+    s->now = now;
     lwq_pkt_hdr h;
     ssize_t n = lwq_pkt_hdr_decode(&h, data, len, lwq_cid_len(s->ctx));
     if (n == LWQ_ERR_UNSUPPORTED) {

@@ -131,8 +131,8 @@ static int flood_one(pair *p, const lwq_path *path, int answer_retry)
     lwq_path out;
     size_t seg;
     uint8_t ecn;
-    int made = 0;
-    for (int round = 0; round < 2 && !made; round++) {
+    int made = 0, retried = 0;
+    for (int round = 0; round < 2 && !made && (round == 0 || retried); round++) {
         ssize_t n = lwq_conn_send(cl, &out, buf, sizeof(buf), 1, &seg, &ecn, p->now);
         ck_assert_int_gt(n, 0);
         lwq_conn *sc = NULL;
@@ -141,8 +141,10 @@ static int flood_one(pair *p, const lwq_path *path, int answer_retry)
         made = created;
         lwq_path rp;
         while ((n = lwq_server_send(p->srv, &rp, buf, sizeof(buf), p->now)) > 0)
-            if (answer_retry && round == 0)
+            if (answer_retry && round == 0) {
                 ck_assert_int_eq(lwq_conn_recv(cl, path, buf, (size_t)n, 0, p->now), 0);
+                retried = 1; /* unless the Retry rate per address ran out */
+            }
         if (!answer_retry)
             break;
     }

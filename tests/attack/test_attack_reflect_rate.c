@@ -1,12 +1,7 @@
-/* PENDING (left out of the build: rename to .c to run it): Version Negotiation and stateless resets are
- * not rate-limited. Every spoofed datagram of 1200+ bytes with an unknown version draws a Version
- * Negotiation packet, and every short-header datagram over 21 bytes for an unknown connection a stateless
- * reset, however many arrive from one address in how short a time: the 16-entry reply queue of
- * src/quic/server.c bounds what waits between two lwq_server_send calls, not the rate. Each answer is
- * smaller than its trigger (no amplification, tests/attack/test_attack_reflect.c), but a spoofed flood
- * still turns the server into a reflector at the attacker's packet rate (RFC 9000 §6.1 and §10.3 let a
- * server limit both; §21.1.1.1). The fix belongs in lwq_server_recv (src/quic/server.c): a token bucket
- * per source address (keyed hash, bounded table) and a global one, counted in answers per second. */
+/* Version Negotiation and stateless resets are rate-limited per source address (src/quic/server.c,
+ * may_answer): each answer is smaller than its trigger (no amplification, test_attack_reflect.c), and a
+ * spoofed flood must not turn the server into a reflector at the attacker's packet rate either (RFC 9000
+ * §6.1, §10.3, §21.1.1.1). */
 #include "attack.h"
 
 /* 1,000 triggers of each kind from one victim address within one virtual second: at most 100 answers. */
@@ -41,10 +36,10 @@ START_TEST(test_reflection_rate)
 }
 END_TEST
 
-Suite *suite_attack_pending_rate(void)
+Suite *suite_attack_reflect_rate(void)
 {
-    Suite *s = suite_create("attack_pending_rate");
-    TCase *tc = lwq_test_tcase("attack_pending_rate");
+    Suite *s = suite_create("attack_reflect_rate");
+    TCase *tc = lwq_test_tcase("attack_reflect_rate");
     tcase_add_test(tc, test_reflection_rate);
     suite_add_tcase(s, tc);
     return s;
