@@ -90,6 +90,13 @@ int ns_blackhole_active(const ns_blackhole *b, uint64_t start, uint64_t now)
     return b->off && now >= start + b->on && now < start + b->on + b->off;
 }
 
+int ns_arrive(ns_dir_cfg *d, ns_rng *r, const ns_blackhole *bh, uint64_t start, uint64_t now, uint8_t *p, size_t n)
+{
+    if (ns_blackhole_active(bh, start, now))
+        return NS_DROP_BLACKHOLE;
+    return ns_impair(d, r, p, n);
+}
+
 static int parse_num(const char **s, double *v)
 {
     char *end;

@@ -68,7 +68,7 @@ typedef struct relay {
     ns_blackhole bh;
     uint64_t rebind_first, rebind_every, next_rebind;
     int rebind_addr;
-    uint64_t t0; /* the first client datagram */
+    uint64_t t0; /* the simulator's start: blackhole and rebind timers count from here, as in ns-3 */
     uint64_t mono0, wall0;
     size_t mtu;
     FILE *left, *right;
@@ -193,17 +193,6 @@ static void ingress(relay *r, int d, flow *f, uint64_t now, uint8_t ecn, uint8_t
         return;
     }
     trace(r, d == TO_CLIENT, d == TO_SERVER, f, now, ecn, p, n);
-    if (ns_blackhole_active(&r->bh, r->t0, now)) {
-        dr->stats[ST_BLACKHOLE]++;
-        return;
-    }
-    switch (ns_impair(&dr->cfg, &r->rng, p, n)) {
-    case NS_DROP_LOSS: dr->stats[ST_LOSS]++; return;
-    case NS_DROP_LIST: dr->stats[ST_LIST]++; return;
-    case NS_DROP_CORRUPT: dr->stats[ST_CORRUPT_DROP]++; return;
-    case NS_CORRUPTED: dr->stats[ST_CORRUPTED]++; break;
-    default: break;
-    }
     uint64_t due = ns_link_admit(&dr->link, now, n + (v6 ? 48 : 28));
     if (!due) {
         dr->stats[ST_TAIL]++;
@@ -234,6 +223,21 @@ static void deliver(relay *r, int d, uint64_t now)
         if (!dr->head)
             dr->tail = NULL;
         flow *f = k->f;
+        /* impairments at the receiving side, after the bottleneck */
+        int st = -1;
+        switch (ns_arrive(&dr->cfg, &r->rng, &r->bh, r->t0, now, k->data, k->len)) {
+        case NS_DROP_BLACKHOLE: st = ST_BLACKHOLE; break;
+        case NS_DROP_LOSS: st = ST_LOSS; break;
+        case NS_DROP_LIST: st = ST_LIST; break;
+        case NS_DROP_CORRUPT: st = ST_CORRUPT_DROP; break;
+        case NS_CORRUPTED: dr->stats[ST_CORRUPTED]++; break;
+        default: break;
+        }
+        if (st >= 0) {
+            dr->stats[st]++;
+            free(k);
+            continue;
+        }
         lwq_udp_msg m = {.buf = k->data, .len = k->len, .ecn = k->ecn};
         lwq_udp *u;
         if (d == TO_SERVER) {
@@ -290,11 +294,6 @@ static void on_readable(relay *r, int kind, uint32_t idx)
             flow *f = kind == K_FRONT ? find_flow(r, &r->fronts[idx], &msgs[i].peer) : r->flows[idx];
             if (!f)
                 continue;
-            if (kind == K_FRONT && !r->t0) {
-                r->t0 = now;
-                if (r->rebind_every || r->rebind_first)
-                    r->next_rebind = now + r->rebind_first;
-            }
             size_t seg = msgs[i].segsize ? msgs[i].segsize : msgs[i].len;
             for (size_t off = 0; off < msgs[i].len; off += seg) {
                 size_t len = msgs[i].len - off < seg ? msgs[i].len - off : seg;
@@ -450,8 +449,10 @@ int main(int argc, char **argv)
     r.right = open_pcap(right);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    r.mono0 = mono_now();
+    r.mono0 = r.t0 = mono_now();
     r.wall0 = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    if (r.rebind_every || r.rebind_first)
+        r.next_rebind = r.t0 + r.rebind_first;
     if (!quiet)
         fprintf(stderr, "lwquic-netsim: relaying port %u to %u%s\n", ports[0], ports[1],
                 ports[2] ? " (and a second pair)" : "");

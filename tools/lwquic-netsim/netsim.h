@@ -53,7 +53,7 @@ typedef struct ns_dir_cfg {
     uint64_t seen; /* datagrams that reached this direction, for the droplist (1-based) */
 } ns_dir_cfg;
 
-enum { NS_PASS = 0, NS_DROP_LOSS, NS_DROP_LIST, NS_DROP_CORRUPT, NS_CORRUPTED };
+enum { NS_PASS = 0, NS_DROP_LOSS, NS_DROP_LIST, NS_DROP_CORRUPT, NS_CORRUPTED, NS_DROP_BLACKHOLE };
 /* Applies the direction's impairments to one datagram (may modify it): NS_PASS, NS_CORRUPTED
  * (forward the modified bytes) or a drop reason. */
 int ns_impair(ns_dir_cfg *d, ns_rng *r, uint8_t *p, size_t n);
@@ -65,6 +65,12 @@ typedef struct ns_blackhole {
     uint64_t on, off;
 } ns_blackhole;
 int ns_blackhole_active(const ns_blackhole *b, uint64_t start, uint64_t now);
+
+/* A datagram leaving the bottleneck at now, on the receiving side (where ns-3's error models sit, so a
+ * datagram lost there still took its link time and queue slot): the blackhole, timed from the simulator's
+ * start, then the direction's impairments (its droplist counts datagrams that got this far). NS_PASS,
+ * NS_CORRUPTED (forward the modified bytes) or a drop reason. */
+int ns_arrive(ns_dir_cfg *d, ns_rng *r, const ns_blackhole *bh, uint64_t start, uint64_t now, uint8_t *p, size_t n);
 
 /* Option values: "30,3" (percent, burst), "2,3,4" (list), "5,2" (seconds). Return 0 or -1. */
 int ns_parse_burst(const char *s, ns_burst *out);
