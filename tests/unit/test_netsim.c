@@ -294,6 +294,33 @@ START_TEST(test_arrive_after_the_bottleneck)
 }
 END_TEST
 
+/* Alone on the runner's link the competitor fills it, finds the queue limit, and backs off at most once per
+ * round trip. */
+START_TEST(test_cross_competitor)
+{
+    ns_link l;
+    ns_link_init(&l, 10000000, 15 * MS, 25);
+    ns_cross x;
+    ns_cross_init(&x, 30 * MS);
+    uint64_t now = 0, cuts = 0, last_cut = 0;
+    while (now < 20000 * MS) {
+        uint64_t next = ns_cross_run(&x, &l, now);
+        if (x.last_cut != last_cut) {
+            ck_assert(!last_cut || x.last_cut >= last_cut + 30 * MS);
+            last_cut = x.last_cut;
+            cuts++;
+        }
+        ck_assert_uint_gt(next, now);
+        now = next;
+    }
+    double mbit = (double)x.sent * 1500 * 8 / 20 / 1e6;
+    ck_assert(mbit > 8.0 && mbit < 10.1);
+    ck_assert_uint_gt(x.dropped, 0);
+    ck_assert_uint_gt(cuts, 2);
+    ck_assert(x.cwnd >= 2 && x.cwnd < 60); /* the path holds ~25 in flight plus a 25-packet queue */
+}
+END_TEST
+
 Suite *suite_netsim(void)
 {
     Suite *s = suite_create("netsim");
@@ -307,6 +334,7 @@ Suite *suite_netsim(void)
     tcase_add_test(tc, test_corrupt_changes_one_early_byte_never_vn);
     tcase_add_test(tc, test_blackhole_window);
     tcase_add_test(tc, test_arrive_after_the_bottleneck);
+    tcase_add_test(tc, test_cross_competitor);
     tcase_add_test(tc, test_option_parsing);
     tcase_add_test(tc, test_pcap_records_v4_and_v6);
     suite_add_tcase(s, tc);

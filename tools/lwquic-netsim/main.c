@@ -66,6 +66,9 @@ typedef struct relay {
     dir dirs[2];
     ns_rng rng;
     ns_blackhole bh;
+    ns_cross cross;
+    int cross_on;
+    uint64_t cross_next;
     uint64_t rebind_first, rebind_every, next_rebind;
     int rebind_addr;
     uint64_t t0; /* the simulator's start: blackhole and rebind timers count from here, as in ns-3 */
@@ -265,6 +268,8 @@ static void arm(relay *r)
             next = r->dirs[d].head->due;
     if (r->next_rebind && (!next || r->next_rebind < next))
         next = r->next_rebind;
+    if (r->cross_next && (!next || r->cross_next < next))
+        next = r->cross_next;
     struct itimerspec its = {{0, 0}, {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)}};
     timerfd_settime(r->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
@@ -309,9 +314,11 @@ static void usage(FILE *f)
             "usage: lwquic-netsim --listen PORT --server PORT [--listen2 PORT --server2 PORT]\n"
             "         [--left PCAP] [--right PCAP] [--delay MS] [--rate MBIT] [--queue N] [--mtu N]\n"
             "         [--drop P,BURST] [--corrupt P,BURST] [--corrupt-drops] [--droplist-to-server I,J..]\n"
-            "         [--droplist-to-client I,J..] [--blackhole ON,OFF] [--rebind FIRST,EVERY[,addr]] [--seed N] [-q]\n"
+            "         [--droplist-to-client I,J..] [--blackhole ON,OFF] [--rebind FIRST,EVERY[,addr]] [--cross]\n"
+            "         [--seed N] [-q]\n"
             "Relays UDP from 127.0.0.1:PORT and [::1]:PORT to the server on loopback through the runner's link\n"
-            "model (defaults: 15 ms, 10 Mbit/s, 25 packets, MTU 1500); times in seconds unless noted.\n");
+            "model (defaults: 15 ms, 10 Mbit/s, 25 packets, MTU 1500); times in seconds unless noted. --cross: a\n"
+            "window-based competitor from the server side for the whole run (crosstraffic, approximate).\n");
 }
 
 static int open_front(relay *r, unsigned port, unsigned server_port, uint16_t trace_port)
@@ -349,6 +356,7 @@ static int parse_opts(relay *r, int argc, char **argv, unsigned ports[4], int *q
         {"corrupt-drops", no_argument, NULL, 'X'},       {"droplist-to-server", required_argument, NULL, '1'},
         {"droplist-to-client", required_argument, NULL, '2'}, {"blackhole", required_argument, NULL, 'B'},
         {"rebind", required_argument, NULL, 'R'},        {"seed", required_argument, NULL, 'x'},
+        {"cross", no_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
     double delay_ms = 15, rate = 10;
     unsigned queue = 25;
@@ -392,6 +400,7 @@ static int parse_opts(relay *r, int argc, char **argv, unsigned ports[4], int *q
                 goto bad;
             break;
         case 'x': ns_rng_seed(&r->rng, strtoull(optarg, NULL, 0)); break;
+        case 'c': r->cross_on = 1; break;
         case 'q': *quiet = 1; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -405,6 +414,7 @@ static int parse_opts(relay *r, int argc, char **argv, unsigned ports[4], int *q
     }
     for (int d = 0; d < 2; d++)
         ns_link_init(&r->dirs[d].link, (uint64_t)(rate * 1e6), (uint64_t)(delay_ms * 1e6), queue);
+    ns_cross_init(&r->cross, (uint64_t)(2 * delay_ms * 1e6));
     return 0;
 bad:
     fprintf(stderr, "lwquic-netsim: malformed option value '%s'\n", optarg);
@@ -453,6 +463,8 @@ int main(int argc, char **argv)
     r.wall0 = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     if (r.rebind_every || r.rebind_first)
         r.next_rebind = r.t0 + r.rebind_first;
+    if (r.cross_on)
+        r.cross_next = r.t0;
     if (!quiet)
         fprintf(stderr, "lwquic-netsim: relaying port %u to %u%s\n", ports[0], ports[1],
                 ports[2] ? " (and a second pair)" : "");
@@ -477,6 +489,8 @@ int main(int argc, char **argv)
         uint64_t now = mono_now();
         deliver(&r, TO_SERVER, now);
         deliver(&r, TO_CLIENT, now);
+        if (r.cross_on && now >= r.cross_next)
+            r.cross_next = ns_cross_run(&r.cross, &r.dirs[TO_CLIENT].link, now);
         if (r.next_rebind && now >= r.next_rebind) {
             rebind(&r);
             r.next_rebind = r.rebind_every ? now + r.rebind_every : 0;
@@ -496,5 +510,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, " %llu %s", (unsigned long long)r.dirs[d].stats[s], stat_names[s]);
         fprintf(stderr, "\n");
     }
+    if (r.cross_on && !quiet)
+        fprintf(stderr, "lwquic-netsim: crosstraffic: %llu sent, %llu tail-dropped\n", (unsigned long long)r.cross.sent,
+                (unsigned long long)r.cross.dropped);
     return 0;
 }

@@ -36,6 +36,25 @@ uint64_t ns_link_admit(ns_link *l, uint64_t now, size_t ip_len);
 /* Datagrams waiting or in service at now. */
 unsigned ns_link_backlog(ns_link *l, uint64_t now);
 
+/* The crosstraffic competitor: a window-based flow from the server side to the client side through the
+ * same bottleneck for the whole run, standing in for the runner's iperf TCP cubic flow (approximate: slow
+ * start, then +1 datagram per window per round trip, times 0.7 on a tail drop at most once per round
+ * trip; its 1500-byte datagrams take link time and queue slots and are never delivered or traced). */
+#define NS_CROSS_MAX 1000
+typedef struct ns_cross {
+    double cwnd, ssthresh;           /* in datagrams */
+    unsigned inflight;
+    uint64_t rtt;                    /* the path's two-way delay: at most one cut per this */
+    uint64_t last_cut;
+    uint64_t acks[NS_LINK_RING];     /* when each datagram in flight is acknowledged, in order */
+    unsigned ahead;
+    uint64_t sent, dropped;
+} ns_cross;
+void ns_cross_init(ns_cross *x, uint64_t rtt_ns);
+/* Takes the acknowledgements due by now, then sends into l as far as the window allows. Returns when it
+ * next needs a call (its next acknowledgement, or 1 ms later with nothing in flight). */
+uint64_t ns_cross_run(ns_cross *x, ns_link *l, uint64_t now);
+
 /* Random loss or corruption with a cap on consecutive hits (the ns-3 scenarios' rule). */
 typedef struct ns_burst {
     uint32_t permille; /* rate as per mille of datagrams, 0 = off */

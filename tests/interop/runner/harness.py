@@ -62,6 +62,8 @@ TESTS = [
     ("connectionmigration", "CM", "connectionmigration", "transfer", [2 * MiB], [], 60,
      {"host": "server46", "preferred": True}),
     ("goodput", "G", "transfer", "transfer", [10 * MiB], [], 60, {"repeat": 5}),
+    # the runner's iperf TCP cubic competitor is approximated by lwquic-netsim's own (--cross)
+    ("crosstraffic", "C", "transfer", "transfer", [25 * MiB], ["--cross"], 180, {"repeat": 5}),
 ]
 MEASURES = {"goodput", "crosstraffic"}
 QUICK = ["handshake", "transfer", "retry", "resumption", "http3"]
