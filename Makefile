@@ -97,9 +97,10 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 # Debian's interpreter where there is one (the harness and verifier need only the standard library).
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 check: check-headers check-unit check-fuzz check-verify check-interop
-# The interop verifier's checks on crafted traces (no tshark, no peers).
+# The interop verifier's checks on crafted traces and the harness's bookkeeping (no tshark, no peers).
 check-verify:
 	$(PYTHON) tests/interop/runner/test_verify.py -q
+	$(PYTHON) tests/interop/runner/test_harness.py -q
 check-unit: $(BUILD)/tests/unit-tests all
 	$(BUILD)/tests/unit-tests
 # On loopback, byte-exact (tests/interop/): hq-interop lwquic <-> lwquic and quic-go (run.sh); HTTP/3 against

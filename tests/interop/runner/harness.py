@@ -353,7 +353,7 @@ def write_docs(path, results):
         for p in cols:
             r = row.get(p)
             cell = sym.get(r[3], " ") if r else " "
-            if r and r[2] in MEASURES and r[3] == "pass":
+            if r and r[2] in MEASURES and r[3] == "pass" and " kbps" in r[4]:
                 cell += " " + r[4].split(" kbps")[0]
             cells.append(cell)
         lines.append("| %s (%s) | " % (t[0], t[1]) + " | ".join(cells) + " |")

@@ -172,5 +172,22 @@ class Rebind(unittest.TestCase):
         self.assertIn("never answered", check("rebind-port", t))
 
 
+class Migration(unittest.TestCase):
+    def trace(self, client_paths):
+        right = [server_initial(),
+                 dg(True, [one_rtt()], client=A1), dg(True, [one_rtt([challenge("c1")])], client=B1),
+                 dg(True, [one_rtt()], client=B1)]
+        left = [dg(False, [one_rtt([response("c1")])], client=B1)]
+        left += [dg(False, [pkt(verify.ONE_RTT, dcid=d)], client=a) for a, d in client_paths]
+        return Trace(left, right)
+
+    def test_good(self):
+        self.assertEqual(check("connectionmigration", self.trace([(A1, "d1"), (B1, "d2"), (A1, "d3")])), "pass")
+
+    def test_switch_back_keeps_dcid(self):
+        # back on A1 with B1's DCID: each path's first DCID differs, which is all the old check compared
+        self.assertIn("kept DCID d2", check("connectionmigration", self.trace([(A1, "d1"), (B1, "d2"), (A1, "d2")])))
+
+
 if __name__ == "__main__":
     unittest.main()
