@@ -489,6 +489,15 @@ def main():
     if args.tests:
         names = args.tests.split(",")
     tests = [t for t in TESTS if t[0] in names]
+    kept = []  # before anything runs: a refused merge costs nothing
+    if args.merge:
+        redo = {(s, c, t[0]) for s, c in pairs for t in tests}
+        old = read_tsv(tsv) or (read_tsv(docs_tsv) if docs_tsv else [])
+        try:
+            kept = merge_rows(old, redo, commit, args.allow_other_commit)
+        except ValueError as e:
+            print("harness.py --merge: %s" % e, file=sys.stderr)
+            return 2
     impls = sorted({x for p in pairs for x in p})
     if "quicgo" in impls:
         peer = os.path.join(args.build, "interop", "quicgo-peer")
@@ -504,15 +513,6 @@ def main():
     rng = random.Random(args.seed)
     certs = Certs(os.path.join(args.out, "certs"))
     results = []
-    kept = []
-    if args.merge:
-        redo = {(s, c, t[0]) for s, c in pairs for t in tests}
-        old = read_tsv(tsv) or (read_tsv(docs_tsv) if docs_tsv else [])
-        try:
-            kept = merge_rows(old, redo, commit, args.allow_other_commit)
-        except ValueError as e:
-            print("harness.py --merge: %s" % e, file=sys.stderr)
-            return 2
     for srv, cli in pairs:
         for t in tests:
             r, why = run_case(args, certs, srv, cli, t, rng)
