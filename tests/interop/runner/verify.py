@@ -236,8 +236,10 @@ def check_files(run):
     if sorted(got) != sorted(expected):
         missing = sorted(set(expected) - set(got))
         extra = sorted(set(got) - set(expected))
+        # the position in the request list names the connection of a multiconnect run
         raise Fail("downloaded files differ: %d missing (%s), %d unexpected (%s)"
-                   % (len(missing), " ".join(m[:20] for m in missing[:3]), len(extra), " ".join(extra[:3])))
+                   % (len(missing), " ".join("#%d %s" % (expected.index(m) + 1, m[:20]) for m in missing[:3]),
+                      len(extra), " ".join(extra[:3])))
     for name in expected:
         with open(os.path.join(run, "www", name), "rb") as a, open(os.path.join(dl, name), "rb") as b:
             if a.read() != b.read():
