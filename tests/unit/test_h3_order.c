@@ -27,10 +27,9 @@ typedef struct wire {
     lwq_qpack_decoder *dec;
     wire_stream st[WST];
     size_t nst;
-    int settings;                   /* the control stream's first bytes arrived */
-    size_t sections, dyn, blocked;  /* HEADERS seen, those referencing the table, those blocked */
-    size_t before_settings;         /* HEADERS seen before the control stream */
-    int bad;
+    int settings;                  /* the control stream has begun (SETTINGS is its first frame) */
+    size_t sections, dyn, blocked; /* HEADERS seen, those referencing the table, those blocked */
+    size_t before_settings;        /* HEADERS seen before the control stream began */
 } wire;
 
 typedef struct ord {
@@ -38,7 +37,7 @@ typedef struct ord {
     lwq_h3 *c, *s;
     int64_t req[NREQ], ended[NREQ];
     size_t nreq, nended, answered;
-    int64_t resp[NREQ];
+    int resp[NREQ];
     size_t body[NREQ];
     int done[NREQ];
     int late_inserts; /* the server's encoder stream sent last, as before RFC 9204 §2.1.2 was heeded */
