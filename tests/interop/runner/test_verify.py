@@ -38,10 +38,10 @@ def crypto(off, n, tls_type=None):
     return f
 
 
-def dg(from_server, packets, client=CLIENT, size=1200, t=0.0):
+def dg(from_server, packets, client=CLIENT, size=1200, t=0.0, ecn=0):
     src, dst = (SERVER, client) if from_server else (client, SERVER)
     return verify.Datagram({"frame": {"frame.time_epoch": str(t)},
-                            "ip": {"ip.src": src[0], "ip.dst": dst[0], "ip.dsfield.ecn": "0"},
+                            "ip": {"ip.src": src[0], "ip.dst": dst[0], "ip.dsfield.ecn": str(ecn)},
                             "udp": {"udp.srcport": str(src[1]), "udp.dstport": str(dst[1]),
                                     "udp.length": str(size + 8)},
                             "quic": list(packets)})
@@ -187,6 +187,25 @@ class Migration(unittest.TestCase):
     def test_switch_back_keeps_dcid(self):
         # back on A1 with B1's DCID: each path's first DCID differs, which is all the old check compared
         self.assertIn("kept DCID d2", check("connectionmigration", self.trace([(A1, "d1"), (B1, "d2"), (A1, "d2")])))
+
+
+class Ecn(unittest.TestCase):
+    def trace(self, client_marks):
+        ack = {"quic.frame_type": "3", "quic.ack.ect0_count": "5", "quic.ack.ect1_count": "0"}
+        left = [dg(False, [pkt(verify.INITIAL)], ecn=client_marks[0])]
+        left += [dg(False, [one_rtt([ack])], ecn=m) for m in client_marks[1:]]
+        right = [dg(True, [pkt(verify.INITIAL, scid="5e")], ecn=2), dg(True, [one_rtt([ack])], ecn=2)]
+        return Trace(left, right)
+
+    def test_good(self):
+        self.assertEqual(check("ecn", self.trace([2, 2, 2])), "pass")
+
+    def test_unmarked_datagram(self):
+        # the old check wanted one ECT mark somewhere; the runner wants every datagram marked
+        self.assertIn("1 of its 3 datagrams unmarked", check("ecn", self.trace([0, 2, 2])))
+
+    def test_mixed_codepoints(self):
+        self.assertIn("mixed", check("ecn", self.trace([2, 1, 2])))
 
 
 if __name__ == "__main__":
