@@ -47,8 +47,8 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE check-thread check-interop check-scaleout interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench \
-  check-attack check-load fuzz-long
+.PHONY: FORCE check-thread check-interop check-verify check-scaleout interop all lib tools check check-unit check-fuzz check-headers fuzz \
+  install clean demo deps bench check-attack check-load fuzz-long
 all: lib tools
 
 deps: $(DEPS_STAMP)
@@ -95,7 +95,13 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-check: check-headers check-unit check-fuzz check-interop check-load
+# Debian's interpreter where there is one (the harness and verifier need only the standard library).
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+check: check-headers check-unit check-fuzz check-verify check-interop check-load
+# The interop verifier's checks on crafted traces and the harness's bookkeeping (no tshark, no peers).
+check-verify:
+	$(PYTHON) tests/interop/runner/test_verify.py -q
+	$(PYTHON) tests/interop/runner/test_harness.py -q
 check-unit: $(BUILD)/tests/unit-tests all
 	$(BUILD)/tests/unit-tests
 # On loopback, byte-exact (tests/interop/): hq-interop lwquic <-> lwquic and quic-go (run.sh); HTTP/3 against
@@ -106,7 +112,7 @@ check-interop: tools
 	  sh scripts/deps.sh interop && sh tests/interop/run.sh $(BUILD) && sh tests/interop/h3.sh $(BUILD) && \
 	  sh tests/interop/resume.sh $(BUILD) && \
 	  if [ -x $(BUILD)/bin/lwquic-netsim ]; then sh tests/interop/migrate.sh $(BUILD) && \
-	    python3 tests/interop/runner/harness.py --build $(BUILD) --quick; fi; \
+	    $(PYTHON) tests/interop/runner/harness.py --build $(BUILD) --quick; fi; \
 	else echo "check-interop: lwquic-server/lwquic-client not in this build, skipped"; fi
 # A handshake flood from 16 loopback addresses while a legitimate client fetches 10 MB (tests/load/).
 $(BUILD)/tests/initial-flood: $(BUILD)/obj/tests/load/initial_flood.o $(BUILD)/lib/liblwquic.a
@@ -126,7 +132,7 @@ check-scaleout: tools
 # and the matrix in docs/interop.md.
 interop: tools
 	@sh scripts/deps.sh interop
-	python3 tests/interop/runner/harness.py --build $(BUILD) --docs docs/interop.md
+	$(PYTHON) tests/interop/runner/harness.py --build $(BUILD) --docs docs/interop.md
 check-fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 	@for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay/$$n fuzz/corpus/$$n || exit 1; done
 check-headers: | $(DEPS_STAMP)

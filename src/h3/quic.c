@@ -2,6 +2,15 @@
 #include "base/mem.h"
 
 #define GLUE_BUF 16384
+/* The transport sends the lowest urgency first (RFC 9218): urgency 0 is kept for our control and QPACK
+ * streams, so SETTINGS and encoder-stream inserts leave ahead of the field sections that reference
+ * them (RFC 9204 §2.1.2) whatever order the streams were opened in; requests start at 1. */
+#define URGENCY_CRITICAL 0
+
+static uint8_t request_urgency(uint8_t u)
+{
+    return u > URGENCY_CRITICAL ? u : URGENCY_CRITICAL + 1;
+}
 
 struct lwq_h3 {
     lwq_conn *conn;
@@ -113,6 +122,7 @@ static int bind_streams(lwq_h3 *h)
         int rv = lwq_stream_open(h->conn, 0, &h->uni[h->nuni]);
         if (rv)
             return rv;
+        lwq_stream_set_priority(h->conn, h->uni[h->nuni], URGENCY_CRITICAL, 0);
     }
     return lwq_h3_conn_bind_streams(h->core, h->uni[0], h->uni[1], h->uni[2]);
 }
@@ -132,7 +142,7 @@ int lwq_h3_flush(lwq_h3 *h)
             lwq_stream_stop_sending(h->conn, a.stream_id, a.error_code);
             break;
         case LWQ_H3_ACT_PRIORITY:
-            lwq_stream_set_priority(h->conn, a.stream_id, a.urgency, a.incremental);
+            lwq_stream_set_priority(h->conn, a.stream_id, request_urgency(a.urgency), a.incremental);
             break;
         case LWQ_H3_ACT_CLOSE:
             lwq_conn_close(h->conn, a.error_code, a.reason);
@@ -256,7 +266,7 @@ int lwq_h3_submit(lwq_h3 *h, const lwq_h3_request *req, int64_t *stream_id)
     }
     *stream_id = id;
     /* our side of the stream (the request body) is sent at the urgency asked for the response */
-    lwq_stream_set_priority(h->conn, id, req->urgency, req->incremental);
+    lwq_stream_set_priority(h->conn, id, request_urgency(req->urgency), req->incremental);
     lwq_h3_flush(h);
     return 0;
 }

@@ -36,6 +36,9 @@ typedef struct pair {
     size_t nq;
     uint64_t dropped, delivered;
     int server_gone; /* the server forgot its connection */
+    /* sees every datagram as sent, before any drop */
+    void (*tap)(void *ud, int to_server, const uint8_t *d, size_t n);
+    void *tap_ud;
 } pair;
 
 static const char *pair_alpn[] = {"test"};
@@ -110,6 +113,8 @@ static inline void pair_enqueue(pair *p, int to_server, const uint8_t *d, size_t
     /* RFC 9000 §14.1: a client pads every datagram carrying an Initial packet. */
     if (to_server && n && (d[0] & 0xf0) == 0xc0)
         ck_assert_uint_ge(n, 1200);
+    if (p->tap)
+        p->tap(p->tap_ud, to_server, d, n);
     unsigned k = to_server ? ++p->n_c2s : ++p->n_s2c;
     if (!to_server && k == 1)
         p->first_s2c_len = n;

@@ -1,6 +1,7 @@
 #include "conn_echo.h"
 #include "quic/frame.h"
 #include "quic/protect.h"
+#include "quic/conn_ecn.h"
 
 static int both_done(pair *p)
 {
@@ -418,6 +419,25 @@ START_TEST(test_path_challenge_answered)
 }
 END_TEST
 
+/* The CONNECTION_CLOSE datagram, and its repeats while closing, keep the connection's ECN mark: the
+ * runner's ecn case wants every datagram of an endpoint marked (a closing packet needs no validation). */
+START_TEST(test_close_datagrams_keep_ecn_mark)
+{
+    pair p;
+    pair_init(&p, 31);
+    pair_start(&p);
+    ck_assert(pair_run(&p, both_done, 5 * LWQ_SEC));
+    p.client->ecn.state = LWQ_ECN_CAPABLE; /* the pipe carries no marks, so validation would have failed */
+    ck_assert_int_eq(lwq_conn_close(p.client, 0, "bye"), 0);
+    uint8_t buf[1500], ecn = 0;
+    lwq_path path;
+    size_t seg;
+    ck_assert_int_gt(lwq_conn_send(p.client, &path, buf, sizeof(buf), 1, &seg, &ecn, p.now), 0);
+    ck_assert_uint_eq(ecn, LWQ_ECN_ECT0);
+    pair_free(&p);
+}
+END_TEST
+
 Suite *suite_conn_close(void)
 {
     Suite *s = suite_create("conn_close");
@@ -425,6 +445,7 @@ Suite *suite_conn_close(void)
     tcase_add_test(tc, test_app_close_seen_by_peer);
     tcase_add_test(tc, test_close_retransmitted_while_closing);
     tcase_add_test(tc, test_idle_timeout);
+    tcase_add_test(tc, test_close_datagrams_keep_ecn_mark);
     tcase_add_test(tc, test_idle_timeout_kept_alive_by_traffic);
     tcase_add_test(tc, test_reset_stream_both_ways);
     tcase_add_test(tc, test_stream_frame_in_initial);

@@ -262,6 +262,65 @@ START_TEST(test_pcap_records_v4_and_v6)
 }
 END_TEST
 
+/* Impairments sit after the bottleneck, as ns-3's error model on the receiving device: a datagram the
+ * droplist takes still used its link time and queue slot, the droplist counts only datagrams that got
+ * through the queue, and the blackhole is timed from the simulator's start. */
+START_TEST(test_arrive_after_the_bottleneck)
+{
+    ns_link l;
+    ns_link_init(&l, 10000000, 15 * MS, 1);
+    ns_dir_cfg d;
+    memset(&d, 0, sizeof(d));
+    d.droplist[0] = 2;
+    d.droplist[1] = 3;
+    d.ndroplist = 2;
+    ns_rng r;
+    ns_rng_seed(&r, 1);
+    ns_blackhole bh = {5000 * MS, 2000 * MS};
+    uint8_t p[1472] = {0x40};
+    uint64_t due[3];
+    for (int i = 0; i < 3; i++)
+        due[i] = ns_link_admit(&l, 0, 1500);
+    ck_assert_uint_eq(due[2], 0); /* the queue of one (plus one in service) is full */
+    ck_assert_int_eq(ns_arrive(&d, &r, &bh, 0, due[0], p, sizeof(p)), NS_PASS);
+    ck_assert_int_eq(ns_arrive(&d, &r, &bh, 0, due[1], p, sizeof(p)), NS_DROP_LIST);
+    /* the dropped second datagram held the link: the next one waits for it */
+    ck_assert_uint_eq(ns_link_admit(&l, 1200000, 1500), 3 * 1200000 + 15 * MS);
+    /* the tail drop was never counted: this is the third to arrive, and it is on the list */
+    ck_assert_int_eq(ns_arrive(&d, &r, &bh, 0, 3 * 1200000 + 15 * MS, p, sizeof(p)), NS_DROP_LIST);
+    /* the blackhole counts from the start given, not from the first datagram */
+    ck_assert_int_eq(ns_arrive(&d, &r, &bh, 1000 * MS, 5500 * MS, p, sizeof(p)), NS_PASS);
+    ck_assert_int_eq(ns_arrive(&d, &r, &bh, 0, 5500 * MS, p, sizeof(p)), NS_DROP_BLACKHOLE);
+}
+END_TEST
+
+/* Alone on the runner's link the competitor fills it, finds the queue limit, and backs off at most once per
+ * round trip. */
+START_TEST(test_cross_competitor)
+{
+    ns_link l;
+    ns_link_init(&l, 10000000, 15 * MS, 25);
+    ns_cross x;
+    ns_cross_init(&x, 30 * MS);
+    uint64_t now = 0, cuts = 0, last_cut = 0;
+    while (now < 20000 * MS) {
+        uint64_t next = ns_cross_run(&x, &l, now);
+        if (x.last_cut != last_cut) {
+            ck_assert(!last_cut || x.last_cut >= last_cut + 30 * MS);
+            last_cut = x.last_cut;
+            cuts++;
+        }
+        ck_assert_uint_gt(next, now);
+        now = next;
+    }
+    double mbit = (double)x.sent * 1500 * 8 / 20 / 1e6;
+    ck_assert(mbit > 8.0 && mbit < 10.1);
+    ck_assert_uint_gt(x.dropped, 0);
+    ck_assert_uint_gt(cuts, 2);
+    ck_assert(x.cwnd >= 2 && x.cwnd < 60); /* the path holds ~25 in flight plus a 25-packet queue */
+}
+END_TEST
+
 Suite *suite_netsim(void)
 {
     Suite *s = suite_create("netsim");
@@ -274,6 +333,8 @@ Suite *suite_netsim(void)
     tcase_add_test(tc, test_impair_droplist_counts_from_one);
     tcase_add_test(tc, test_corrupt_changes_one_early_byte_never_vn);
     tcase_add_test(tc, test_blackhole_window);
+    tcase_add_test(tc, test_arrive_after_the_bottleneck);
+    tcase_add_test(tc, test_cross_competitor);
     tcase_add_test(tc, test_option_parsing);
     tcase_add_test(tc, test_pcap_records_v4_and_v6);
     suite_add_tcase(s, tc);

@@ -351,14 +351,33 @@ START_TEST(test_ecn_ce_congestion_event)
     uint64_t w = r.cc.cwnd;
     ck_assert_uint_eq(w, (uint64_t)((double)(lwq_cc_initial_window(1200) + 2400) * 0.7));
     ck_assert_str_eq(lwq_recovery_cc_state(&r), "recovery");
-    /* Packet 2 was sent before the reduction: its CE mark is the same congestion. */
-    lwq_range b = {2, 3};
+    /* Packets 2 and 3 were sent before the reduction: their CE mark is the same congestion. */
+    lwq_range b = {2, 4};
     ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &b, 1, 0, 0, &v, 60 * LWQ_MS), 0);
     lwq_recovery_on_ecn_ce(&r, LWQ_SPACE_APP, 60 * LWQ_MS);
     ck_assert_uint_eq(r.cc.congestion_events, 1);
     ck_assert_uint_eq(r.cc.cwnd, w);
-    r.cc.ops->on_spurious_loss(&r.cc, 70 * LWQ_MS); /* the controller's own undo is still armed ... */
-    /* ... but recovery never calls it for a CE event: no packet of that event was declared lost. */
+    ck_assert(!r.undo.valid); /* no packet of a CE event was declared lost: nothing to undo */
+    /* A loss event arms the undo; a CE event in the next round trip replaces it, and the late ACK of
+     * every packet of the loss event then leaves the CE reduction alone. */
+    for (uint64_t i = 4; i < 14; i++)
+        send_one(&r, LWQ_SPACE_APP, 60 * LWQ_MS + i, i);
+    lwq_range c13 = {13, 14};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &c13, 1, 0, 0, &v, 100 * LWQ_MS), 0);
+    ck_assert_uint_eq(r.cc.congestion_events, 2);
+    ck_assert(r.undo.valid);
+    for (uint64_t i = 14; i < 17; i++)
+        send_one(&r, LWQ_SPACE_APP, 110 * LWQ_MS, i);
+    lwq_range d = {14, 17};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &d, 1, 0, 1, &v, 150 * LWQ_MS), 0);
+    ck_assert_uint_eq(r.cc.congestion_events, 3);
+    ck_assert_uint_eq(r.ecn_ce_events, 2);
+    uint64_t w3 = r.cc.cwnd;
+    ck_assert_int_eq(x.lost, 9); /* 4..10 by the packet threshold, 11 and 12 by time */
+    lwq_range late = {4, 13};
+    ck_assert_int_eq(lwq_recovery_on_ack(&r, LWQ_SPACE_APP, &late, 1, 0, 0, &v, 160 * LWQ_MS), 0);
+    ck_assert_uint_eq(r.spurious_losses, 9); /* every packet of the loss event */
+    ck_assert_uint_eq(r.cc.cwnd, w3);
     lwq_recovery_free(&r);
 }
 END_TEST

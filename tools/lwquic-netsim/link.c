@@ -46,6 +46,42 @@ uint64_t ns_link_admit(ns_link *l, uint64_t now, size_t ip_len)
     return t ? t : 1;
 }
 
+void ns_cross_init(ns_cross *x, uint64_t rtt_ns)
+{
+    memset(x, 0, sizeof(*x));
+    x->cwnd = 10;
+    x->ssthresh = NS_CROSS_MAX;
+    x->rtt = rtt_ns;
+}
+
+uint64_t ns_cross_run(ns_cross *x, ns_link *l, uint64_t now)
+{
+    while (x->inflight && x->acks[x->ahead] <= now) {
+        x->ahead = (x->ahead + 1) % NS_LINK_RING;
+        x->inflight--;
+        x->cwnd += x->cwnd < x->ssthresh ? 1 : 1 / x->cwnd;
+        if (x->cwnd > NS_CROSS_MAX)
+            x->cwnd = NS_CROSS_MAX;
+    }
+    while (x->inflight < (unsigned)x->cwnd) {
+        uint64_t due = ns_link_admit(l, now, 1500);
+        if (!due) {
+            x->dropped++;
+            if (!x->last_cut || now >= x->last_cut + x->rtt) {
+                x->ssthresh = x->cwnd * 0.7 > 2 ? x->cwnd * 0.7 : 2;
+                x->cwnd = x->ssthresh;
+                x->last_cut = now;
+            }
+            break;
+        }
+        /* the acknowledgement comes back over the other direction's delay, without its queue */
+        x->acks[(x->ahead + x->inflight) % NS_LINK_RING] = due + x->rtt / 2;
+        x->inflight++;
+        x->sent++;
+    }
+    return x->inflight ? x->acks[x->ahead] : now + 1000000; /* a full queue of others: try again in 1 ms */
+}
+
 int ns_burst_hit(ns_burst *b, ns_rng *r)
 {
     if (!b->permille)
@@ -88,6 +124,13 @@ int ns_impair(ns_dir_cfg *d, ns_rng *r, uint8_t *p, size_t n)
 int ns_blackhole_active(const ns_blackhole *b, uint64_t start, uint64_t now)
 {
     return b->off && now >= start + b->on && now < start + b->on + b->off;
+}
+
+int ns_arrive(ns_dir_cfg *d, ns_rng *r, const ns_blackhole *bh, uint64_t start, uint64_t now, uint8_t *p, size_t n)
+{
+    if (ns_blackhole_active(bh, start, now))
+        return NS_DROP_BLACKHOLE;
+    return ns_impair(d, r, p, n);
 }
 
 static int parse_num(const char **s, double *v)

@@ -66,10 +66,13 @@ typedef struct relay {
     dir dirs[2];
     ns_rng rng;
     ns_blackhole bh;
+    ns_cross cross;
+    int cross_on;
+    uint64_t cross_next;
     uint64_t rebind_first, rebind_every, next_rebind;
     int rebind_addr;
     const char *server_host; /* --server-host: an IPv4 server off loopback (a network namespace lab) */
-    uint64_t t0; /* the first client datagram */
+    uint64_t t0; /* the simulator's start: blackhole and rebind timers count from here, as in ns-3 */
     uint64_t mono0, wall0;
     size_t mtu;
     FILE *left, *right;
@@ -196,17 +199,6 @@ static void ingress(relay *r, int d, flow *f, uint64_t now, uint8_t ecn, uint8_t
         return;
     }
     trace(r, d == TO_CLIENT, d == TO_SERVER, f, now, ecn, p, n);
-    if (ns_blackhole_active(&r->bh, r->t0, now)) {
-        dr->stats[ST_BLACKHOLE]++;
-        return;
-    }
-    switch (ns_impair(&dr->cfg, &r->rng, p, n)) {
-    case NS_DROP_LOSS: dr->stats[ST_LOSS]++; return;
-    case NS_DROP_LIST: dr->stats[ST_LIST]++; return;
-    case NS_DROP_CORRUPT: dr->stats[ST_CORRUPT_DROP]++; return;
-    case NS_CORRUPTED: dr->stats[ST_CORRUPTED]++; break;
-    default: break;
-    }
     uint64_t due = ns_link_admit(&dr->link, now, n + (v6 ? 48 : 28));
     if (!due) {
         dr->stats[ST_TAIL]++;
@@ -237,6 +229,21 @@ static void deliver(relay *r, int d, uint64_t now)
         if (!dr->head)
             dr->tail = NULL;
         flow *f = k->f;
+        /* impairments at the receiving side, after the bottleneck */
+        int st = -1;
+        switch (ns_arrive(&dr->cfg, &r->rng, &r->bh, r->t0, now, k->data, k->len)) {
+        case NS_DROP_BLACKHOLE: st = ST_BLACKHOLE; break;
+        case NS_DROP_LOSS: st = ST_LOSS; break;
+        case NS_DROP_LIST: st = ST_LIST; break;
+        case NS_DROP_CORRUPT: st = ST_CORRUPT_DROP; break;
+        case NS_CORRUPTED: dr->stats[ST_CORRUPTED]++; break;
+        default: break;
+        }
+        if (st >= 0) {
+            dr->stats[st]++;
+            free(k);
+            continue;
+        }
         lwq_udp_msg m = {.buf = k->data, .len = k->len, .ecn = k->ecn};
         lwq_udp *u;
         if (d == TO_SERVER) {
@@ -264,6 +271,8 @@ static void arm(relay *r)
             next = r->dirs[d].head->due;
     if (r->next_rebind && (!next || r->next_rebind < next))
         next = r->next_rebind;
+    if (r->cross_next && (!next || r->cross_next < next))
+        next = r->cross_next;
     struct itimerspec its = {{0, 0}, {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)}};
     timerfd_settime(r->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
@@ -293,11 +302,6 @@ static void on_readable(relay *r, int kind, uint32_t idx)
             flow *f = kind == K_FRONT ? find_flow(r, &r->fronts[idx], &msgs[i].peer) : r->flows[idx];
             if (!f)
                 continue;
-            if (kind == K_FRONT && !r->t0) {
-                r->t0 = now;
-                if (r->rebind_every || r->rebind_first)
-                    r->next_rebind = now + r->rebind_first;
-            }
             size_t seg = msgs[i].segsize ? msgs[i].segsize : msgs[i].len;
             for (size_t off = 0; off < msgs[i].len; off += seg) {
                 size_t len = msgs[i].len - off < seg ? msgs[i].len - off : seg;
@@ -313,10 +317,11 @@ static void usage(FILE *f)
             "usage: lwquic-netsim --listen PORT --server PORT [--listen2 PORT --server2 PORT]\n"
             "         [--left PCAP] [--right PCAP] [--delay MS] [--rate MBIT] [--queue N] [--mtu N]\n"
             "         [--drop P,BURST] [--corrupt P,BURST] [--corrupt-drops] [--droplist-to-server I,J..]\n"
-            "         [--droplist-to-client I,J..] [--blackhole ON,OFF] [--rebind FIRST,EVERY[,addr]] [--seed N] [-q]\n"
-            "         [--server-host IPV4]\n"
+            "         [--droplist-to-client I,J..] [--blackhole ON,OFF] [--rebind FIRST,EVERY[,addr]] [--cross]\n"
+            "         [--seed N] [-q] [--server-host IPV4]\n"
             "Relays UDP from 127.0.0.1:PORT and [::1]:PORT to the server on loopback through the runner's link\n"
-            "model (defaults: 15 ms, 10 Mbit/s, 25 packets, MTU 1500); times in seconds unless noted.\n"
+            "model (defaults: 15 ms, 10 Mbit/s, 25 packets, MTU 1500); times in seconds unless noted. --cross: a\n"
+            "window-based competitor from the server side for the whole run (crosstraffic, approximate).\n"
             "--server-host relays 127.0.0.1:PORT to IPV4 instead (e.g. in a network namespace; the NAT then\n"
             "rebinds ports only).\n");
 }
@@ -362,8 +367,8 @@ static int parse_opts(relay *r, int argc, char **argv, unsigned ports[4], int *q
         {"corrupt-drops", no_argument, NULL, 'X'},       {"droplist-to-server", required_argument, NULL, '1'},
         {"droplist-to-client", required_argument, NULL, '2'}, {"blackhole", required_argument, NULL, 'B'},
         {"rebind", required_argument, NULL, 'R'},        {"seed", required_argument, NULL, 'x'},
-        {"server-host", required_argument, NULL, 'H'},   {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"cross", no_argument, NULL, 'c'},               {"server-host", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
     double delay_ms = 15, rate = 10;
     unsigned queue = 25;
     int c, flag;
@@ -407,6 +412,7 @@ static int parse_opts(relay *r, int argc, char **argv, unsigned ports[4], int *q
             break;
         case 'x': ns_rng_seed(&r->rng, strtoull(optarg, NULL, 0)); break;
         case 'H': r->server_host = optarg; break;
+        case 'c': r->cross_on = 1; break;
         case 'q': *quiet = 1; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -420,6 +426,7 @@ static int parse_opts(relay *r, int argc, char **argv, unsigned ports[4], int *q
     }
     for (int d = 0; d < 2; d++)
         ns_link_init(&r->dirs[d].link, (uint64_t)(rate * 1e6), (uint64_t)(delay_ms * 1e6), queue);
+    ns_cross_init(&r->cross, (uint64_t)(2 * delay_ms * 1e6));
     return 0;
 bad:
     fprintf(stderr, "lwquic-netsim: malformed option value '%s'\n", optarg);
@@ -464,8 +471,12 @@ int main(int argc, char **argv)
     r.right = open_pcap(right);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    r.mono0 = mono_now();
+    r.mono0 = r.t0 = mono_now();
     r.wall0 = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    if (r.rebind_every || r.rebind_first)
+        r.next_rebind = r.t0 + r.rebind_first;
+    if (r.cross_on)
+        r.cross_next = r.t0;
     if (!quiet)
         fprintf(stderr, "lwquic-netsim: relaying port %u to %u%s\n", ports[0], ports[1],
                 ports[2] ? " (and a second pair)" : "");
@@ -490,6 +501,8 @@ int main(int argc, char **argv)
         uint64_t now = mono_now();
         deliver(&r, TO_SERVER, now);
         deliver(&r, TO_CLIENT, now);
+        if (r.cross_on && now >= r.cross_next)
+            r.cross_next = ns_cross_run(&r.cross, &r.dirs[TO_CLIENT].link, now);
         if (r.next_rebind && now >= r.next_rebind) {
             rebind(&r);
             r.next_rebind = r.rebind_every ? now + r.rebind_every : 0;
@@ -509,5 +522,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, " %llu %s", (unsigned long long)r.dirs[d].stats[s], stat_names[s]);
         fprintf(stderr, "\n");
     }
+    if (r.cross_on && !quiet)
+        fprintf(stderr, "lwquic-netsim: crosstraffic: %llu sent, %llu tail-dropped\n", (unsigned long long)r.cross.sent,
+                (unsigned long long)r.cross.dropped);
     return 0;
 }

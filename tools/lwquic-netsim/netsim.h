@@ -36,6 +36,25 @@ uint64_t ns_link_admit(ns_link *l, uint64_t now, size_t ip_len);
 /* Datagrams waiting or in service at now. */
 unsigned ns_link_backlog(ns_link *l, uint64_t now);
 
+/* The crosstraffic competitor: a window-based flow from the server side to the client side through the
+ * same bottleneck for the whole run, standing in for the runner's iperf TCP cubic flow (approximate: slow
+ * start, then +1 datagram per window per round trip, times 0.7 on a tail drop at most once per round
+ * trip; its 1500-byte datagrams take link time and queue slots and are never delivered or traced). */
+#define NS_CROSS_MAX 1000
+typedef struct ns_cross {
+    double cwnd, ssthresh;           /* in datagrams */
+    unsigned inflight;
+    uint64_t rtt;                    /* the path's two-way delay: at most one cut per this */
+    uint64_t last_cut;
+    uint64_t acks[NS_LINK_RING];     /* when each datagram in flight is acknowledged, in order */
+    unsigned ahead;
+    uint64_t sent, dropped;
+} ns_cross;
+void ns_cross_init(ns_cross *x, uint64_t rtt_ns);
+/* Takes the acknowledgements due by now, then sends into l as far as the window allows. Returns when it
+ * next needs a call (its next acknowledgement, or 1 ms later with nothing in flight). */
+uint64_t ns_cross_run(ns_cross *x, ns_link *l, uint64_t now);
+
 /* Random loss or corruption with a cap on consecutive hits (the ns-3 scenarios' rule). */
 typedef struct ns_burst {
     uint32_t permille; /* rate as per mille of datagrams, 0 = off */
@@ -53,7 +72,7 @@ typedef struct ns_dir_cfg {
     uint64_t seen; /* datagrams that reached this direction, for the droplist (1-based) */
 } ns_dir_cfg;
 
-enum { NS_PASS = 0, NS_DROP_LOSS, NS_DROP_LIST, NS_DROP_CORRUPT, NS_CORRUPTED };
+enum { NS_PASS = 0, NS_DROP_LOSS, NS_DROP_LIST, NS_DROP_CORRUPT, NS_CORRUPTED, NS_DROP_BLACKHOLE };
 /* Applies the direction's impairments to one datagram (may modify it): NS_PASS, NS_CORRUPTED
  * (forward the modified bytes) or a drop reason. */
 int ns_impair(ns_dir_cfg *d, ns_rng *r, uint8_t *p, size_t n);
@@ -65,6 +84,12 @@ typedef struct ns_blackhole {
     uint64_t on, off;
 } ns_blackhole;
 int ns_blackhole_active(const ns_blackhole *b, uint64_t start, uint64_t now);
+
+/* A datagram leaving the bottleneck at now, on the receiving side (where ns-3's error models sit, so a
+ * datagram lost there still took its link time and queue slot): the blackhole, timed from the simulator's
+ * start, then the direction's impairments (its droplist counts datagrams that got this far). NS_PASS,
+ * NS_CORRUPTED (forward the modified bytes) or a drop reason. */
+int ns_arrive(ns_dir_cfg *d, ns_rng *r, const ns_blackhole *bh, uint64_t start, uint64_t now, uint8_t *p, size_t n);
 
 /* Option values: "30,3" (percent, burst), "2,3,4" (list), "5,2" (seconds). Return 0 or -1. */
 int ns_parse_burst(const char *s, ns_burst *out);
