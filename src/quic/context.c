@@ -89,13 +89,16 @@ int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why)
     ctx->cfg.rng = ctx->rng;
     int rv = 0;
     if (cfg->is_server) {
+        const char *what = "cannot load the certificate chain (cert_file)";
         rv = lwq_cert_chain_load_file(&ctx->chain, cfg->cert_file, a);
         if (!rv && ctx->chain.count == 0)
             rv = LWQ_ERR_CERT_MALFORMED;
-        if (!rv)
+        if (!rv && (what = "cannot load the private key (key_file)"))
             rv = lwq_privkey_load_file(&ctx->key, cfg->key_file, a);
+        if (!rv && (what = "the private key (key_file) does not match the certificate (cert_file)"))
+            rv = lwq_privkey_matches_cert(ctx->key, ctx->chain.der[0], ctx->chain.len[0], ctx->rng, a);
         if (rv && why)
-            *why = "cannot load the certificate chain or key";
+            *why = what;
     } else if (!cfg->insecure) {
         rv = lwq_trust_new(&ctx->trust, a);
         if (!rv) {
@@ -103,7 +106,7 @@ int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why)
             rv = n < 0 ? n : n == 0 ? LWQ_ERR_CERT_MALFORMED : 0;
         }
         if (rv && why)
-            *why = "cannot load trust anchors";
+            *why = "cannot load trust anchors (ca_file)";
     }
     if (rv) {
         lwq_context_del(ctx);

@@ -30,6 +30,12 @@ int lwq_cert_chain_load(lwq_cert_chain *chain, const uint8_t *data, size_t len, 
 int lwq_cert_chain_load_file(lwq_cert_chain *chain, const char *path, const lwq_allocator *a);
 void lwq_cert_chain_free(lwq_cert_chain *chain, const lwq_allocator *a);
 
+/* 0 when key is the private half of the leaf's (der) public key: a signature made with key verifies
+ * under the certificate. LWQ_ERR_CERT_BAD_SIGNATURE when they do not match, another negative code when
+ * the certificate or key cannot be used at all. */
+int lwq_privkey_matches_cert(const lwq_privkey *key, const uint8_t *der, size_t len, const lwq_rng *rng,
+                             const lwq_allocator *a);
+
 /* Trust anchors. */
 typedef struct lwq_trust lwq_trust;
 int lwq_trust_new(lwq_trust **out, const lwq_allocator *a);
