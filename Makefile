@@ -94,7 +94,7 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-check: check-headers check-unit check-fuzz check-interop
+check: check-headers check-unit check-fuzz check-interop check-tools
 check-unit: $(BUILD)/tests/unit-tests all
 	$(BUILD)/tests/unit-tests
 # On loopback, byte-exact (tests/interop/): hq-interop lwquic <-> lwquic and quic-go (run.sh); HTTP/3 against
@@ -107,6 +107,13 @@ check-interop: tools
 	  if [ -x $(BUILD)/bin/lwquic-netsim ]; then sh tests/interop/migrate.sh $(BUILD) && \
 	    python3 tests/interop/runner/harness.py --build $(BUILD) --quick; fi; \
 	else echo "check-interop: lwquic-server/lwquic-client not in this build, skipped"; fi
+# The tools' command-line conventions on loopback (tests/tools/cli.sh): lwquic-server's refusals (port held by
+# another process, key not matching the certificate), content types, 304; lwquic-client's curl conventions and
+# exit codes. Skipped in slice builds without the tools.
+.PHONY: check-tools
+check-tools: tools
+	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then sh tests/tools/cli.sh $(BUILD); \
+	else echo "check-tools: lwquic-server/lwquic-client not in this build, skipped"; fi
 # The interop runner's test cases on loopback for every pairing (tests/interop/runner): $(BUILD)/interop/results.tsv
 # and the matrix in docs/interop.md.
 interop: tools

@@ -17,6 +17,17 @@ extern "C" {
 #define LWQ_API
 #endif
 
+/* The library's version (semantic versioning; docs/architecture.md, "ABI"): the headers'
+ * LWQ_LIB_VERSION_* and, at run time, lwq_version() = the LWQ_LIB_VERSION_NUM the library was built
+ * with, lwq_version_string() = its LWQ_LIB_VERSION_STR. */
+#define LWQ_LIB_VERSION_MAJOR 0
+#define LWQ_LIB_VERSION_MINOR 1
+#define LWQ_LIB_VERSION_PATCH 0
+#define LWQ_LIB_VERSION_STR "0.1.0"
+#define LWQ_LIB_VERSION_NUM ((LWQ_LIB_VERSION_MAJOR << 16) | (LWQ_LIB_VERSION_MINOR << 8) | LWQ_LIB_VERSION_PATCH)
+LWQ_API uint32_t lwq_version(void);
+LWQ_API const char *lwq_version_string(void);
+
 /* Monotonic time in nanoseconds, always passed in by the caller. */
 typedef uint64_t lwq_tstamp;
 #define LWQ_TSTAMP_INF UINT64_MAX
