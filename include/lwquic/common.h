@@ -69,7 +69,7 @@ enum {
 };
 
 /* Name of a LWQ_ERR_* code ("LWQ_ERR_NOMEM: out of memory"). Never NULL. */
-const char *lwq_strerror(int err);
+LWQ_API const char *lwq_strerror(int err);
 
 /* All allocation goes through this. NULL fields use the C library. */
 typedef struct lwq_allocator {
@@ -81,7 +81,7 @@ typedef struct lwq_allocator {
 } lwq_allocator;
 
 /* The C library's allocator. */
-const lwq_allocator *lwq_default_allocator(void);
+LWQ_API const lwq_allocator *lwq_default_allocator(void);
 
 /* Randomness source; the default draws from the OS CSPRNG. */
 typedef struct lwq_rng {
@@ -89,7 +89,7 @@ typedef struct lwq_rng {
     void *ud;
 } lwq_rng;
 
-const lwq_rng *lwq_default_rng(void);
+LWQ_API const lwq_rng *lwq_default_rng(void);
 
 #ifdef __cplusplus
 }

@@ -318,7 +318,20 @@ int lwq_conn_push_event(lwq_conn *c, const lwq_event *ev)
     return 0;
 }
 
-int lwq_conn_next_event(lwq_conn *c, lwq_event *ev)
+static int next_event(lwq_conn *c, lwq_event *ev);
+
+int lwq_conn_next_event_sized(lwq_conn *c, lwq_event *ev, size_t struct_size)
+{
+    if (struct_size >= sizeof(*ev))
+        return next_event(c, ev);
+    lwq_event full; /* a caller built against older headers (docs/architecture.md, "ABI") */
+    int r = next_event(c, &full);
+    if (r == 1)
+        memcpy(ev, &full, struct_size);
+    return r;
+}
+
+static int next_event(lwq_conn *c, lwq_event *ev)
 {
     if (!c->evcount) {
         memset(ev, 0, sizeof(*ev));
@@ -878,7 +891,16 @@ uint32_t lwq_conn_version(const lwq_conn *c)
     return c->version;
 }
 
-void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st)
+static void stats_get(const lwq_conn *c, lwq_conn_stats *st);
+
+void lwq_conn_stats_get_sized(const lwq_conn *c, lwq_conn_stats *st, size_t struct_size)
+{
+    lwq_conn_stats full; /* the caller's struct may be older and shorter (docs/architecture.md, "ABI") */
+    stats_get(c, &full);
+    memcpy(st, &full, struct_size < sizeof(full) ? struct_size : sizeof(full));
+}
+
+static void stats_get(const lwq_conn *c, lwq_conn_stats *st)
 {
     *st = c->stats;
     st->packets_lost = c->rec.packets_lost;

@@ -4,9 +4,22 @@
 #include "quic/conn.h"
 #include "quic/varint.h"
 
-void lwq_config_init(lwq_config *cfg, int is_server)
+static void config_defaults(lwq_config *cfg, int is_server);
+
+void lwq_config_init_sized(lwq_config *cfg, int is_server, size_t struct_size)
+{
+    lwq_config full; /* the caller's struct may be older and shorter (docs/architecture.md, "ABI") */
+    config_defaults(&full, is_server);
+    if (struct_size > sizeof(full))
+        struct_size = sizeof(full);
+    memcpy(cfg, &full, struct_size);
+    cfg->struct_size = struct_size;
+}
+
+static void config_defaults(lwq_config *cfg, int is_server)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->struct_size = sizeof(*cfg);
     cfg->is_server = is_server;
     cfg->version = LWQ_VERSION_1;
     cfg->idle_timeout = 30 * LWQ_SEC;
@@ -70,8 +83,16 @@ static const char *check_config(const lwq_config *cfg)
     return NULL;
 }
 
-int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why)
+int lwq_context_new(lwq_context **out, const lwq_config *user, const char **why)
 {
+    /* fields past the caller's struct_size keep their defaults (0: a config not made by lwq_config_init,
+     * taken as this version's) */
+    lwq_config full;
+    config_defaults(&full, user->is_server);
+    size_t have = user->struct_size && user->struct_size < sizeof(full) ? user->struct_size : sizeof(full);
+    memcpy(&full, user, have);
+    full.struct_size = sizeof(full);
+    const lwq_config *cfg = &full;
     const char *bad = check_config(cfg);
     *out = NULL;
     if (why)

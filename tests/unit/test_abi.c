@@ -1,0 +1,91 @@
+/* The ABI policy of docs/architecture.md: a caller compiled against older (shorter) public structs is
+ * never written past its struct and gets defaults for the fields it does not know; the version
+ * functions; a server key that does not match its certificate is refused when the context loads. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include "testutil.h"
+#include "lwquic/quic.h"
+
+START_TEST(test_version)
+{
+    ck_assert_uint_eq(lwq_version(), LWQ_LIB_VERSION_NUM);
+    ck_assert_str_eq(lwq_version_string(), LWQ_LIB_VERSION_STR);
+    ck_assert_uint_eq(lwq_version() >> 16, LWQ_LIB_VERSION_MAJOR);
+}
+END_TEST
+
+/* An "older" lwq_config that ends before other_versions: init writes nothing past it, and the
+ * context ignores whatever lies there (0xff garbage) in favour of the defaults. */
+START_TEST(test_config_shorter_struct)
+{
+    size_t short_size = offsetof(lwq_config, other_versions);
+    union {
+        lwq_config cfg;
+        uint8_t raw[sizeof(lwq_config) + 16];
+    } u;
+    memset(&u, 0xa5, sizeof(u));
+    lwq_config_init_sized(&u.cfg, 0, short_size);
+    ck_assert_uint_eq(u.cfg.struct_size, short_size);
+    for (size_t i = short_size; i < sizeof(u.raw); i++)
+        ck_assert_uint_eq(u.raw[i], 0xa5);
+    ck_assert_uint_eq(u.cfg.version, LWQ_VERSION_1);
+    memset(u.raw + short_size, 0xff, sizeof(u.raw) - short_size); /* fields the caller does not know */
+    static const char *alpn[] = {"h3"};
+    u.cfg.alpn = alpn;
+    u.cfg.alpn_count = 1;
+    u.cfg.insecure = 1;
+    u.cfg.alloc = lwq_test_alloc;
+    lwq_context *ctx;
+    const char *why = NULL;
+    ck_assert_int_eq(lwq_context_new(&ctx, &u.cfg, &why), 0);
+    lwq_context_del(ctx);
+    /* the same garbage in a full-size config is read, and refused */
+    lwq_config full;
+    lwq_config_init(&full, 0);
+    full.alpn = alpn;
+    full.alpn_count = 1;
+    full.insecure = 1;
+    full.other_versions_count = 99;
+    ck_assert_int_eq(lwq_context_new(&ctx, &full, &why), LWQ_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(test_server_key_must_match_certificate)
+{
+    static const char *alpn[] = {"h3"};
+    char cert[512], key[512], other[512];
+    snprintf(cert, sizeof(cert), "%s", lwq_test_data_path("certs/server-ecdsa.pem"));
+    snprintf(key, sizeof(key), "%s", lwq_test_data_path("certs/server-ecdsa.key"));
+    snprintf(other, sizeof(other), "%s", lwq_test_data_path("certs/server-p384.key"));
+    lwq_config cfg;
+    lwq_config_init(&cfg, 1);
+    cfg.alpn = alpn;
+    cfg.alpn_count = 1;
+    cfg.alloc = lwq_test_alloc;
+    cfg.cert_file = cert;
+    cfg.key_file = key;
+    lwq_context *ctx;
+    const char *why = NULL;
+    ck_assert_int_eq(lwq_context_new(&ctx, &cfg, &why), 0);
+    lwq_context_del(ctx);
+    cfg.key_file = other;
+    ck_assert_int_eq(lwq_context_new(&ctx, &cfg, &why), LWQ_ERR_CERT_BAD_SIGNATURE);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "does not match"));
+    cfg.key_file = lwq_test_data_path("certs/no-such.key");
+    ck_assert_int_eq(lwq_context_new(&ctx, &cfg, &why), LWQ_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(why, "key_file"));
+}
+END_TEST
+
+Suite *suite_abi(void)
+{
+    Suite *s = suite_create("abi");
+    TCase *tc = lwq_test_tcase("abi");
+    tcase_add_test(tc, test_version);
+    tcase_add_test(tc, test_config_shorter_struct);
+    tcase_add_test(tc, test_server_key_must_match_certificate);
+    suite_add_tcase(s, tc);
+    return s;
+}
