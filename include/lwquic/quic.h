@@ -125,16 +125,24 @@ typedef struct lwq_config {
      * Borrowed like the strings. */
     const uint8_t *token;
     size_t token_len;
+    /* TLS material as bytes, PEM or DER, instead of cert_file, key_file and ca_file: the certificate
+     * chain (leaf first), its private key, the trust anchors (a client with neither ca_data nor ca_file
+     * and not insecure uses the system bundle). Read during lwq_context_new only. */
+    const uint8_t *cert_data, *key_data, *ca_data;
+    size_t cert_len, key_len, ca_len;
 } lwq_config;
 
 LWQ_API void lwq_config_init_sized(lwq_config *cfg, int is_server, size_t struct_size);
 #define lwq_config_init(cfg, is_server) lwq_config_init_sized((cfg), (is_server), sizeof(*(cfg)))
 
 /* Loaded settings shared by connections: certificates, trust anchors, ticket keys. The context
- * copies cfg but borrows its strings (files are read at once; alpn and server_name are kept):
- * they must outlive the context. */
+ * copies cfg but borrows its strings (files and the *_data bytes are read at once; alpn and
+ * server_name are kept): they must outlive the context. The files are read by src/io (tls_files.c);
+ * the sans-IO core only ever sees the bytes. */
 typedef struct lwq_context lwq_context;
-/* LWQ_ERR_INVAL with *why set for a bad setting; LWQ_ERR_IO / LWQ_ERR_CERT_MALFORMED for files. */
+/* LWQ_ERR_INVAL with *why set for a bad setting; LWQ_ERR_IO (errno set) / LWQ_ERR_CERT_MALFORMED for
+ * files, LWQ_ERR_CERT_BAD_SIGNATURE when the server's key does not match its certificate. *why names
+ * the setting (cert_file, key_file, ca_file). */
 LWQ_API int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why);
 LWQ_API void lwq_context_del(lwq_context *ctx);
 

@@ -253,4 +253,8 @@ int lwq_server_cid_tag(const lwq_server *s, uint8_t *tag);
 /* The server's 0-RTT replay cache, made on first use; NULL when it cannot be (no 0-RTT then). */
 struct lwq_replay *lwq_server_replay(lwq_server *s);
 
+/* lwq_context_new without files: cfg's TLS material is in cert_data, key_data and ca_data (src/io's
+ * lwq_context_new reads the files into those first). */
+int lwq_context_new_mem(lwq_context **out, const lwq_config *cfg, const char **why);
+
 #endif

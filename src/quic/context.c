@@ -48,8 +48,10 @@ static void config_defaults(lwq_config *cfg, int is_server)
 
 static const char *check_config(const lwq_config *cfg)
 {
-    if (cfg->is_server && (!cfg->cert_file || !cfg->key_file))
-        return "a server needs cert_file and key_file";
+    if (cfg->is_server && (!cfg->cert_data || !cfg->key_data))
+        return "a server needs a certificate and its key (cert_file and key_file, or cert_data and key_data)";
+    if (!cfg->is_server && !cfg->insecure && !cfg->ca_data)
+        return "a client needs trust anchors (ca_file, ca_data or the system bundle) unless insecure";
     if (!cfg->alpn || cfg->alpn_count == 0)
         return "at least one ALPN protocol is required (RFC 9001 §8.1)";
     for (size_t i = 0; i < cfg->alpn_count; i++)
@@ -83,7 +85,7 @@ static const char *check_config(const lwq_config *cfg)
     return NULL;
 }
 
-int lwq_context_new(lwq_context **out, const lwq_config *user, const char **why)
+int lwq_context_new_mem(lwq_context **out, const lwq_config *user, const char **why)
 {
     /* fields past the caller's struct_size keep their defaults (0: a config not made by lwq_config_init,
      * taken as this version's) */
@@ -104,6 +106,8 @@ int lwq_context_new(lwq_context **out, const lwq_config *user, const char **why)
     if (!ctx)
         return LWQ_ERR_NOMEM;
     ctx->cfg = *cfg;
+    ctx->cfg.cert_data = ctx->cfg.key_data = ctx->cfg.ca_data = NULL; /* read below, not kept */
+    ctx->cfg.cert_len = ctx->cfg.key_len = ctx->cfg.ca_len = 0;
     ctx->alloc = a;
     ctx->rng = cfg->rng ? cfg->rng : lwq_default_rng();
     ctx->cfg.alloc = a;
@@ -111,11 +115,11 @@ int lwq_context_new(lwq_context **out, const lwq_config *user, const char **why)
     int rv = 0;
     if (cfg->is_server) {
         const char *what = "cannot load the certificate chain (cert_file)";
-        rv = lwq_cert_chain_load_file(&ctx->chain, cfg->cert_file, a);
+        rv = lwq_cert_chain_load(&ctx->chain, cfg->cert_data, cfg->cert_len, a);
         if (!rv && ctx->chain.count == 0)
             rv = LWQ_ERR_CERT_MALFORMED;
         if (!rv && (what = "cannot load the private key (key_file)"))
-            rv = lwq_privkey_load_file(&ctx->key, cfg->key_file, a);
+            rv = lwq_privkey_load(&ctx->key, cfg->key_data, cfg->key_len, a);
         if (!rv && (what = "the private key (key_file) does not match the certificate (cert_file)"))
             rv = lwq_privkey_matches_cert(ctx->key, ctx->chain.der[0], ctx->chain.len[0], ctx->rng, a);
         if (rv && why)
@@ -123,7 +127,7 @@ int lwq_context_new(lwq_context **out, const lwq_config *user, const char **why)
     } else if (!cfg->insecure) {
         rv = lwq_trust_new(&ctx->trust, a);
         if (!rv) {
-            int n = cfg->ca_file ? lwq_trust_add_file(ctx->trust, cfg->ca_file) : lwq_trust_add_system(ctx->trust);
+            int n = lwq_trust_add(ctx->trust, cfg->ca_data, cfg->ca_len);
             rv = n < 0 ? n : n == 0 ? LWQ_ERR_CERT_MALFORMED : 0;
         }
         if (rv && why)

@@ -3,6 +3,7 @@
  * functions; a server key that does not match its certificate is refused when the context loads. */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
 #include "lwquic/quic.h"
@@ -79,6 +80,47 @@ START_TEST(test_server_key_must_match_certificate)
 }
 END_TEST
 
+/* Certificates, key and trust anchors from memory: no file is named, the context loads the bytes. */
+START_TEST(test_context_from_memory)
+{
+    static const char *alpn[] = {"h3"};
+    size_t cl, kl, al;
+    uint8_t *cert = lwq_test_read_file(lwq_test_data_path("certs/server-ecdsa.pem"), &cl);
+    uint8_t *key = lwq_test_read_file(lwq_test_data_path("certs/server-ecdsa.key"), &kl);
+    uint8_t *ca = lwq_test_read_file(lwq_test_data_path("certs/ca.pem"), &al);
+    ck_assert(cert && key && ca);
+    lwq_config cfg;
+    lwq_config_init(&cfg, 1);
+    cfg.alpn = alpn;
+    cfg.alpn_count = 1;
+    cfg.alloc = lwq_test_alloc;
+    cfg.cert_data = cert;
+    cfg.cert_len = cl;
+    cfg.key_data = key;
+    cfg.key_len = kl;
+    lwq_context *ctx;
+    const char *why = NULL;
+    ck_assert_int_eq(lwq_context_new(&ctx, &cfg, &why), 0);
+    lwq_context_del(ctx);
+    cfg.key_len = kl / 2; /* a truncated key */
+    ck_assert_int_lt(lwq_context_new(&ctx, &cfg, &why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "key"));
+    lwq_config_init(&cfg, 0);
+    cfg.alpn = alpn;
+    cfg.alpn_count = 1;
+    cfg.alloc = lwq_test_alloc;
+    cfg.ca_data = ca;
+    cfg.ca_len = al;
+    ck_assert_int_eq(lwq_context_new(&ctx, &cfg, &why), 0);
+    lwq_context_del(ctx);
+    cfg.ca_len = 10; /* no certificate in it */
+    ck_assert_int_lt(lwq_context_new(&ctx, &cfg, &why), 0);
+    free(cert);
+    free(key);
+    free(ca);
+}
+END_TEST
+
 Suite *suite_abi(void)
 {
     Suite *s = suite_create("abi");
@@ -86,6 +128,7 @@ Suite *suite_abi(void)
     tcase_add_test(tc, test_version);
     tcase_add_test(tc, test_config_shorter_struct);
     tcase_add_test(tc, test_server_key_must_match_certificate);
+    tcase_add_test(tc, test_context_from_memory);
     suite_add_tcase(s, tc);
     return s;
 }
