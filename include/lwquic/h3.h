@@ -159,7 +159,9 @@ typedef struct lwq_h3_action {
 LWQ_API int lwq_h3_conn_next_action(lwq_h3_conn *h, lwq_h3_action *a);
 
 /* 1 with *ev filled, 0 when none. */
-LWQ_API int lwq_h3_conn_next_event(lwq_h3_conn *h, lwq_h3_event *ev);
+LWQ_API int lwq_h3_conn_next_event_sized(lwq_h3_conn *h, lwq_h3_event *ev, size_t struct_size);
+/* Writes at most sizeof(*ev) bytes, as the caller was compiled (docs/architecture.md, "ABI"). */
+#define lwq_h3_conn_next_event(h, ev) lwq_h3_conn_next_event_sized((h), (ev), sizeof(*(ev)))
 
 /* Received body bytes of stream_id: count copied (0 at the end or when none yet). */
 LWQ_API ssize_t lwq_h3_conn_read_body(lwq_h3_conn *h, int64_t stream_id, uint8_t *buf, size_t cap);
@@ -222,7 +224,9 @@ typedef struct lwq_h3 lwq_h3;
 LWQ_API int lwq_h3_new(lwq_h3 **out, lwq_conn *conn, int is_server, const lwq_h3_config *cfg);
 LWQ_API void lwq_h3_del(lwq_h3 *h);
 /* Pumps transport events and moves bytes both ways; 1 with *ev, 0 when none (then send datagrams). */
-LWQ_API int lwq_h3_next_event(lwq_h3 *h, lwq_h3_event *ev);
+LWQ_API int lwq_h3_next_event_sized(lwq_h3 *h, lwq_h3_event *ev, size_t struct_size);
+/* Writes at most sizeof(*ev) bytes, as the caller was compiled (docs/architecture.md, "ABI"). */
+#define lwq_h3_next_event(h, ev) lwq_h3_next_event_sized((h), (ev), sizeof(*(ev)))
 /* Opens a stream and submits the request: its id in *stream_id. LWQ_ERR_LIMIT when the peer's
  * stream limit is reached now: retry at LWQ_EV_STREAMS_AVAILABLE (bidi), which lwq_h3 passes through
  * (LWQ_H3_EV_TRANSPORT, or returned 0 by lwq_h3_handle_transport), or after a request ends. */

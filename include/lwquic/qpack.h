@@ -117,7 +117,10 @@ typedef struct lwq_qpack_encoder_stats {
     size_t blocking_streams; /* streams that could be blocked now */
     size_t unacked_sections;
 } lwq_qpack_encoder_stats;
-LWQ_API void lwq_qpack_encoder_get_stats(const lwq_qpack_encoder *e, lwq_qpack_encoder_stats *st);
+LWQ_API void lwq_qpack_encoder_get_stats_sized(const lwq_qpack_encoder *e, lwq_qpack_encoder_stats *st,
+                                               size_t struct_size);
+/* Writes at most sizeof(*st) bytes, as the caller was compiled (docs/architecture.md, "ABI"). */
+#define lwq_qpack_encoder_get_stats(e, st) lwq_qpack_encoder_get_stats_sized((e), (st), sizeof(*(st)))
 
 /* ---- decoder ---- */
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include "testutil.h"
 #include "lwquic/quic.h"
 
@@ -121,6 +122,46 @@ START_TEST(test_context_from_memory)
 }
 END_TEST
 
+/* Structs the library writes: an older, shorter one is filled up to its end and not a byte further. */
+START_TEST(test_library_writes_stop_at_struct_size)
+{
+    static const char *alpn[] = {"h3"};
+    lwq_config cfg;
+    lwq_config_init(&cfg, 0);
+    cfg.alpn = alpn;
+    cfg.alpn_count = 1;
+    cfg.insecure = 1;
+    cfg.alloc = lwq_test_alloc;
+    lwq_context *ctx;
+    ck_assert_int_eq(lwq_context_new(&ctx, &cfg, NULL), 0);
+    lwq_path path;
+    memset(&path, 0, sizeof(path));
+    struct sockaddr_in *a = (struct sockaddr_in *)&path.remote;
+    a->sin_family = AF_INET;
+    a->sin_port = htons(443);
+    a->sin_addr.s_addr = htonl(0x7f000001);
+    path.remote_len = sizeof(*a);
+    memcpy(&path.local, &path.remote, sizeof(*a));
+    path.local_len = sizeof(*a);
+    lwq_conn *c;
+    ck_assert_int_eq(lwq_conn_client_new(&c, ctx, &path, NULL, 0, NULL, 0, 1), 0);
+    union {
+        lwq_conn_stats st;
+        uint8_t raw[sizeof(lwq_conn_stats) + 8];
+    } u;
+    size_t older = offsetof(lwq_conn_stats, cwnd);
+    memset(&u, 0xa5, sizeof(u));
+    lwq_conn_stats_get_sized(c, &u.st, older);
+    for (size_t i = older; i < sizeof(u.raw); i++)
+        ck_assert_uint_eq(u.raw[i], 0xa5);
+    ck_assert_uint_eq(u.st.packets_received, 0);
+    lwq_conn_stats_get(c, &u.st);
+    ck_assert_uint_ne(u.st.cwnd, 0xa5a5a5a5a5a5a5a5ull);
+    lwq_conn_del(c);
+    lwq_context_del(ctx);
+}
+END_TEST
+
 Suite *suite_abi(void)
 {
     Suite *s = suite_create("abi");
@@ -129,6 +170,7 @@ Suite *suite_abi(void)
     tcase_add_test(tc, test_config_shorter_struct);
     tcase_add_test(tc, test_server_key_must_match_certificate);
     tcase_add_test(tc, test_context_from_memory);
+    tcase_add_test(tc, test_library_writes_stop_at_struct_size);
     suite_add_tcase(s, tc);
     return s;
 }
