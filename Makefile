@@ -75,6 +75,23 @@ $(BUILD)/lib/liblwquic.a: $(OBJ)
 $(BUILD)/lib/liblwquic.so: $(OBJ)
 	@mkdir -p $(@D)
 	$(CC) -shared $(SANFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+	ln -sf liblwquic.so $(BUILD)/lib/$(SONAME)
+
+# ---- examples/ (shared by everyone who adds one): every examples/NAME.c is one program,
+# $(BUILD)/examples/NAME, built by `make examples` against liblwquic.so (the public API only: the library
+# exports nothing else). Each group of examples brings its own runner, examples/run*.sh BUILD, which
+# `make check-examples` runs in turn.
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(BUILD)/lib/liblwquic.so
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $< -L$(BUILD)/lib -llwquic -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
+.PRECIOUS: $(BUILD)/obj/examples/%.o
+.PHONY: examples check-examples
+examples: $(EXAMPLES)
+check-examples: examples tools
+	@for r in $(sort $(wildcard examples/run*.sh)); do sh $$r $(BUILD) || exit 1; done
+# ---- end of examples/
 
 # One binary per tools/<name>/ directory; tools/common/ is linked into each.
 define TOOL_RULE
@@ -100,7 +117,7 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-check: check-headers check-unit check-fuzz check-interop check-tools
+check: check-headers check-unit check-fuzz check-interop check-tools check-examples
 check-unit: $(BUILD)/tests/unit-tests all
 	$(BUILD)/tests/unit-tests
 # On loopback, byte-exact (tests/interop/): hq-interop lwquic <-> lwquic and quic-go (run.sh); HTTP/3 against
