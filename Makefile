@@ -136,6 +136,8 @@ check-interop: tools
 .PHONY: check-tools
 check-tools: tools $(BUILD)/lwquic.pc
 	@sh tests/tools/symbols.sh $(BUILD)
+	@rm -rf $(BUILD)/install-test && $(MAKE) -s --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/install-test \
+	  PREFIX=/usr > /dev/null && sh tests/tools/install.sh $(BUILD)/install-test/usr
 	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then sh tests/tools/cli.sh $(BUILD); \
 	else echo "check-tools: lwquic-server/lwquic-client not in this build, skipped"; fi
 # The interop runner's test cases on loopback for every pairing (tests/interop/runner): $(BUILD)/interop/results.tsv
