@@ -121,7 +121,7 @@ int lwq_context_new_mem(lwq_context **out, const lwq_config *user, const char **
         if (!rv && (what = "cannot load the private key (key_file)"))
             rv = lwq_privkey_load(&ctx->key, cfg->key_data, cfg->key_len, a);
         if (!rv && (what = "the private key (key_file) does not match the certificate (cert_file)"))
-            rv = lwq_privkey_matches_cert(ctx->key, ctx->chain.der[0], ctx->chain.len[0], ctx->rng, a);
+            rv = lwq_privkey_matches_cert(ctx->key, ctx->chain.der[0], ctx->chain.len[0], a);
         if (rv && why)
             *why = what;
     } else if (!cfg->insecure) {

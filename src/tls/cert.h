@@ -28,11 +28,12 @@ typedef struct lwq_cert_chain {
 int lwq_cert_chain_load(lwq_cert_chain *chain, const uint8_t *data, size_t len, const lwq_allocator *a);
 void lwq_cert_chain_free(lwq_cert_chain *chain, const lwq_allocator *a);
 
-/* 0 when key is the private half of the leaf's (der) public key: a signature made with key verifies
- * under the certificate. LWQ_ERR_CERT_BAD_SIGNATURE when they do not match, another negative code when
- * the certificate or key cannot be used at all. */
-int lwq_privkey_matches_cert(const lwq_privkey *key, const uint8_t *der, size_t len, const lwq_rng *rng,
-                             const lwq_allocator *a);
+/* 0 when key is the private half of pub (the public key recomputed from the private one; no randomness
+ * used, so a deterministic replay is not disturbed), else LWQ_ERR_CERT_BAD_SIGNATURE. */
+int lwq_privkey_matches(const lwq_privkey *key, const lwq_pubkey *pub);
+/* The same against the public key of a DER certificate (the leaf); another negative code when the
+ * certificate cannot be parsed or its key is not supported. */
+int lwq_privkey_matches_cert(const lwq_privkey *key, const uint8_t *der, size_t len, const lwq_allocator *a);
 
 /* Trust anchors. */
 typedef struct lwq_trust lwq_trust;

@@ -161,6 +161,18 @@ int lwq_privkey_load(lwq_privkey **out, const uint8_t *data, size_t len, const l
 }
 
 
+int lwq_privkey_matches(const lwq_privkey *k, const lwq_pubkey *p)
+{
+    if (k->type != p->type)
+        return LWQ_ERR_CERT_BAD_SIGNATURE;
+    if (k->type == LWQ_KEY_ED25519) {
+        uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+        crypto_sign_ed25519_sk_to_pk(pk, k->ed_sk);
+        return sodium_memcmp(pk, p->ed_pk, sizeof(pk)) == 0 ? 0 : LWQ_ERR_CERT_BAD_SIGNATURE;
+    }
+    return mbedtls_pk_check_pair(&p->pk, &k->pk) == 0 ? 0 : LWQ_ERR_CERT_BAD_SIGNATURE;
+}
+
 void lwq_privkey_del(lwq_privkey *key, const lwq_allocator *a)
 {
     if (!key)

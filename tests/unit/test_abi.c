@@ -75,6 +75,23 @@ START_TEST(test_server_key_must_match_certificate)
     ck_assert_int_eq(lwq_context_new(&ctx, &cfg, &why), LWQ_ERR_CERT_BAD_SIGNATURE);
     ck_assert_ptr_nonnull(why);
     ck_assert_ptr_nonnull(strstr(why, "does not match"));
+    /* same key type, other key: P-256, RSA, Ed25519 (the public key is recomputed, not compared by type) */
+    static const char *const pairs[][3] = {{"certs/server-ecdsa.pem", "certs/runner.key", "x"},
+                                           {"certs/server-rsa.pem", "certs/rsa-ca.key", "x"},
+                                           {"certs/server-ed25519.pem", "certs/ed-ca.key", "x"},
+                                           {"certs/server-rsa.pem", "certs/server-rsa.key", ""},
+                                           {"certs/server-ed25519.pem", "certs/server-ed25519.key", ""}};
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        snprintf(cert, sizeof(cert), "%s", lwq_test_data_path(pairs[i][0]));
+        snprintf(other, sizeof(other), "%s", lwq_test_data_path(pairs[i][1]));
+        cfg.cert_file = cert;
+        cfg.key_file = other;
+        int rv = lwq_context_new(&ctx, &cfg, &why);
+        ck_assert_msg(rv == (pairs[i][2][0] ? LWQ_ERR_CERT_BAD_SIGNATURE : 0), "%s with %s: %d", pairs[i][0],
+                      pairs[i][1], rv);
+        if (!rv)
+            lwq_context_del(ctx);
+    }
     cfg.key_file = lwq_test_data_path("certs/no-such.key");
     ck_assert_int_eq(lwq_context_new(&ctx, &cfg, &why), LWQ_ERR_IO);
     ck_assert_ptr_nonnull(strstr(why, "key_file"));
