@@ -52,6 +52,11 @@ start() { # LOG FLAGS...: lwquic-server on 127.0.0.1:$port; sets spid
     spid=$!
     wait_log "$log" serving
 }
+exit_of() { # PID: its exit code in rc once it exits (up to 10 s), else "running" after killing it
+    n=0
+    while kill -0 "$1" 2> /dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+    if kill -0 "$1" 2> /dev/null; then kill "$1"; wait "$1"; rc=running; else wait "$1"; rc=$?; fi
+}
 U=https://localhost
 trap 'kill $spid 2> /dev/null; kill $silent 2> /dev/null' EXIT
 spid=""
@@ -63,14 +68,12 @@ check "server starts" $?
 "$S" --listen "127.0.0.1:$port" --root "$W/www" --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
     2> "$W/inuse.log" &
 second=$!
-sleep 1
-if kill -0 $second 2> /dev/null; then kill $second; wait $second; rc=running; else wait $second; rc=$?; fi
+exit_of $second
 [ "$rc" = 1 ] && grep -q "UDP port $port is already in use by another process" "$W/inuse.log"
 check "a second server on the same port is refused (exit $rc)" $? "$W/inuse.log"
 "$S" --listen "[::]:$port" --cert "$W/certs/server.pem" --key "$W/certs/server.key" 2> "$W/inuse6.log" &
 second=$!
-sleep 1
-if kill -0 $second 2> /dev/null; then kill $second; wait $second; rc=running; else wait $second; rc=$?; fi
+exit_of $second
 [ "$rc" = 1 ] && grep -q "already in use" "$W/inuse6.log"
 check "a dual-stack wildcard over the same port is refused (exit $rc)" $? "$W/inuse6.log"
 "$S" --listen "127.0.0.1:$((port + 1))" --cert "$W/certs/server.pem" --key "$W/other.key" 2> "$W/key.log"
