@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "common/cli.h"
 #include "lwquic-client/client.h"
 
@@ -37,15 +38,26 @@ static int check_urls(const cl_opts *o, cli_url *first)
     return 0;
 }
 
+static int run(cl_opts *op);
+
 int main(int argc, char **argv)
 {
     cl_opts o;
     int urls_from = 0;
     int rv = cl_parse(argc, argv, &o, &urls_from);
-    if (rv >= 0)
-        return rv;
-    if (o.resume)
-        return cli_session_resume_main(argc, argv, urls_from, o.session_file);
+    if (rv < 0)
+        rv = o.resume ? cli_session_resume_main(argc, argv, urls_from, o.session_file) : run(&o);
+    free(o.data_buf);
+    free(o.out);
+    if (o.data_fd >= 0)
+        close(o.data_fd);
+    return rv;
+}
+
+static int run(cl_opts *op)
+{
+    cl_opts o = *op; /* o.out and o.data_buf stay owned by main */
+    int rv;
     cli_url first;
     if ((rv = check_urls(&o, &first)) != 0)
         return rv;
@@ -57,6 +69,7 @@ int main(int argc, char **argv)
     }
     if (cli_keylog_open(o.keylog)) {
         cl_err(&o, "--keylog %s: %s", o.keylog, strerror(errno));
+        cli_session_free(&start);
         return CL_EXIT_WRITE;
     }
     lwq_config cfg;
@@ -65,6 +78,7 @@ int main(int argc, char **argv)
         cli_verbose(&cfg, o.verbose - 1); /* -vv: the library's trace, -vvv: every packet */
     if (cli_qlog_dir(o.qlogdir, &cfg)) {
         cl_err(&o, "--qlog-dir %s: %s", o.qlogdir ? o.qlogdir : getenv("QLOGDIR"), strerror(errno));
+        cli_session_free(&start);
         return CL_EXIT_WRITE;
     }
     const char *alpns[] = {o.alpn};
@@ -104,7 +118,5 @@ int main(int argc, char **argv)
     cli_session *kp = o.session_file ? &keep : NULL;
     rv = h3 ? cl_run_h3(&cfg, &o, target, kp, &start) : cl_run_hq(&cfg, &o, target, kp, &start);
     cli_session_free(&start);
-    free(o.data_buf);
-    free(o.out);
     return rv;
 }
