@@ -4,7 +4,12 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 SAN ?=
-VERSION := 0.1.0
+# The version lives in include/lwquic/common.h (LWQ_LIB_VERSION_*); docs/architecture.md, "ABI", has the policy.
+VERSION := $(shell sed -n 's/^\#define LWQ_LIB_VERSION_STR "\(.*\)"/\1/p' include/lwquic/common.h)
+VERSION_MAJOR := $(word 1,$(subst ., ,$(VERSION)))
+VERSION_MINOR := $(word 2,$(subst ., ,$(VERSION)))
+# 0.x: any minor release may change the ABI, so the soname carries it; from 1.0 on only the major does.
+SONAME := liblwquic.so.$(if $(filter 0,$(VERSION_MAJOR)),0.$(VERSION_MINOR),$(VERSION_MAJOR))
 
 ifeq ($(SAN),1)
 BUILD ?= build-san
@@ -23,8 +28,9 @@ endif
 CC ?= cc
 CFLAGS ?= $(OPT) -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Isrc $(SANFLAGS) $(CFLAGS)
-LDLIBS := -lmbedx509 -lmbedcrypto -lsodium -lpthread -lm
+# -fvisibility=hidden: liblwquic.so exports only what the headers mark LWQ_API (tests/tools/symbols.sh).
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) -Iinclude -Isrc $(SANFLAGS) $(CFLAGS)
+LDLIBS := -lmbedcrypto -lsodium -lpthread -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 # Parallel work can build one slice: make BUILD=build-x SRC_GLOB='src/base/*.c src/qpack/*.c' TEST_GLOB='tests/unit/test_qpack*.c' FUZZ_GLOB='fuzz/fuzz_qpack*.c' TOOL_GLOB='tools/lwquic-qpack/*.c'
@@ -69,7 +75,24 @@ $(BUILD)/lib/liblwquic.a: $(OBJ)
 
 $(BUILD)/lib/liblwquic.so: $(OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared $(SANFLAGS) -Wl,-soname,liblwquic.so.0 -o $@ $^ $(LDLIBS)
+	$(CC) -shared $(SANFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+	ln -sf liblwquic.so $(BUILD)/lib/$(SONAME)
+
+# ---- examples/ (shared by everyone who adds one): every examples/NAME.c is one program,
+# $(BUILD)/examples/NAME, built by `make examples` against liblwquic.so (the public API only: the library
+# exports nothing else). Each group of examples brings its own runner, examples/run*.sh BUILD, which
+# `make check-examples` runs in turn.
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(BUILD)/lib/liblwquic.so
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $< -L$(BUILD)/lib -llwquic -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
+.PRECIOUS: $(BUILD)/obj/examples/%.o
+.PHONY: examples check-examples
+examples: $(EXAMPLES)
+check-examples: examples tools
+	@for r in $(sort $(wildcard examples/run*.sh)); do sh $$r $(BUILD) || exit 1; done
+# ---- end of examples/
 
 # One binary per tools/<name>/ directory; tools/common/ is linked into each.
 define TOOL_RULE
@@ -97,7 +120,7 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 
 # Debian's interpreter where there is one (the harness and verifier need only the standard library).
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
-check: check-headers check-unit check-fuzz check-verify check-interop check-load
+check: check-headers check-unit check-fuzz check-verify check-interop check-tools check-examples check-load
 # The interop verifier's checks on crafted traces and the harness's bookkeeping (no tshark, no peers).
 check-verify:
 	$(PYTHON) tests/interop/runner/test_verify.py -q
@@ -128,6 +151,16 @@ check-load: tools $(BUILD)/tests/initial-flood
 check-scaleout: tools
 	@if [ "$$(id -u)" = 0 ]; then sh scripts/deps.sh scaleout; fi
 	sh tests/scaleout/lab.sh $(BUILD)
+# The tools' command-line conventions on loopback (tests/tools/cli.sh): lwquic-server's refusals (port held by
+# another process, key not matching the certificate), content types, 304; lwquic-client's curl conventions and
+# exit codes. Skipped in slice builds without the tools.
+.PHONY: check-tools
+check-tools: tools $(BUILD)/lwquic.pc
+	@sh tests/tools/symbols.sh $(BUILD)
+	@rm -rf $(BUILD)/install-test && $(MAKE) -s --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/install-test \
+	  PREFIX=/usr > /dev/null && sh tests/tools/install.sh $(BUILD)/install-test/usr
+	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then sh tests/tools/cli.sh $(BUILD); \
+	else echo "check-tools: lwquic-server/lwquic-client not in this build, skipped"; fi
 # The interop runner's test cases on loopback for every pairing (tests/interop/runner): $(BUILD)/interop/results.tsv
 # and the matrix in docs/interop.md.
 interop: tools
@@ -199,17 +232,22 @@ bench: all
 
 $(BUILD)/lwquic.pc: Makefile
 	@mkdir -p $(@D)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: lwquic\nDescription: QUIC, HTTP/3 and QPACK in C\nVersion: %s\nLibs: -L$${libdir} -llwquic\nLibs.private: %s\nCflags: -I$${includedir}\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: lwquic\nDescription: QUIC, HTTP/3 and QPACK in C\nVersion: %s\nLicense: BSD-2-Clause\nLibs: -L$${libdir} -llwquic\nLibs.private: %s\nCflags: -I$${includedir}\n' \
 	  '$(PREFIX)' '$(VERSION)' '$(LDLIBS)' > $@
 
+MAN_PAGES := $(wildcard docs/man/*.1)
 install: lib tools $(BUILD)/lwquic.pc
-	install -d $(DESTDIR)$(PREFIX)/include/lwquic $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/include/lwquic $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/lwquic
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/lwquic/
 	install -m 644 $(BUILD)/lib/liblwquic.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/lib/liblwquic.so $(DESTDIR)$(PREFIX)/lib/liblwquic.so.0
-	ln -sf liblwquic.so.0 $(DESTDIR)$(PREFIX)/lib/liblwquic.so
+	install -m 755 $(BUILD)/lib/liblwquic.so $(DESTDIR)$(PREFIX)/lib/liblwquic.so.$(VERSION)
+	ln -sf liblwquic.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/liblwquic.so
 	install -m 644 $(BUILD)/lwquic.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	$(if $(TOOLS),install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(MAN_PAGES),install -m 644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	install -m 644 LICENSE $(DESTDIR)$(PREFIX)/share/doc/lwquic/
 
 demo: | $(DEPS_STAMP)
 	@echo "== building lwquic"

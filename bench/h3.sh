@@ -66,8 +66,8 @@ stop_server() { # STACK
 client() { # STACK OUTDIR URLFILE
     # shellcheck disable=SC2046
     case $1 in
-    lwquic) /usr/bin/time -f '%U %S %M' -o "$T/client.time" "$BUILD/bin/lwquic-client" -q \
-                --cafile "$T/certs/ca.pem" -o "$2" $(sed "s|PORT|$port|" "$3") ;;
+    lwquic) /usr/bin/time -f '%U %S %M' -o "$T/client.time" "$BUILD/bin/lwquic-client" -sS \
+                --cacert "$T/certs/ca.pem" --output-dir "$2" --remote-name-all $(sed "s|PORT|$port|" "$3") ;;
     ngtcp2) /usr/bin/time -f '%U %S %M' -o "$T/client.time" gtlsclient -q --download="$2" \
                 --exit-on-all-streams-close 127.0.0.1 "$port" $(sed "s|PORT|$port|" "$3") ;;
     esac

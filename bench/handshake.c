@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "tls/tls.h"
+#include "io/tls_files.h"
 
 #define MIN_SECONDS 0.5
 

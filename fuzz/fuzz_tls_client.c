@@ -4,6 +4,7 @@
 #include <string.h>
 #include "tls/msg.h"
 #include "fuzz_tls.h"
+#include "io/tls_files.h"
 
 /* A fresh client, started, fed the input as the server's flight: records of
  * [epoch & 3][length u16][bytes]. The client's randomness, clock and settings

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "tls/msg.h"
 #include "fuzz_tls.h"
+#include "io/tls_files.h"
 
 /* A fresh server fed the input as the client's flight: records of
  * [epoch & 3][length u16][bytes]. The server's randomness, clock and settings

@@ -53,14 +53,14 @@ server_flags() {
 
 # Sets FLAGS for one client run; MODE: plain, multi (one connection per URL), resume (first URL, then the rest).
 client_flags() {
-    FLAGS=(-q --insecure -o "$DOWNLOADS" --timeout 60)
+    FLAGS=(-sS --insecure --output-dir "$DOWNLOADS" --remote-name-all --connect-timeout 60)
     MODE=plain
     SECOND=() # flags for the resumed connection only
     case $TESTCASE in
     handshake | transfer | retry) ;;
     multiconnect)
         MODE=multi
-        FLAGS=(-q --insecure -o "$DOWNLOADS" --timeout 180) ;;
+        FLAGS=(-sS --insecure --output-dir "$DOWNLOADS" --remote-name-all --connect-timeout 180) ;;
     http3)
         has_flag "$CLIENT" --alpn || exit 127
         "$CLIENT" --help 2>&1 | grep -q 'h3' || { echo "run_endpoint: no h3 in this client" >&2; exit 127; }

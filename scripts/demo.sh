@@ -16,8 +16,8 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
     sleep 0.2
 done
 echo "== lwquic-server listening on 127.0.0.1:$port, serving a 20 MB file; certificate from a throwaway CA"
-echo "== lwquic-client --cafile $D/certs/ca.pem https://localhost:$port/demo.bin"
-"$B/bin/lwquic-client" --cafile "$D/certs/ca.pem" -o "$D/downloads" "https://localhost:$port/demo.bin"
+echo "== lwquic-client -v --cacert $D/certs/ca.pem -O --output-dir $D/downloads https://localhost:$port/demo.bin"
+"$B/bin/lwquic-client" -v --cacert "$D/certs/ca.pem" -O --output-dir "$D/downloads" "https://localhost:$port/demo.bin"
 if cmp -s "$D/www/demo.bin" "$D/downloads/demo.bin"; then
     echo "== the download is byte-identical to the served file (sha256 $(sha256sum "$D/downloads/demo.bin" | cut -c1-16)...)"
 else

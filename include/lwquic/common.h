@@ -17,6 +17,17 @@ extern "C" {
 #define LWQ_API
 #endif
 
+/* The library's version (semantic versioning; docs/architecture.md, "ABI"): the headers'
+ * LWQ_LIB_VERSION_* and, at run time, lwq_version() = the LWQ_LIB_VERSION_NUM the library was built
+ * with, lwq_version_string() = its LWQ_LIB_VERSION_STR. */
+#define LWQ_LIB_VERSION_MAJOR 0
+#define LWQ_LIB_VERSION_MINOR 1
+#define LWQ_LIB_VERSION_PATCH 0
+#define LWQ_LIB_VERSION_STR "0.1.0"
+#define LWQ_LIB_VERSION_NUM ((LWQ_LIB_VERSION_MAJOR << 16) | (LWQ_LIB_VERSION_MINOR << 8) | LWQ_LIB_VERSION_PATCH)
+LWQ_API uint32_t lwq_version(void);
+LWQ_API const char *lwq_version_string(void);
+
 /* Monotonic time in nanoseconds, always passed in by the caller. */
 typedef uint64_t lwq_tstamp;
 #define LWQ_TSTAMP_INF UINT64_MAX
@@ -43,6 +54,7 @@ enum {
     LWQ_ERR_ALERT = -15,       /* TLS handshake failed with an alert */
     LWQ_ERR_CLOSED = -16,      /* object is closed */
     LWQ_ERR_REFUSED = -17,     /* the peer's host refused the datagrams (ICMP port unreachable) */
+    LWQ_ERR_ADDR_IN_USE = -18, /* another socket (another process) already holds the address */
     /* certificate verification failures */
     LWQ_ERR_CERT_EXPIRED = -30,
     LWQ_ERR_CERT_NOT_YET_VALID = -31,
@@ -57,7 +69,7 @@ enum {
 };
 
 /* Name of a LWQ_ERR_* code ("LWQ_ERR_NOMEM: out of memory"). Never NULL. */
-const char *lwq_strerror(int err);
+LWQ_API const char *lwq_strerror(int err);
 
 /* All allocation goes through this. NULL fields use the C library. */
 typedef struct lwq_allocator {
@@ -69,7 +81,7 @@ typedef struct lwq_allocator {
 } lwq_allocator;
 
 /* The C library's allocator. */
-const lwq_allocator *lwq_default_allocator(void);
+LWQ_API const lwq_allocator *lwq_default_allocator(void);
 
 /* Randomness source; the default draws from the OS CSPRNG. */
 typedef struct lwq_rng {
@@ -77,7 +89,7 @@ typedef struct lwq_rng {
     void *ud;
 } lwq_rng;
 
-const lwq_rng *lwq_default_rng(void);
+LWQ_API const lwq_rng *lwq_default_rng(void);
 
 /* A memory budget in bytes shared by many connections and the application (docs/security.md): what
  * peers may make us hold is reserved from it before it is offered. Safe to use from any thread. */

@@ -43,12 +43,12 @@ enum {
 };
 
 /* "H3_FRAME_UNEXPECTED: ..." for H3 and QPACK codes; "unknown HTTP/3 error" otherwise. Never NULL. */
-const char *lwq_h3_strerror(uint64_t code);
+LWQ_API const char *lwq_h3_strerror(uint64_t code);
 
 typedef lwq_qpack_field lwq_h3_field;
 
 /* The field named name (lowercase), or NULL. */
-const lwq_h3_field *lwq_h3_find(const lwq_h3_field *f, size_t n, const char *name);
+LWQ_API const lwq_h3_field *lwq_h3_find(const lwq_h3_field *f, size_t n, const char *name);
 
 typedef struct lwq_h3_config {
     const lwq_allocator *alloc;      /* NULL = C library */
@@ -61,10 +61,10 @@ typedef struct lwq_h3_config {
     size_t max_control_frame;        /* SETTINGS, GOAWAY, ... payload (default 4 KiB) */
 } lwq_h3_config;
 
-void lwq_h3_config_init(lwq_h3_config *cfg);
+LWQ_API void lwq_h3_config_init(lwq_h3_config *cfg);
 /* A server's lwq_config.early_context for HTTP/3: the SETTINGS cfg announces, so a ticket's 0-RTT
  * is refused once they change (RFC 9114 §7.2.4.2). Bytes written, or LWQ_ERR_NOBUF (64 suffice). */
-ssize_t lwq_h3_early_context(const lwq_h3_config *cfg, uint8_t *out, size_t cap);
+LWQ_API ssize_t lwq_h3_early_context(const lwq_h3_config *cfg, uint8_t *out, size_t cap);
 
 /* Body source: up to cap bytes into buf; *eof = 1 at the end. Returns the count, or
  * LWQ_ERR_AGAIN to pause (call lwq_h3_conn_resume / lwq_h3_resume later), or another
@@ -113,31 +113,31 @@ typedef struct lwq_h3_event {
 
 typedef struct lwq_h3_conn lwq_h3_conn;
 
-int lwq_h3_conn_new(lwq_h3_conn **out, int is_server, const lwq_h3_config *cfg);
-void lwq_h3_conn_del(lwq_h3_conn *h);
+LWQ_API int lwq_h3_conn_new(lwq_h3_conn **out, int is_server, const lwq_h3_config *cfg);
+LWQ_API void lwq_h3_conn_del(lwq_h3_conn *h);
 
 /* Our three unidirectional streams (RFC 9114 §6.2.1, RFC 9204 §4.2): the caller opened them;
  * their type bytes, SETTINGS and the QPACK streams then flow through next_output. */
-int lwq_h3_conn_bind_streams(lwq_h3_conn *h, int64_t control, int64_t qpack_enc, int64_t qpack_dec);
+LWQ_API int lwq_h3_conn_bind_streams(lwq_h3_conn *h, int64_t control, int64_t qpack_enc, int64_t qpack_dec);
 
 /* Bytes received on stream_id (any split); fin marks its end. Returns the bytes taken: fewer
  * than n when the stream's body buffer is full (give the rest after reading the body; see
  * lwq_h3_conn_recv_window). LWQ_ERR_PROTO on a connection error, LWQ_ERR_NOMEM. */
-ssize_t lwq_h3_conn_recv_stream(lwq_h3_conn *h, int64_t stream_id, const uint8_t *p, size_t n, int fin);
+LWQ_API ssize_t lwq_h3_conn_recv_stream(lwq_h3_conn *h, int64_t stream_id, const uint8_t *p, size_t n, int fin);
 /* How many bytes recv_stream takes now on stream_id (SIZE_MAX when unbounded). */
-size_t lwq_h3_conn_recv_window(const lwq_h3_conn *h, int64_t stream_id);
+LWQ_API size_t lwq_h3_conn_recv_window(const lwq_h3_conn *h, int64_t stream_id);
 /* RESET_STREAM from the peer. */
-int lwq_h3_conn_stream_reset(lwq_h3_conn *h, int64_t stream_id, uint64_t error_code);
+LWQ_API int lwq_h3_conn_stream_reset(lwq_h3_conn *h, int64_t stream_id, uint64_t error_code);
 /* STOP_SENDING from the peer: our side of stream_id is reset (with error_code). */
-int lwq_h3_conn_stop_sending(lwq_h3_conn *h, int64_t stream_id, uint64_t error_code);
+LWQ_API int lwq_h3_conn_stop_sending(lwq_h3_conn *h, int64_t stream_id, uint64_t error_code);
 
 /* Next bytes to write: 1 with *stream_id, *p, *len (may be 0 with *fin) set; 0 when nothing is
  * pending; *p stays valid until lwq_h3_conn_output_done, which takes the count written (it may free
  * the stream); blocked = 1 when the transport took less (skip the stream until
  * lwq_h3_conn_stream_writable). */
-int lwq_h3_conn_next_output(lwq_h3_conn *h, int64_t *stream_id, const uint8_t **p, size_t *len, int *fin);
-void lwq_h3_conn_output_done(lwq_h3_conn *h, int64_t stream_id, size_t n, int blocked);
-void lwq_h3_conn_stream_writable(lwq_h3_conn *h, int64_t stream_id);
+LWQ_API int lwq_h3_conn_next_output(lwq_h3_conn *h, int64_t *stream_id, const uint8_t **p, size_t *len, int *fin);
+LWQ_API void lwq_h3_conn_output_done(lwq_h3_conn *h, int64_t stream_id, size_t n, int blocked);
+LWQ_API void lwq_h3_conn_stream_writable(lwq_h3_conn *h, int64_t stream_id);
 
 typedef enum {
     LWQ_H3_ACT_RESET = 1,    /* reset our sending side of stream_id (error_code) */
@@ -156,13 +156,15 @@ typedef struct lwq_h3_action {
 } lwq_h3_action;
 
 /* 1 with *a filled, 0 when none. */
-int lwq_h3_conn_next_action(lwq_h3_conn *h, lwq_h3_action *a);
+LWQ_API int lwq_h3_conn_next_action(lwq_h3_conn *h, lwq_h3_action *a);
 
 /* 1 with *ev filled, 0 when none. */
-int lwq_h3_conn_next_event(lwq_h3_conn *h, lwq_h3_event *ev);
+LWQ_API int lwq_h3_conn_next_event_sized(lwq_h3_conn *h, lwq_h3_event *ev, size_t struct_size);
+/* Writes at most sizeof(*ev) bytes, as the caller was compiled (docs/architecture.md, "ABI"). */
+#define lwq_h3_conn_next_event(h, ev) lwq_h3_conn_next_event_sized((h), (ev), sizeof(*(ev)))
 
 /* Received body bytes of stream_id: count copied (0 at the end or when none yet). */
-ssize_t lwq_h3_conn_read_body(lwq_h3_conn *h, int64_t stream_id, uint8_t *buf, size_t cap);
+LWQ_API ssize_t lwq_h3_conn_read_body(lwq_h3_conn *h, int64_t stream_id, uint8_t *buf, size_t cap);
 
 /* Client: a request on the bidirectional stream the caller opened. extra: more fields
  * (lowercase names). body NULL: no body. urgency 0..7 / incremental go into a priority field
@@ -175,78 +177,82 @@ typedef struct lwq_h3_request {
     uint8_t urgency;
     int incremental;
 } lwq_h3_request;
-int lwq_h3_conn_submit_request(lwq_h3_conn *h, int64_t stream_id, const lwq_h3_request *req);
+LWQ_API int lwq_h3_conn_submit_request(lwq_h3_conn *h, int64_t stream_id, const lwq_h3_request *req);
 
 /* Server: response header section (status 100..599, 1xx as informational, may repeat), then the
  * body, then trailers (fields may be NULL). body NULL = no body; trailers NULL = none. */
-int lwq_h3_conn_submit_response(lwq_h3_conn *h, int64_t stream_id, int status, const lwq_h3_field *fields, size_t count,
+LWQ_API int lwq_h3_conn_submit_response(lwq_h3_conn *h, int64_t stream_id, int status, const lwq_h3_field *fields, size_t count,
                                 const lwq_h3_body *body);
-int lwq_h3_conn_submit_info(lwq_h3_conn *h, int64_t stream_id, int status, const lwq_h3_field *fields, size_t count);
+LWQ_API int lwq_h3_conn_submit_info(lwq_h3_conn *h, int64_t stream_id, int status, const lwq_h3_field *fields, size_t count);
 /* Trailers after the body (call before the body ends, i.e. before the read callback says eof,
  * or right after submit_response with a memory body). */
-int lwq_h3_conn_submit_trailers(lwq_h3_conn *h, int64_t stream_id, const lwq_h3_field *fields, size_t count);
+LWQ_API int lwq_h3_conn_submit_trailers(lwq_h3_conn *h, int64_t stream_id, const lwq_h3_field *fields, size_t count);
 
 /* A paused read callback has more. */
-int lwq_h3_conn_resume(lwq_h3_conn *h, int64_t stream_id);
+LWQ_API int lwq_h3_conn_resume(lwq_h3_conn *h, int64_t stream_id);
 /* Cancels a request or response: resets our side and stops the peer's (H3_REQUEST_CANCELLED
  * for a client, H3_REQUEST_REJECTED when a server never processed it...). */
-int lwq_h3_conn_cancel(lwq_h3_conn *h, int64_t stream_id, uint64_t error_code);
+LWQ_API int lwq_h3_conn_cancel(lwq_h3_conn *h, int64_t stream_id, uint64_t error_code);
 
 /* Graceful shutdown (RFC 9114 §5.2): sends GOAWAY; a server's names the first request stream
  * it will not process; new requests beyond it are rejected. LWQ_ERR_STATE before the streams are
  * bound (over QUIC: before the handshake completes). A later call sends another GOAWAY only when
  * its identifier is lower (a server that saw no new request since sends nothing). */
-int lwq_h3_conn_goaway(lwq_h3_conn *h);
+LWQ_API int lwq_h3_conn_goaway(lwq_h3_conn *h);
 /* Server: the first step of a shutdown that loses no request (RFC 9114 §5.2): GOAWAY with the
  * largest stream ID (2^62-4), so the client opens no new request while those already in transit
  * are still processed; call lwq_h3_conn_goaway about a round trip later to name the real limit.
  * A client sends its usual GOAWAY. */
-int lwq_h3_conn_goaway_notice(lwq_h3_conn *h);
+LWQ_API int lwq_h3_conn_goaway_notice(lwq_h3_conn *h);
 /* 1 when no request is in progress (after a GOAWAY either way, the connection can be closed). */
-int lwq_h3_conn_idle(const lwq_h3_conn *h);
+LWQ_API int lwq_h3_conn_idle(const lwq_h3_conn *h);
 /* The connection error: 0 when none, else the H3/QPACK code with its reason. */
-uint64_t lwq_h3_conn_error(const lwq_h3_conn *h, const char **reason);
+LWQ_API uint64_t lwq_h3_conn_error(const lwq_h3_conn *h, const char **reason);
 
 /* The peer's SETTINGS_MAX_FIELD_SECTION_SIZE (UINT64_MAX until known / unlimited). */
-uint64_t lwq_h3_conn_peer_max_field_section(const lwq_h3_conn *h);
+LWQ_API uint64_t lwq_h3_conn_peer_max_field_section(const lwq_h3_conn *h);
 
 /* RFC 9218 §4: parses a priority field value ("u=1, i"). Unknown or malformed parameters leave
  * the defaults (urgency 3, not incremental). */
-void lwq_h3_parse_priority(const uint8_t *p, size_t n, uint8_t *urgency, int *incremental);
+LWQ_API void lwq_h3_parse_priority(const uint8_t *p, size_t n, uint8_t *urgency, int *incremental);
 
 /* ---- over a QUIC connection ---- */
 
 typedef struct lwq_h3 lwq_h3;
 
 /* Binds to conn (its ALPN must be h3): opens the control and QPACK streams. The conn is not owned. */
-int lwq_h3_new(lwq_h3 **out, lwq_conn *conn, int is_server, const lwq_h3_config *cfg);
-void lwq_h3_del(lwq_h3 *h);
+LWQ_API int lwq_h3_new(lwq_h3 **out, lwq_conn *conn, int is_server, const lwq_h3_config *cfg);
+LWQ_API void lwq_h3_del(lwq_h3 *h);
 /* Pumps transport events and moves bytes both ways; 1 with *ev, 0 when none (then send datagrams). */
-int lwq_h3_next_event(lwq_h3 *h, lwq_h3_event *ev);
+LWQ_API int lwq_h3_next_event_sized(lwq_h3 *h, lwq_h3_event *ev, size_t struct_size);
+/* Writes at most sizeof(*ev) bytes, as the caller was compiled (docs/architecture.md, "ABI"). */
+#define lwq_h3_next_event(h, ev) lwq_h3_next_event_sized((h), (ev), sizeof(*(ev)))
 /* Opens a stream and submits the request: its id in *stream_id. LWQ_ERR_LIMIT when the peer's
  * stream limit is reached now: retry at LWQ_EV_STREAMS_AVAILABLE (bidi), which lwq_h3 passes through
  * (LWQ_H3_EV_TRANSPORT, or returned 0 by lwq_h3_handle_transport), or after a request ends. */
-int lwq_h3_submit(lwq_h3 *h, const lwq_h3_request *req, int64_t *stream_id);
-int lwq_h3_respond(lwq_h3 *h, int64_t stream_id, int status, const lwq_h3_field *fields, size_t count,
+LWQ_API int lwq_h3_submit(lwq_h3 *h, const lwq_h3_request *req, int64_t *stream_id);
+LWQ_API int lwq_h3_respond(lwq_h3 *h, int64_t stream_id, int status, const lwq_h3_field *fields, size_t count,
                    const lwq_h3_body *body);
-int lwq_h3_trailers(lwq_h3 *h, int64_t stream_id, const lwq_h3_field *fields, size_t count);
-ssize_t lwq_h3_read_body(lwq_h3 *h, int64_t stream_id, uint8_t *buf, size_t cap);
-int lwq_h3_resume(lwq_h3 *h, int64_t stream_id);
-int lwq_h3_cancel(lwq_h3 *h, int64_t stream_id, uint64_t error_code);
-int lwq_h3_goaway(lwq_h3 *h);
-int lwq_h3_goaway_notice(lwq_h3 *h);
+LWQ_API int lwq_h3_trailers(lwq_h3 *h, int64_t stream_id, const lwq_h3_field *fields, size_t count);
+LWQ_API ssize_t lwq_h3_read_body(lwq_h3 *h, int64_t stream_id, uint8_t *buf, size_t cap);
+LWQ_API int lwq_h3_resume(lwq_h3 *h, int64_t stream_id);
+LWQ_API int lwq_h3_cancel(lwq_h3 *h, int64_t stream_id, uint64_t error_code);
+LWQ_API int lwq_h3_goaway(lwq_h3 *h);
+LWQ_API int lwq_h3_goaway_notice(lwq_h3 *h);
 /* 1 when no request is in progress and the transport has delivered and freed every request stream
  * (each response acknowledged): after lwq_h3_goaway, close now with H3_NO_ERROR without cutting a
  * response short (RFC 9114 §5.2). */
-int lwq_h3_idle(const lwq_h3 *h);
-lwq_h3_conn *lwq_h3_core(lwq_h3 *h);
+LWQ_API int lwq_h3_idle(const lwq_h3 *h);
+LWQ_API lwq_h3_conn *lwq_h3_core(lwq_h3 *h);
 /* For loops that already pull the connection's events (an lwq_endpoint handler): hand each transport
  * event here, then take HTTP/3 events with lwq_h3_poll_event, which never reads lwq_conn events.
  * Returns 1 when the event belonged to HTTP/3 (stream events), 0 when it is the application's. */
-int lwq_h3_handle_transport(lwq_h3 *h, const lwq_event *ev);
-int lwq_h3_poll_event(lwq_h3 *h, lwq_h3_event *ev);
+LWQ_API int lwq_h3_handle_transport(lwq_h3 *h, const lwq_event *ev);
+LWQ_API int lwq_h3_poll_event_sized(lwq_h3 *h, lwq_h3_event *ev, size_t struct_size);
+/* Writes at most sizeof(*ev) bytes, as the caller was compiled (docs/architecture.md, "ABI"). */
+#define lwq_h3_poll_event(h, ev) lwq_h3_poll_event_sized((h), (ev), sizeof(*(ev)))
 /* Writes pending bytes and actions to the transport (next_event does this too). */
-int lwq_h3_flush(lwq_h3 *h);
+LWQ_API int lwq_h3_flush(lwq_h3 *h);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,9 @@ enum { LWQ_LOG_INFO = 1, LWQ_LOG_DEBUG = 2 };
 /* Settings, plain data: lwq_config_init() fills defaults, the caller overrides fields, and
  * lwq_context_new() validates and loads them once for many connections. */
 typedef struct lwq_config {
+    /* sizeof(lwq_config) as the caller was compiled, set by lwq_config_init: lwq_context_new reads no
+     * further and gives later fields their defaults (docs/architecture.md, "ABI"). */
+    size_t struct_size;
     int is_server;
 
     /* TLS. Client: ca_file (PEM bundle; NULL = the system bundle) unless insecure;
@@ -130,17 +133,26 @@ typedef struct lwq_config {
     /* Server: QUIC-LB connection IDs (docs/scale-out.md); server_id_len 0 = off. With shards, shard s
      * issues the server ID whose last octet is the configured one plus s. */
     lwq_quic_lb quic_lb;
+    /* TLS material as bytes, PEM or DER, instead of cert_file, key_file and ca_file: the certificate
+     * chain (leaf first), its private key, the trust anchors (a client with neither ca_data nor ca_file
+     * and not insecure uses the system bundle). Read during lwq_context_new only. */
+    const uint8_t *cert_data, *key_data, *ca_data;
+    size_t cert_len, key_len, ca_len;
 } lwq_config;
 
-void lwq_config_init(lwq_config *cfg, int is_server);
+LWQ_API void lwq_config_init_sized(lwq_config *cfg, int is_server, size_t struct_size);
+#define lwq_config_init(cfg, is_server) lwq_config_init_sized((cfg), (is_server), sizeof(*(cfg)))
 
 /* Loaded settings shared by connections: certificates, trust anchors, ticket keys. The context
- * copies cfg but borrows its strings (files are read at once; alpn and server_name are kept):
- * they must outlive the context. */
+ * copies cfg but borrows its strings (files and the *_data bytes are read at once; alpn and
+ * server_name are kept): they must outlive the context. The files are read by src/io (tls_files.c);
+ * the sans-IO core only ever sees the bytes. */
 typedef struct lwq_context lwq_context;
-/* LWQ_ERR_INVAL with *why set for a bad setting; LWQ_ERR_IO / LWQ_ERR_CERT_MALFORMED for files. */
-int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why);
-void lwq_context_del(lwq_context *ctx);
+/* LWQ_ERR_INVAL with *why set for a bad setting; LWQ_ERR_IO (errno set) / LWQ_ERR_CERT_MALFORMED for
+ * files, LWQ_ERR_CERT_BAD_SIGNATURE when the server's key does not match its certificate. *why names
+ * the setting (cert_file, key_file, ca_file). */
+LWQ_API int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why);
+LWQ_API void lwq_context_del(lwq_context *ctx);
 
 /* A network path: our address and the peer's. */
 typedef struct lwq_path {
@@ -154,24 +166,24 @@ typedef struct lwq_conn lwq_conn;
  * token: from LWQ_EV_NEW_TOKEN for this server (may be NULL). With a session whose ticket allows it
  * and cfg.enable_0rtt, streams may be opened and written at once: their data goes in 0-RTT packets
  * within the limits remembered in the session (RFC 9000 §7.4.1); see LWQ_EV_EARLY_DATA. */
-int lwq_conn_client_new(lwq_conn **out, lwq_context *ctx, const lwq_path *path, const uint8_t *session,
+LWQ_API int lwq_conn_client_new(lwq_conn **out, lwq_context *ctx, const lwq_path *path, const uint8_t *session,
                         size_t session_len, const uint8_t *token, size_t token_len, lwq_tstamp now);
-void lwq_conn_del(lwq_conn *c);
+LWQ_API void lwq_conn_del(lwq_conn *c);
 
 /* One received UDP datagram (it may hold coalesced packets); ecn: its two ECN bits. Errors from the
  * peer close the connection (see LWQ_EV_CLOSED) and return 0; a negative return is local
  * (LWQ_ERR_NOMEM) or LWQ_ERR_CLOSED once the connection is gone. */
-int lwq_conn_recv(lwq_conn *c, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn, lwq_tstamp now);
+LWQ_API int lwq_conn_recv(lwq_conn *c, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn, lwq_tstamp now);
 
 /* Writes datagrams to send into buf: up to max_segments datagrams of *segsize bytes each (the last may
  * be shorter), all for the same path, ready for one GSO send. Returns the total bytes (0: nothing to
  * send now), sets path, ecn. */
-ssize_t lwq_conn_send(lwq_conn *c, lwq_path *path, uint8_t *buf, size_t cap, size_t max_segments, size_t *segsize,
+LWQ_API ssize_t lwq_conn_send(lwq_conn *c, lwq_path *path, uint8_t *buf, size_t cap, size_t max_segments, size_t *segsize,
                       uint8_t *ecn, lwq_tstamp now);
 
 /* LWQ_TSTAMP_INF when no timer is armed. */
-lwq_tstamp lwq_conn_next_timeout(const lwq_conn *c);
-int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now);
+LWQ_API lwq_tstamp lwq_conn_next_timeout(const lwq_conn *c);
+LWQ_API int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now);
 
 typedef enum {
     LWQ_EV_NONE = 0,
@@ -228,54 +240,56 @@ typedef struct lwq_event {
  * LWQ_ERR_STATE before the handshake is confirmed or while another migration runs,
  * LWQ_ERR_UNSUPPORTED when the server sent disable_active_migration, LWQ_ERR_AGAIN when the server
  * gave no spare connection ID yet, LWQ_ERR_INVAL on a server. */
-int lwq_conn_migrate(lwq_conn *c, const lwq_path *new_path);
+LWQ_API int lwq_conn_migrate(lwq_conn *c, const lwq_path *new_path);
 
 /* 1 with *ev filled, 0 when no event is pending. Events are derived from the connection's state, not
  * queued: none is lost however long the application waits, repeated ones coalesce (one READABLE for
  * any amount of data, the newest path, ticket or token), and the order is the connection's events,
  * then each stream's (opened, readable, reset, stop-sending, writable, closed) in the order streams
  * first had one, then datagrams, then LWQ_EV_CLOSED. */
-int lwq_conn_next_event(lwq_conn *c, lwq_event *ev);
+LWQ_API int lwq_conn_next_event_sized(lwq_conn *c, lwq_event *ev, size_t struct_size);
+/* The library writes at most sizeof(*ev) bytes, as the caller was compiled (docs/architecture.md, "ABI"). */
+#define lwq_conn_next_event(c, ev) lwq_conn_next_event_sized((c), (ev), sizeof(*(ev)))
 
 /* Streams. Opens the next stream of our side; LWQ_ERR_LIMIT when the peer's MAX_STREAMS is reached
  * (STREAMS_BLOCKED is sent). */
-int lwq_stream_open(lwq_conn *c, int bidi, int64_t *stream_id);
+LWQ_API int lwq_stream_open(lwq_conn *c, int bidi, int64_t *stream_id);
 /* Copies up to len bytes into the stream's buffer (bounded by stream_send_buffer); returns the count
  * taken, 0 when full (LWQ_EV_STREAM_WRITABLE follows). fin ends the stream when all len bytes fit. */
-ssize_t lwq_stream_write(lwq_conn *c, int64_t stream_id, const uint8_t *data, size_t len, int fin);
+LWQ_API ssize_t lwq_stream_write(lwq_conn *c, int64_t stream_id, const uint8_t *data, size_t len, int fin);
 /* Reads in-order bytes; *fin set when the end was reached. LWQ_ERR_AGAIN when nothing is readable. */
-ssize_t lwq_stream_read(lwq_conn *c, int64_t stream_id, uint8_t *buf, size_t cap, int *fin);
-int lwq_stream_reset(lwq_conn *c, int64_t stream_id, uint64_t app_error);
-int lwq_stream_stop_sending(lwq_conn *c, int64_t stream_id, uint64_t app_error);
+LWQ_API ssize_t lwq_stream_read(lwq_conn *c, int64_t stream_id, uint8_t *buf, size_t cap, int *fin);
+LWQ_API int lwq_stream_reset(lwq_conn *c, int64_t stream_id, uint64_t app_error);
+LWQ_API int lwq_stream_stop_sending(lwq_conn *c, int64_t stream_id, uint64_t app_error);
 /* RFC 9218 priorities: urgency 0 (highest) .. 7, incremental streams share bandwidth round-robin. */
-int lwq_stream_set_priority(lwq_conn *c, int64_t stream_id, uint8_t urgency, int incremental);
+LWQ_API int lwq_stream_set_priority(lwq_conn *c, int64_t stream_id, uint8_t urgency, int incremental);
 
 /* RFC 9221: LWQ_ERR_UNSUPPORTED when the peer did not enable DATAGRAM, LWQ_ERR_LIMIT when too large
  * or the queue is full. */
-int lwq_datagram_send(lwq_conn *c, const uint8_t *data, size_t len);
+LWQ_API int lwq_datagram_send(lwq_conn *c, const uint8_t *data, size_t len);
 
 /* Starts a 1-RTT key update (RFC 9001 §6). LWQ_ERR_STATE before the handshake is confirmed or
  * while the previous update is not yet acknowledged; LWQ_ERR_CLOSED. */
-int lwq_conn_update_keys(lwq_conn *c);
+LWQ_API int lwq_conn_update_keys(lwq_conn *c);
 
 /* Closes with an application error (CONNECTION_CLOSE 0x1d), then the closing period (RFC 9000 §10.2). */
-int lwq_conn_close(lwq_conn *c, uint64_t app_error, const char *reason);
+LWQ_API int lwq_conn_close(lwq_conn *c, uint64_t app_error, const char *reason);
 
 /* One pointer the embedder keeps with the connection (e.g. its own per-connection state). */
-void lwq_conn_set_app_data(lwq_conn *c, void *data);
-void *lwq_conn_app_data(const lwq_conn *c);
+LWQ_API void lwq_conn_set_app_data(lwq_conn *c, void *data);
+LWQ_API void *lwq_conn_app_data(const lwq_conn *c);
 
 /* State for tools and traces. */
-int lwq_conn_is_established(const lwq_conn *c);
-int lwq_conn_is_closed(const lwq_conn *c); /* nothing more to send; free it */
-const char *lwq_conn_alpn(const lwq_conn *c);
-const char *lwq_conn_cipher(const lwq_conn *c);
-uint32_t lwq_conn_version(const lwq_conn *c);
+LWQ_API int lwq_conn_is_established(const lwq_conn *c);
+LWQ_API int lwq_conn_is_closed(const lwq_conn *c); /* nothing more to send; free it */
+LWQ_API const char *lwq_conn_alpn(const lwq_conn *c);
+LWQ_API const char *lwq_conn_cipher(const lwq_conn *c);
+LWQ_API uint32_t lwq_conn_version(const lwq_conn *c);
 /* 1 when the handshake resumed a session (PSK, no certificate). */
-int lwq_conn_resumed(const lwq_conn *c);
+LWQ_API int lwq_conn_resumed(const lwq_conn *c);
 /* Client: 1 while streams may be opened and written in 0-RTT, before the handshake completes (a resumed
  * session whose ticket allows early data, cfg.enable_0rtt, the server's answer not known yet). */
-int lwq_conn_can_send_early(const lwq_conn *c);
+LWQ_API int lwq_conn_can_send_early(const lwq_conn *c);
 
 typedef struct lwq_conn_stats {
     uint64_t packets_sent, packets_received, packets_lost, packets_dropped;
@@ -294,7 +308,9 @@ typedef struct lwq_conn_stats {
 } lwq_conn_stats;
 
 typedef enum { LWQ_ECN_TESTING = 0, LWQ_ECN_UNKNOWN, LWQ_ECN_CAPABLE, LWQ_ECN_FAILED } lwq_ecn_state;
-void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st);
+LWQ_API void lwq_conn_stats_get_sized(const lwq_conn *c, lwq_conn_stats *st, size_t struct_size);
+/* Writes at most sizeof(*st) bytes, as the caller was compiled (docs/architecture.md, "ABI"). */
+#define lwq_conn_stats_get(c, st) lwq_conn_stats_get_sized((c), (st), sizeof(*(st)))
 
 /* The server side: classifies datagrams by connection ID, answers Version Negotiation, Retry and
  * stateless resets, and creates connections. */
@@ -310,26 +326,26 @@ typedef struct lwq_server_limits {
     size_t max_handshakes_per_addr;
 } lwq_server_limits;
 
-int lwq_server_new(lwq_server **out, lwq_context *ctx, const lwq_server_limits *limits);
-void lwq_server_del(lwq_server *s);
+LWQ_API int lwq_server_new(lwq_server **out, lwq_context *ctx, const lwq_server_limits *limits);
+LWQ_API void lwq_server_del(lwq_server *s);
 /* A datagram for the server. It is handed to the connection it belongs to (lwq_conn_recv is called
  * here; the caller then drives that connection's send, timers and events), and *conn names it
  * (possibly new: *created = 1). *conn is NULL when the server answered the datagram itself (VN,
  * stateless reset: take them with lwq_server_send) or dropped it. The server owns the connections
  * it creates: free them with lwq_server_remove, never lwq_conn_del. */
-int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn, lwq_tstamp now,
+LWQ_API int lwq_server_recv(lwq_server *s, const lwq_path *path, const uint8_t *data, size_t len, uint8_t ecn, lwq_tstamp now,
                     lwq_conn **conn, int *created);
 /* Datagrams the server itself answers (VN, stateless reset; Retry later). 0 when none. */
-ssize_t lwq_server_send(lwq_server *s, lwq_path *path, uint8_t *buf, size_t cap, lwq_tstamp now);
+LWQ_API ssize_t lwq_server_send(lwq_server *s, lwq_path *path, uint8_t *buf, size_t cap, lwq_tstamp now);
 /* Forgets a connection (its connection IDs stop routing to it) and frees it: call it once
  * lwq_conn_is_closed() says so, or to drop a connection at once (its peer then gets stateless
  * resets). */
-void lwq_server_remove(lwq_server *s, lwq_conn *c);
+LWQ_API void lwq_server_remove(lwq_server *s, lwq_conn *c);
 /* Servers sharing a port (SO_REUSEPORT shards): every connection ID this server issues names shard
  * `tag` in its QUIC-LB server ID (the configured one, or by default a one-byte server ID equal to the
  * shard), so a datagram that lands on another shard's socket after the client's address changed can
  * be routed back by its DCID alone (lwq_context_cid_shard). */
-void lwq_server_set_cid_tag(lwq_server *s, uint8_t tag);
+LWQ_API void lwq_server_set_cid_tag(lwq_server *s, uint8_t tag);
 /* 0-RTT anti-replay (RFC 9001 §9.2, RFC 8446 §8) shared by servers that reach the same clients, e.g.
  * the shards of one port: fresh(ud, id, len, now) returns 1 the first time it sees id within its
  * window and 0 afterwards (or when it cannot tell: the 0-RTT is then refused), and must be safe to

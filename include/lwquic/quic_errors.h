@@ -4,6 +4,7 @@
 #define LWQUIC_QUIC_ERRORS_H
 
 #include <stdint.h>
+#include "lwquic/common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,7 +37,7 @@ enum {
 #define LWQ_QUIC_ERR_CRYPTO(alert) ((uint64_t)LWQ_QUIC_ERR_CRYPTO_ERROR + (uint8_t)(alert))
 
 /* "FRAME_ENCODING_ERROR"; "CRYPTO_ERROR" for the whole 0x100-0x1ff range; "UNKNOWN" otherwise. Never NULL. */
-const char *lwq_quic_error_name(uint64_t code);
+LWQ_API const char *lwq_quic_error_name(uint64_t code);
 
 #ifdef __cplusplus
 }

@@ -643,7 +643,20 @@ int lwq_h3_conn_next_action(lwq_h3_conn *h, lwq_h3_action *a)
     return 1;
 }
 
-int lwq_h3_conn_next_event(lwq_h3_conn *h, lwq_h3_event *ev)
+static int conn_next_event(lwq_h3_conn *h, lwq_h3_event *ev);
+
+int lwq_h3_conn_next_event_sized(lwq_h3_conn *h, lwq_h3_event *ev, size_t struct_size)
+{
+    if (struct_size >= sizeof(*ev))
+        return conn_next_event(h, ev);
+    lwq_h3_event full; /* a caller built against older headers (docs/architecture.md, "ABI") */
+    int r = conn_next_event(h, &full);
+    if (r == 1)
+        memcpy(ev, &full, struct_size);
+    return r;
+}
+
+static int conn_next_event(lwq_h3_conn *h, lwq_h3_event *ev)
 {
     if (h->cur_hdrs) {
         lwq_qpack_headers_free(h->cur_hdrs);

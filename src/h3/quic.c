@@ -203,7 +203,20 @@ int lwq_h3_handle_transport(lwq_h3 *h, const lwq_event *t)
     return 1;
 }
 
-int lwq_h3_poll_event(lwq_h3 *h, lwq_h3_event *ev)
+static int poll_event(lwq_h3 *h, lwq_h3_event *ev);
+
+int lwq_h3_poll_event_sized(lwq_h3 *h, lwq_h3_event *ev, size_t struct_size)
+{
+    if (struct_size >= sizeof(*ev))
+        return poll_event(h, ev);
+    lwq_h3_event full; /* a caller built against older headers (docs/architecture.md, "ABI") */
+    int r = poll_event(h, &full);
+    if (r == 1)
+        memcpy(ev, &full, struct_size);
+    return r;
+}
+
+static int poll_event(lwq_h3 *h, lwq_h3_event *ev)
 {
     repull(h);
     lwq_h3_flush(h);
@@ -232,7 +245,20 @@ static int take_transport(lwq_h3 *h, lwq_h3_event *ev)
     return 0;
 }
 
-int lwq_h3_next_event(lwq_h3 *h, lwq_h3_event *ev)
+static int next_event(lwq_h3 *h, lwq_h3_event *ev);
+
+int lwq_h3_next_event_sized(lwq_h3 *h, lwq_h3_event *ev, size_t struct_size)
+{
+    if (struct_size >= sizeof(*ev))
+        return next_event(h, ev);
+    lwq_h3_event full; /* a caller built against older headers (docs/architecture.md, "ABI") */
+    int r = next_event(h, &full);
+    if (r == 1)
+        memcpy(ev, &full, struct_size);
+    return r;
+}
+
+static int next_event(lwq_h3 *h, lwq_h3_event *ev)
 {
     if (h->closed)
         return 0;

@@ -510,7 +510,7 @@ int lwq_endpoint_listen(lwq_endpoint *ep, const char *hostport, unsigned shards,
     shard *first = NULL;
     for (unsigned i = 0; i < shards; i++) {
         shard *sh;
-        if ((rv = shard_new(ep, &a, 1, 1, &sh)) != 0)
+        if ((rv = shard_new(ep, &a, 1, first ? 1 : LWQ_UDP_REUSEPORT_FIRST, &sh)) != 0)
             return rv;
         if (!first) {
             first = sh;
@@ -544,7 +544,7 @@ int lwq_endpoint_listen_extra(lwq_endpoint *ep, const char *hostport, uint16_t *
         if (sh->nextra == MAX_EXTRA)
             return LWQ_ERR_LIMIT;
         lwq_udp *u = &sh->extra[sh->nextra];
-        if ((rv = lwq_udp_open_shared(u, &a, 1)) != 0)
+        if ((rv = lwq_udp_open_shared(u, &a, any ? 1 : LWQ_UDP_REUSEPORT_FIRST)) != 0)
             return rv;
         if (!any && !lwq_addr_port(&a)) {
             /* port 0: the other shards join the port the kernel picked */

@@ -5,6 +5,7 @@
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "io/udp.h"
@@ -38,8 +39,9 @@ int lwq_addr_parse(lwq_addr *out, const char *hostport, int passive)
     } else {
         colon = hostport - 1; /* "PORT" */
     }
-    if (strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(port) || strspn(colon + 1, "0123456789") != strlen(colon + 1))
-        return LWQ_ERR_INVAL;
+    if (strlen(colon + 1) == 0 || strlen(colon + 1) > 5 || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+        atol(colon + 1) > 65535)
+        return LWQ_ERR_INVAL; /* getaddrinfo would take 99999 modulo 65536 */
     snprintf(port, sizeof(port), "%s", colon + 1);
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_DGRAM;
@@ -148,6 +150,9 @@ int lwq_udp_open_shared(lwq_udp *u, const lwq_addr *bind_addr, int reuseport)
 {
     int on = 1, off = 0;
     memset(u, 0, sizeof(*u));
+    u->fd = -1;
+    if (reuseport == LWQ_UDP_REUSEPORT_FIRST && lwq_udp_probe_free(bind_addr))
+        return LWQ_ERR_ADDR_IN_USE;
     u->family = bind_addr->ss.ss_family;
     u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (u->fd < 0)
@@ -175,12 +180,20 @@ int lwq_udp_open_shared(lwq_udp *u, const lwq_addr *bind_addr, int reuseport)
         setsockopt(u->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
     }
     if (bind(u->fd, (const struct sockaddr *)&bind_addr->ss, bind_addr->len) != 0) {
+        int e = errno;
         close(u->fd);
         u->fd = -1;
-        return LWQ_ERR_IO;
+        errno = e;
+        return e == EADDRINUSE ? LWQ_ERR_ADDR_IN_USE : LWQ_ERR_IO;
     }
     u->local.len = sizeof(u->local.ss);
     getsockname(u->fd, (struct sockaddr *)&u->local.ss, &u->local.len);
+    if (reuseport == LWQ_UDP_REUSEPORT_FIRST && lwq_addr_port(bind_addr) && lwq_udp_check_alone(u)) {
+        close(u->fd);
+        u->fd = -1;
+        errno = EADDRINUSE;
+        return LWQ_ERR_ADDR_IN_USE;
+    }
     int seg = 1200;
     u->gso = setsockopt(u->fd, IPPROTO_UDP, UDP_SEGMENT, &seg, sizeof(seg)) == 0;
     if (u->gso) {

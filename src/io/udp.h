@@ -44,9 +44,24 @@ typedef struct lwq_udp_msg {
 /* Binds; `[::]` gives a dual-stack socket. Non-blocking, close-on-exec, large buffers, DF set,
  * ECN and pktinfo reporting on. */
 int lwq_udp_open(lwq_udp *u, const lwq_addr *bind_addr);
-/* The same with SO_REUSEPORT: several sockets on one port, the kernel spreading flows by 4-tuple. */
+/* The same with SO_REUSEPORT: several sockets on one port, the kernel spreading flows by 4-tuple.
+ * reuseport LWQ_UDP_REUSEPORT_FIRST: the first socket of a group, which refuses an address another
+ * socket holds (LWQ_ERR_ADDR_IN_USE, see lwq_udp_probe_free); the others of the group pass 1. A bind
+ * that fails with EADDRINUSE is LWQ_ERR_ADDR_IN_USE too. */
+#define LWQ_UDP_REUSEPORT_FIRST 2
 int lwq_udp_open_shared(lwq_udp *u, const lwq_addr *bind_addr, int reuseport);
 void lwq_udp_close(lwq_udp *u);
+
+/* A listening address is ours alone (udp_claim.c). SO_REUSEPORT lets any socket of the same user join a
+ * port, so a second server would silently take half the clients. lwq_udp_probe_free binds a plain
+ * socket (no SO_REUSEPORT) to the address and closes it: LWQ_ERR_ADDR_IN_USE when any socket holds an
+ * overlapping address now. lwq_udp_check_alone, called on the first socket of a group once it is bound,
+ * closes the window between the probe and that bind: LWQ_ERR_ADDR_IN_USE when /proc/net/udp{,6} lists
+ * another socket on the port with an overlapping address (two servers starting at once both see each
+ * other and both refuse); 0 when /proc cannot be read. Port 0 is never checked (the kernel picks a free
+ * port). */
+int lwq_udp_probe_free(const lwq_addr *a);
+int lwq_udp_check_alone(const lwq_udp *u);
 /* Client sockets: fixes the peer so ICMP errors come back (LWQ_ERR_REFUSED from lwq_udp_recv). */
 int lwq_udp_connect(lwq_udp *u, const lwq_addr *peer);
 /* Receives up to n; returns the count, 0 when nothing is queued, LWQ_ERR_REFUSED (connected socket,

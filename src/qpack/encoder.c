@@ -109,7 +109,16 @@ static size_t blocking_streams(const lwq_qpack_encoder *e, size_t stop)
     return count;
 }
 
-void lwq_qpack_encoder_get_stats(const lwq_qpack_encoder *e, lwq_qpack_encoder_stats *st)
+static void get_stats(const lwq_qpack_encoder *e, lwq_qpack_encoder_stats *st);
+
+void lwq_qpack_encoder_get_stats_sized(const lwq_qpack_encoder *e, lwq_qpack_encoder_stats *st, size_t struct_size)
+{
+    lwq_qpack_encoder_stats full; /* the caller's struct may be older and shorter (docs/architecture.md, "ABI") */
+    get_stats(e, &full);
+    memcpy(st, &full, struct_size < sizeof(full) ? struct_size : sizeof(full));
+}
+
+static void get_stats(const lwq_qpack_encoder *e, lwq_qpack_encoder_stats *st)
 {
     st->insert_count = e->t.inserted;
     st->known_received_count = e->krc;

@@ -825,7 +825,16 @@ uint32_t lwq_conn_version(const lwq_conn *c)
     return c->version;
 }
 
-void lwq_conn_stats_get(const lwq_conn *c, lwq_conn_stats *st)
+static void stats_get(const lwq_conn *c, lwq_conn_stats *st);
+
+void lwq_conn_stats_get_sized(const lwq_conn *c, lwq_conn_stats *st, size_t struct_size)
+{
+    lwq_conn_stats full; /* the caller's struct may be older and shorter (docs/architecture.md, "ABI") */
+    stats_get(c, &full);
+    memcpy(st, &full, struct_size < sizeof(full) ? struct_size : sizeof(full));
+}
+
+static void stats_get(const lwq_conn *c, lwq_conn_stats *st)
 {
     *st = c->stats;
     st->packets_lost = c->rec.packets_lost;

@@ -263,4 +263,8 @@ struct lwq_replay *lwq_server_replay(lwq_server *s);
 /* 1 when this 0-RTT binder was not seen within the window: the shared check, else the server's cache. */
 int lwq_server_replay_fresh(lwq_server *s, const uint8_t *id, size_t len, lwq_tstamp now);
 
+/* lwq_context_new without files: cfg's TLS material is in cert_data, key_data and ca_data (src/io's
+ * lwq_context_new reads the files into those first). */
+int lwq_context_new_mem(lwq_context **out, const lwq_config *cfg, const char **why);
+
 #endif

@@ -57,7 +57,7 @@ static int next_datagram(lwq_conn *c, lwq_event *ev)
     return 1;
 }
 
-int lwq_conn_next_event(lwq_conn *c, lwq_event *ev)
+static int next_event(lwq_conn *c, lwq_event *ev)
 {
     memset(ev, 0, sizeof(*ev));
     ev->stream_id = -1;
@@ -102,4 +102,15 @@ int lwq_conn_next_event(lwq_conn *c, lwq_event *ev)
         return 1;
     }
     return 0;
+}
+
+int lwq_conn_next_event_sized(lwq_conn *c, lwq_event *ev, size_t struct_size)
+{
+    if (struct_size >= sizeof(*ev))
+        return next_event(c, ev);
+    lwq_event full; /* a caller built against older headers (docs/architecture.md, "ABI") */
+    int r = next_event(c, &full);
+    if (r == 1)
+        memcpy(ev, &full, struct_size);
+    return r;
 }

@@ -4,9 +4,22 @@
 #include "quic/conn.h"
 #include "quic/varint.h"
 
-void lwq_config_init(lwq_config *cfg, int is_server)
+static void config_defaults(lwq_config *cfg, int is_server);
+
+void lwq_config_init_sized(lwq_config *cfg, int is_server, size_t struct_size)
+{
+    lwq_config full; /* the caller's struct may be older and shorter (docs/architecture.md, "ABI") */
+    config_defaults(&full, is_server);
+    if (struct_size > sizeof(full))
+        struct_size = sizeof(full);
+    memcpy(cfg, &full, struct_size);
+    cfg->struct_size = struct_size;
+}
+
+static void config_defaults(lwq_config *cfg, int is_server)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->struct_size = sizeof(*cfg);
     cfg->is_server = is_server;
     cfg->version = LWQ_VERSION_1;
     cfg->idle_timeout = 30 * LWQ_SEC;
@@ -37,8 +50,10 @@ void lwq_config_init(lwq_config *cfg, int is_server)
 
 static const char *check_config(const lwq_config *cfg)
 {
-    if (cfg->is_server && (!cfg->cert_file || !cfg->key_file))
-        return "a server needs cert_file and key_file";
+    if (cfg->is_server && (!cfg->cert_data || !cfg->key_data))
+        return "a server needs a certificate and its key (cert_file and key_file, or cert_data and key_data)";
+    if (!cfg->is_server && !cfg->insecure && !cfg->ca_data)
+        return "a client needs trust anchors (ca_file, ca_data or the system bundle) unless insecure";
     if (!cfg->alpn || cfg->alpn_count == 0)
         return "at least one ALPN protocol is required (RFC 9001 §8.1)";
     for (size_t i = 0; i < cfg->alpn_count; i++)
@@ -74,8 +89,16 @@ static const char *check_config(const lwq_config *cfg)
     return NULL;
 }
 
-int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why)
+int lwq_context_new_mem(lwq_context **out, const lwq_config *user, const char **why)
 {
+    /* fields past the caller's struct_size keep their defaults (0: a config not made by lwq_config_init,
+     * taken as this version's) */
+    lwq_config full;
+    config_defaults(&full, user->is_server);
+    size_t have = user->struct_size && user->struct_size < sizeof(full) ? user->struct_size : sizeof(full);
+    memcpy(&full, user, have);
+    full.struct_size = sizeof(full);
+    const lwq_config *cfg = &full;
     const char *bad = check_config(cfg);
     *out = NULL;
     if (why)
@@ -87,27 +110,32 @@ int lwq_context_new(lwq_context **out, const lwq_config *cfg, const char **why)
     if (!ctx)
         return LWQ_ERR_NOMEM;
     ctx->cfg = *cfg;
+    ctx->cfg.cert_data = ctx->cfg.key_data = ctx->cfg.ca_data = NULL; /* read below, not kept */
+    ctx->cfg.cert_len = ctx->cfg.key_len = ctx->cfg.ca_len = 0;
     ctx->alloc = a;
     ctx->rng = cfg->rng ? cfg->rng : lwq_default_rng();
     ctx->cfg.alloc = a;
     ctx->cfg.rng = ctx->rng;
     int rv = 0;
     if (cfg->is_server) {
-        rv = lwq_cert_chain_load_file(&ctx->chain, cfg->cert_file, a);
+        const char *what = "cannot load the certificate chain (cert_file)";
+        rv = lwq_cert_chain_load(&ctx->chain, cfg->cert_data, cfg->cert_len, a);
         if (!rv && ctx->chain.count == 0)
             rv = LWQ_ERR_CERT_MALFORMED;
-        if (!rv)
-            rv = lwq_privkey_load_file(&ctx->key, cfg->key_file, a);
+        if (!rv && (what = "cannot load the private key (key_file)"))
+            rv = lwq_privkey_load(&ctx->key, cfg->key_data, cfg->key_len, a);
+        if (!rv && (what = "the private key (key_file) does not match the certificate (cert_file)"))
+            rv = lwq_privkey_matches_cert(ctx->key, ctx->chain.der[0], ctx->chain.len[0], a);
         if (rv && why)
-            *why = "cannot load the certificate chain or key";
+            *why = what;
     } else if (!cfg->insecure) {
         rv = lwq_trust_new(&ctx->trust, a);
         if (!rv) {
-            int n = cfg->ca_file ? lwq_trust_add_file(ctx->trust, cfg->ca_file) : lwq_trust_add_system(ctx->trust);
+            int n = lwq_trust_add(ctx->trust, cfg->ca_data, cfg->ca_len);
             rv = n < 0 ? n : n == 0 ? LWQ_ERR_CERT_MALFORMED : 0;
         }
         if (rv && why)
-            *why = "cannot load trust anchors";
+            *why = "cannot load trust anchors (ca_file)";
     }
     if (rv) {
         lwq_context_del(ctx);

@@ -12,7 +12,6 @@
 /* Private keys: PEM or DER; PKCS#8, SEC1 EC (also after an "EC PARAMETERS"
  * block), PKCS#1 RSA, PKCS#8 Ed25519. */
 int lwq_privkey_load(lwq_privkey **out, const uint8_t *data, size_t len, const lwq_allocator *a);
-int lwq_privkey_load_file(lwq_privkey **out, const char *path, const lwq_allocator *a);
 void lwq_privkey_del(lwq_privkey *key, const lwq_allocator *a);
 /* Public key from a DER SubjectPublicKeyInfo. */
 int lwq_pubkey_from_spki(lwq_pubkey **out, const uint8_t *der, size_t len, const lwq_allocator *a);
@@ -27,17 +26,20 @@ typedef struct lwq_cert_chain {
 
 /* PEM (one or many certificates, leaf first) or one DER certificate. */
 int lwq_cert_chain_load(lwq_cert_chain *chain, const uint8_t *data, size_t len, const lwq_allocator *a);
-int lwq_cert_chain_load_file(lwq_cert_chain *chain, const char *path, const lwq_allocator *a);
 void lwq_cert_chain_free(lwq_cert_chain *chain, const lwq_allocator *a);
+
+/* 0 when key is the private half of pub (the public key recomputed from the private one; no randomness
+ * used, so a deterministic replay is not disturbed), else LWQ_ERR_CERT_BAD_SIGNATURE. */
+int lwq_privkey_matches(const lwq_privkey *key, const lwq_pubkey *pub);
+/* The same against the public key of a DER certificate (the leaf); another negative code when the
+ * certificate cannot be parsed or its key is not supported. */
+int lwq_privkey_matches_cert(const lwq_privkey *key, const uint8_t *der, size_t len, const lwq_allocator *a);
 
 /* Trust anchors. */
 typedef struct lwq_trust lwq_trust;
 int lwq_trust_new(lwq_trust **out, const lwq_allocator *a);
 /* PEM bundle or DER; certificates that do not parse are skipped, the count added is returned. */
 int lwq_trust_add(lwq_trust *t, const uint8_t *data, size_t len);
-int lwq_trust_add_file(lwq_trust *t, const char *path);
-/* The system bundle (/etc/ssl/certs/ca-certificates.crt). */
-int lwq_trust_add_system(lwq_trust *t);
 void lwq_trust_del(lwq_trust *t);
 
 /* Verification policy for one peer chain. */

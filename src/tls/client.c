@@ -364,6 +364,23 @@ static int recv_certificate_request(lwq_tls *t, const uint8_t *msg, size_t len)
     return 0;
 }
 
+/* The reason phrase of our close: what was wrong with the server's certificate. */
+static const char *cert_reason(int err)
+{
+    switch (err) {
+    case LWQ_ERR_CERT_EXPIRED: return "server certificate rejected: expired";
+    case LWQ_ERR_CERT_NOT_YET_VALID: return "server certificate rejected: not yet valid";
+    case LWQ_ERR_CERT_UNKNOWN_CA: return "server certificate rejected: unknown CA";
+    case LWQ_ERR_CERT_NOT_CA: return "server certificate rejected: an issuer is not a CA";
+    case LWQ_ERR_CERT_NAME_MISMATCH: return "server certificate rejected: name mismatch";
+    case LWQ_ERR_CERT_BAD_SIGNATURE: return "server certificate rejected: bad signature";
+    case LWQ_ERR_CERT_UNSUPPORTED_ALG: return "server certificate rejected: unsupported algorithm";
+    case LWQ_ERR_CERT_CHAIN_TOO_LONG: return "server certificate rejected: chain too long";
+    case LWQ_ERR_CERT_REJECTED: return "server certificate rejected by the application";
+    default: return "server certificate rejected: malformed";
+    }
+}
+
 static int recv_certificate(lwq_tls *t, const uint8_t *msg, size_t len)
 {
     lwq_tls_certificate c;
@@ -418,7 +435,7 @@ static int recv_certificate(lwq_tls *t, const uint8_t *msg, size_t len)
         int alert = lwq_tls_alert_for_err(t->verify_result);
         if (alert == LWQ_TLS_ALERT_INTERNAL_ERROR)
             alert = LWQ_TLS_ALERT_BAD_CERTIFICATE;
-        return lwq_tls_fail(t, alert, "server certificate rejected");
+        return lwq_tls_fail(t, alert, cert_reason(t->verify_result));
     }
     t->verified = !t->cfg.insecure || t->cfg.verify;
     lwq_tls_th_update(t, msg, len);

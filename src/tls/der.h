@@ -89,7 +89,5 @@ int lwq_pem_next(const uint8_t **p, size_t *n, char *label, size_t labelcap, uin
 /* 1 when data holds a PEM BEGIN line. */
 int lwq_pem_detect(const uint8_t *p, size_t n);
 
-/* Whole file into a buffer from a (at most max bytes; LWQ_ERR_LIMIT beyond). */
-int lwq_read_file(const char *path, size_t max, uint8_t **out, size_t *len, const lwq_allocator *a);
 
 #endif

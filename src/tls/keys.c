@@ -10,7 +10,6 @@
 #include "tls/der.h"
 #include "tls/x509.h"
 
-#define KEY_FILE_MAX (1u << 20)
 #define RSA_MIN_BITS 2048
 
 struct lwq_privkey {
@@ -161,17 +160,17 @@ int lwq_privkey_load(lwq_privkey **out, const uint8_t *data, size_t len, const l
     return 0;
 }
 
-int lwq_privkey_load_file(lwq_privkey **out, const char *path, const lwq_allocator *a)
+
+int lwq_privkey_matches(const lwq_privkey *k, const lwq_pubkey *p)
 {
-    uint8_t *buf;
-    size_t len;
-    int rc = lwq_read_file(path, KEY_FILE_MAX, &buf, &len, a);
-    if (rc < 0)
-        return rc;
-    rc = lwq_privkey_load(out, buf, len, a);
-    lwq_wipe(buf, len);
-    lwq_free(a, buf);
-    return rc;
+    if (k->type != p->type)
+        return LWQ_ERR_CERT_BAD_SIGNATURE;
+    if (k->type == LWQ_KEY_ED25519) {
+        uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+        crypto_sign_ed25519_sk_to_pk(pk, k->ed_sk);
+        return sodium_memcmp(pk, p->ed_pk, sizeof(pk)) == 0 ? 0 : LWQ_ERR_CERT_BAD_SIGNATURE;
+    }
+    return mbedtls_pk_check_pair(&p->pk, &k->pk) == 0 ? 0 : LWQ_ERR_CERT_BAD_SIGNATURE;
 }
 
 void lwq_privkey_del(lwq_privkey *key, const lwq_allocator *a)

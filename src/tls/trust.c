@@ -4,9 +4,7 @@
 #include "tls/der.h"
 #include "tls/x509.h"
 
-#define BUNDLE_FILE_MAX (16u << 20)
 #define CHAIN_MAX_CERTS 64
-#define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 typedef struct anchor {
     uint8_t *der;
@@ -93,18 +91,6 @@ int lwq_cert_chain_load(lwq_cert_chain *chain, const uint8_t *data, size_t len, 
     return rc;
 }
 
-int lwq_cert_chain_load_file(lwq_cert_chain *chain, const char *path, const lwq_allocator *a)
-{
-    uint8_t *buf;
-    size_t len;
-    memset(chain, 0, sizeof(*chain));
-    int rc = lwq_read_file(path, BUNDLE_FILE_MAX, &buf, &len, a);
-    if (rc < 0)
-        return rc;
-    rc = lwq_cert_chain_load(chain, buf, len, a);
-    lwq_free(a, buf);
-    return rc;
-}
 
 void lwq_cert_chain_free(lwq_cert_chain *chain, const lwq_allocator *a)
 {
@@ -197,19 +183,6 @@ int lwq_trust_add(lwq_trust *t, const uint8_t *data, size_t len)
     return rc < 0 ? rc : ta.added;
 }
 
-int lwq_trust_add_file(lwq_trust *t, const char *path)
-{
-    uint8_t *buf;
-    size_t len;
-    int rc = lwq_read_file(path, BUNDLE_FILE_MAX, &buf, &len, t->a);
-    if (rc < 0)
-        return rc;
-    rc = lwq_trust_add(t, buf, len);
-    lwq_free(t->a, buf);
-    return rc;
-}
-
-int lwq_trust_add_system(lwq_trust *t) { return lwq_trust_add_file(t, SYSTEM_BUNDLE); }
 
 void lwq_trust_del(lwq_trust *t)
 {

@@ -89,10 +89,10 @@ run_client() { # KIND OUTDIR CASE PATH...   ($post: file to POST, or empty)
     case $kind in
     lwquic)
         extra=""
-        [ "$verbose" = 1 ] && extra="-v --qlog-dir $W/logs/qlog-$cs"
-        [ -n "$post" ] && extra="$extra --data $post"
+        [ "$verbose" = 1 ] && extra="-vv --qlog-dir $W/logs/qlog-$cs"
+        [ -n "$post" ] && extra="$extra --data-binary @$post"
         # shellcheck disable=SC2086
-        timeout 60 "$B/bin/lwquic-client" --cafile "$W/certs/ca.pem" -o "$out" $extra $urls ;;
+        timeout 60 "$B/bin/lwquic-client" -v --fail --cacert "$W/certs/ca.pem" --output-dir "$out" --remote-name-all $extra $urls ;;
     ngtcp2)
         # gtlsclient prints each response's fields (":status: 404") unless -q; it does not check the certificate.
         case $cs in

@@ -46,7 +46,7 @@ start_server() { # LOG [ARGS...]
 
 start_client() { # KIND OUTDIR LOG
     case $1 in
-    lwquic) "$B/bin/lwquic-client" --cafile "$W/certs/ca.pem" --timeout 20 -o "$2" \
+    lwquic) "$B/bin/lwquic-client" -v --cacert "$W/certs/ca.pem" --connect-timeout 20 --output-dir "$2" -O \
                 "https://localhost:$port/big" > "$3" 2>&1 & ;;
     quicgo) timeout 60 "$B/interop/quicgo-peer" client --alpn h3 --cafile "$W/certs/ca.pem" -o "$2" \
                 "https://localhost:$port/big" > "$3" 2>&1 & ;;
@@ -111,7 +111,7 @@ if start_server "$W/logs/small.server"; then
     urls=""
     for f in $smalls; do urls="$urls https://localhost:$port/$f"; done
     # shellcheck disable=SC2086
-    "$B/bin/lwquic-client" --cafile "$W/certs/ca.pem" --timeout 20 -o "$out" $urls > "$W/logs/small.client" 2>&1 &
+    "$B/bin/lwquic-client" -v --cacert "$W/certs/ca.pem" --connect-timeout 20 --output-dir "$out" --remote-name-all $urls > "$W/logs/small.client" 2>&1 &
     client_pid=$!
     n=0
     until [ "$(grep -c -- '-> 200' "$W/logs/small.client" 2> /dev/null || true)" -ge 300 ] 2> /dev/null || [ $n -ge 500 ]; do

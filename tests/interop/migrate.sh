@@ -44,7 +44,7 @@ fetch() { # NAME PORT FILE [CLIENT FLAGS...]: 1 when the file arrived intact
     shift 3
     out="$W/$name.out"
     mkdir -p "$out"
-    timeout 60 "$B/bin/lwquic-client" --insecure --alpn hq-interop -o "$out" "$@" \
+    timeout 60 "$B/bin/lwquic-client" -v -k --alpn hq-interop --output-dir "$out" --remote-name-all "$@" \
         "https://127.0.0.1:$port/$file" > "$W/$name.stdout" 2> "$W/$name.client" && cmp -s "$W/www/$file" "$out/$file"
 }
 

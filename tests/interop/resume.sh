@@ -65,7 +65,7 @@ check_case() {
     # shellcheck disable=SC2086
     start_server $port "$W/logs/$name-server.log" $sflags || { result "$name" 1 "$W/logs/$name-server.log"; return; }
     # shellcheck disable=SC2046,SC2086
-    timeout 60 "$B/bin/lwquic-client" --alpn $alpn --cafile "$W/certs/ca.pem" -o "$out" --resume $cflags $(urls $port) \
+    timeout 60 "$B/bin/lwquic-client" --alpn $alpn -v --cacert "$W/certs/ca.pem" --output-dir "$out" --remote-name-all --resume $cflags $(urls $port) \
         > "$W/logs/$name-client.out" 2> "$W/logs/$name-client.log"
     rc=$?
     stop_server
@@ -90,11 +90,11 @@ log=$W/logs/$name-client.log
 if start_server $port "$W/logs/$name-server.log" --early-data; then
     # shellcheck disable=SC2046
     set -- $(urls $port)
-    timeout 60 "$B/bin/lwquic-client" --alpn $alpn --cafile "$W/certs/ca.pem" -o "$W/out-$name" --session-file "$sf" "$1" > /dev/null 2>> "$log" &&
-        shift && timeout 60 "$B/bin/lwquic-client" --alpn $alpn --cafile "$W/certs/ca.pem" -o "$W/out-$name" --session-file "$sf" \
+    timeout 60 "$B/bin/lwquic-client" --alpn $alpn -v --cacert "$W/certs/ca.pem" --output-dir "$W/out-$name" --remote-name-all --session-file "$sf" "$1" > /dev/null 2>> "$log" &&
+        shift && timeout 60 "$B/bin/lwquic-client" --alpn $alpn -v --cacert "$W/certs/ca.pem" --output-dir "$W/out-$name" --remote-name-all --session-file "$sf" \
             --early-data "$@" > /dev/null 2>> "$log" && stop_server &&
         start_server $port "$W/logs/$name-server2.log" --early-data &&
-        timeout 60 "$B/bin/lwquic-client" --alpn $alpn --cafile "$W/certs/ca.pem" -o "$W/out-$name" --session-file "$sf" \
+        timeout 60 "$B/bin/lwquic-client" --alpn $alpn -v --cacert "$W/certs/ca.pem" --output-dir "$W/out-$name" --remote-name-all --session-file "$sf" \
             --early-data "$@" > /dev/null 2>> "$log" && same_files "$W/out-$name" >> "$log" &&
         grep "session" "$log" | sed -n 2p | grep -q "^lwquic-client: session resumed, 0-RTT accepted ([1-9]" &&
         grep "session" "$log" | sed -n 3p | grep -q "^lwquic-client: session not resumed, 0-RTT rejected (" && ok=0

@@ -41,7 +41,7 @@ run_client() { # KIND OUTDIR URL...
     kind=$1 out=$2
     shift 2
     case $kind in
-    lwquic) timeout 120 "$B/bin/lwquic-client" -q --alpn hq-interop --cafile "$W/certs/ca.pem" -o "$out" "$@" ;;
+    lwquic) timeout 120 "$B/bin/lwquic-client" -sS --alpn hq-interop --cacert "$W/certs/ca.pem" --output-dir "$out" --remote-name-all "$@" ;;
     quicgo) timeout 120 "$PEER" client --cafile "$W/certs/ca.pem" -o "$out" "$@" ;;
     esac
 }

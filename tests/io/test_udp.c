@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include "testutil.h"
 #include "io/udp.h"
 
@@ -51,6 +52,11 @@ START_TEST(test_addr_parse_and_format)
     ck_assert_int_eq(lwq_addr_parse(&a, "::1:443", 0), LWQ_ERR_INVAL);
     ck_assert_int_eq(lwq_addr_parse(&a, "127.0.0.1:44x", 0), LWQ_ERR_INVAL);
     ck_assert_int_eq(lwq_addr_parse(&a, "127.0.0.1:", 0), LWQ_ERR_INVAL);
+    ck_assert_int_eq(lwq_addr_parse(&a, "127.0.0.1:99999", 0), LWQ_ERR_INVAL); /* would wrap to 34463 */
+    ck_assert_int_eq(lwq_addr_parse(&a, "127.0.0.1:65536", 0), LWQ_ERR_INVAL);
+    ck_assert_int_eq(lwq_addr_parse(&a, "127.0.0.1:000443", 0), LWQ_ERR_INVAL);
+    ck_assert_int_eq(lwq_addr_parse(&a, "127.0.0.1:65535", 0), 0);
+    ck_assert_uint_eq(lwq_addr_port(&a), 65535);
     ck_assert_int_eq(lwq_addr_parse(&a, "", 0), LWQ_ERR_INVAL);
     lwq_addr b;
     lwq_addr_parse(&a, "127.0.0.1:1", 0);
@@ -194,6 +200,36 @@ START_TEST(test_recv_empty_and_refused)
 }
 END_TEST
 
+/* A listening group refuses a port another socket holds, with or without SO_REUSEPORT; the rest of
+ * one group still joins it. */
+START_TEST(test_port_in_use_refused)
+{
+    lwq_addr any, a;
+    lwq_udp holder, first, second, mine;
+    ck_assert_int_eq(lwq_addr_parse(&any, "127.0.0.1:0", 0), 0);
+    ck_assert_int_eq(lwq_udp_open(&holder, &any), 0); /* a plain socket: the kernel refuses us anyway */
+    a = holder.local;
+    ck_assert_int_eq(lwq_udp_open_shared(&first, &a, LWQ_UDP_REUSEPORT_FIRST), LWQ_ERR_ADDR_IN_USE);
+    ck_assert_int_eq(first.fd, -1);
+    lwq_udp_close(&holder);
+    /* another SO_REUSEPORT group on the port: the kernel would let us in, the probe does not */
+    ck_assert_int_eq(lwq_udp_open_shared(&holder, &a, 1), 0);
+    ck_assert_int_eq(lwq_udp_open_shared(&first, &a, LWQ_UDP_REUSEPORT_FIRST), LWQ_ERR_ADDR_IN_USE);
+    /* the check after the bind: a second reuseport socket on the port is seen in /proc/net/udp */
+    ck_assert_int_eq(lwq_udp_open_shared(&second, &a, 1), 0);
+    if (access("/proc/net/udp", R_OK) == 0)
+        ck_assert_int_eq(lwq_udp_check_alone(&holder), LWQ_ERR_ADDR_IN_USE);
+    lwq_udp_close(&second);
+    ck_assert_int_eq(lwq_udp_check_alone(&holder), 0);
+    lwq_udp_close(&holder);
+    /* free now: our group takes it, and its second socket joins */
+    ck_assert_int_eq(lwq_udp_open_shared(&first, &a, LWQ_UDP_REUSEPORT_FIRST), 0);
+    ck_assert_int_eq(lwq_udp_open_shared(&mine, &a, 1), 0);
+    lwq_udp_close(&mine);
+    lwq_udp_close(&first);
+}
+END_TEST
+
 Suite *suite_udp(void)
 {
     Suite *s = suite_create("udp");
@@ -204,6 +240,7 @@ Suite *suite_udp(void)
     tcase_add_test(tc, test_gso_train_and_fallback);
     tcase_add_test(tc, test_gso_refused_falls_back);
     tcase_add_test(tc, test_recv_empty_and_refused);
+    tcase_add_test(tc, test_port_in_use_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -31,7 +31,7 @@ peak=$rss_start
 sampler=$!
 sleep 1
 t0=$(date +%s.%N)
-timeout 60 "$B/bin/lwquic-client" -q --cafile "$W/certs/ca.pem" -o "$W/out" "https://localhost:$port/file10mb" \
+timeout 60 "$B/bin/lwquic-client" -sS --cacert "$W/certs/ca.pem" --output-dir "$W/out" -O "https://localhost:$port/file10mb" \
     > "$W/client.log" 2>&1
 rc=$?
 t1=$(date +%s.%N)

@@ -2,6 +2,7 @@
 #include "testutil.h"
 #include "base/mem.h"
 #include "tls/der.h"
+#include "io/tls_files.h"
 
 static ssize_t dec(const char *hex, lwq_der_tlv *t)
 {

@@ -4,6 +4,7 @@
 #include "testutil.h"
 #include "base/mem.h"
 #include "tls/cert.h"
+#include "io/tls_files.h"
 #include "tls/x509.h"
 
 static const char *cpath(const char *name)

@@ -7,6 +7,7 @@
 #include "base/mem.h"
 #include "tls/tls.h"
 #include "tls_harness.inc"
+#include "io/tls_files.h"
 
 static const uint16_t suites_all[] = {LWQ_SUITE_AES128GCM_SHA256, LWQ_SUITE_AES256GCM_SHA384,
                                       LWQ_SUITE_CHACHA20POLY1305_SHA256};

@@ -5,6 +5,7 @@
 #include "testutil.h"
 #include "base/mem.h"
 #include "tls/x509.h"
+#include "io/tls_files.h"
 
 static const char *cpath(const char *name)
 {

@@ -152,6 +152,19 @@ const char *cli_alert_name(int alert)
     return "unknown";
 }
 
+int cli_parse_num(const char *prog, const char *opt, const char *s, double min, double max, int integer, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = integer ? (double)strtoll(s, &end, 10) : strtod(s, &end);
+    if (!*s || *end || errno || v != v || v < min || v > max) {
+        fprintf(stderr, "%s: %s %s: %s from %g to %g\n", prog, opt, s, integer ? "an integer" : "a number", min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int cli_start(const char *prog, lwq_config *cfg, unsigned workers, const lwq_server_limits *limits,
               const lwq_endpoint_handler *h, cli_stack *st)
 {
@@ -161,7 +174,14 @@ int cli_start(const char *prog, lwq_config *cfg, unsigned workers, const lwq_ser
     const char *why = NULL;
     int rv = lwq_context_new(&st->ctx, cfg, &why);
     if (rv) {
-        fprintf(stderr, "%s: %s (%s)\n", prog, why ? why : "bad configuration", lwq_strerror(rv));
+        /* name the files: "cannot load the private key (key_file)" -> "... (key_file) server.key" */
+        const char *cert = cfg->cert_file ? cfg->cert_file : "", *key = cfg->key_file ? cfg->key_file : "";
+        const char *ca = cfg->ca_file ? cfg->ca_file : "the system bundle";
+        int c = why && strstr(why, "cert_file") != NULL, k = why && strstr(why, "key_file") != NULL,
+            a = why && strstr(why, "ca_file") != NULL;
+        fprintf(stderr, "%s: %s%s%s%s%s%s%s (%s)\n", prog, why ? why : "bad configuration", c || k || a ? ": " : "",
+                c ? cert : "", c && k ? " and " : "", k ? key : "", a ? ca : "", "",
+                rv == LWQ_ERR_IO ? strerror(errno) : lwq_strerror(rv));
         return 2;
     }
     if ((rv = lwq_loop_new(&st->loop, workers, NULL)) != 0 ||

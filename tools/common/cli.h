@@ -21,6 +21,9 @@ void cli_keylog_line(void *ud, const char *line);
 int cli_keylog_enabled(void);
 
 int cli_parse_cc(const char *name, lwq_cc_algorithm *out);
+/* A number option: the whole string a decimal number in [min, max] (integer when integer is set), else
+ * "PROG: OPT VALUE: WHAT" on stderr and -1. */
+int cli_parse_num(const char *prog, const char *opt, const char *s, double min, double max, int integer, double *out);
 /* TLS alert description names (RFC 9846 §6), "alert N" for others. */
 const char *cli_alert_name(int alert);
 /* qlog files DIR/<odcid>_<client|server>.sqlog, one per connection; NULL dir: $QLOGDIR if set.

@@ -1,51 +1,49 @@
-/* lwquic-client over HTTP/3: requests run concurrently on one connection (bounded); bodies are
- * saved as DIR/<last path segment>; a request body is streamed from --data FILE. Per URL only a small
- * record is kept: the URL is parsed when its request starts and when its file is opened. */
+/* lwquic-client over HTTP/3: requests run concurrently on one connection (bounded; one at a time when
+ * several bodies share stdout); each body goes where cl_out_open says; a request body is streamed from
+ * -d @FILE or sent from memory. Per URL only a small record is kept. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include "lwquic/endpoint.h"
 #include "lwquic/h3.h"
 #include "common/cli.h"
-#include "lwquic-client/h3cli.h"
+#include "lwquic-client/client.h"
 
 typedef struct h3creq {
     FILE *out;
     int64_t id;
     uint64_t bytes, data_off;
-    int status;
-    uint8_t done, ok;
+    int status, skip_body; /* skip_body: --fail and a status >= 400 */
+    uint8_t done, ok, write_failed, reset;
+    char content_type[128];
 } h3creq;
 
 typedef struct h3cli {
-    const h3cli_opts *o;
+    const cl_opts *o;
+    const char *target;
     lwq_h3 *h;
     h3creq *reqs;
     uint32_t *by_stream; /* client bidirectional stream 4k -> request index + 1 (RFC 9000 §2.1) */
-    size_t next, open, finished;
-    int data_fd;
-    uint64_t data_size;
+    size_t next, open, finished, max_open;
+    lwq_h3_field extra[CL_MAX_HEADERS + 1];
+    size_t nextra;
+    char *hdrbuf;
     int handshake_done, closed, all_done, resumed;
-    int got_ticket, close_deferred, early; /* --session-file: ticket seen; close waits for it; 0-RTT answer */
+    int got_ticket, close_deferred, early, max_time_hit;
+    cli_session *keep;
     lwq_close_info close;
     lwq_conn_stats stats;
     char cipher[64];
-    uint64_t h3_error;
+    double t0;
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } h3cli;
 
-static ssize_t read_data(void *ud, int64_t id, uint8_t *buf, size_t cap, int *eof);
-
-static h3cli *g_cli; /* the read callback's way back to the shared --data descriptor */
-
-/* Each bidirectional stream we open carries one request, in order: stream 4k holds request k or an
- * earlier one (when a submission failed after the stream was opened). */
 static h3creq *find(h3cli *c, int64_t id)
 {
     if (id < 0 || (id & 3) != 0 || (uint64_t)id / 4 >= c->o->n)
@@ -54,37 +52,37 @@ static h3creq *find(h3cli *c, int64_t id)
     return k && c->reqs[k - 1].id == id ? &c->reqs[k - 1] : NULL;
 }
 
-static void wake(h3cli *c)
+static ssize_t read_file(void *ud, int64_t id, uint8_t *buf, size_t cap, int *eof);
+
+static const char *method(const cl_opts *o)
 {
-    pthread_mutex_lock(&c->mu);
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
+    return o->method ? o->method : o->head ? "HEAD" : (o->data_buf || o->data_fd >= 0) ? "POST" : "GET";
 }
 
 static void start(h3cli *c)
 {
-    while (c->next < c->o->n && c->open < c->o->max_open) {
+    const cl_opts *o = c->o;
+    while (c->next < o->n && c->open < c->max_open) {
         h3creq *r = &c->reqs[c->next];
         cli_url u;
         char err[256];
-        if (cli_parse_url(c->o->urls[c->next], &u, err, sizeof(err))) {
-            r->done = 1; /* checked in h3cli_run: not reached */
+        if (cli_parse_url(o->urls[c->next], &u, err, sizeof(err))) {
+            r->done = 1; /* checked before the connection: not reached */
             c->next++;
             c->finished++;
             continue;
         }
         lwq_h3_request q;
         memset(&q, 0, sizeof(q));
-        q.method = c->o->method;
+        q.method = method(o);
         q.scheme = "https";
         q.authority = u.authority;
         q.path = u.path;
         q.urgency = 3;
-        lwq_h3_field ua = {(const uint8_t *)"user-agent", 10, (const uint8_t *)"lwquic-client", 13, 0};
-        q.extra = &ua;
-        q.extra_count = 1;
-        lwq_h3_body body = {NULL, 0, read_data, r};
-        if (c->o->data_file)
+        q.extra = c->extra;
+        q.extra_count = c->nextra;
+        lwq_h3_body body = {o->data_buf, o->data_len, o->data_fd >= 0 ? read_file : NULL, r};
+        if (o->data_buf || o->data_fd >= 0)
             q.body = &body;
         int rv = lwq_h3_submit(c->h, &q, &r->id);
         if (rv == LWQ_ERR_LIMIT || rv == LWQ_ERR_STATE)
@@ -93,32 +91,21 @@ static void start(h3cli *c)
         if (rv) {
             r->done = 1;
             c->finished++;
-            fprintf(stderr, "%s %s: %s\n", c->o->method, c->o->urls[c->next - 1], lwq_strerror(rv));
+            cl_err(o, "%s %s: %s", q.method, o->urls[c->next - 1], lwq_strerror(rv));
             continue;
         }
-        if ((uint64_t)r->id / 4 < c->o->n)
+        if ((uint64_t)r->id / 4 < o->n)
             c->by_stream[r->id / 4] = (uint32_t)(r - c->reqs) + 1;
         c->open++;
+        if (o->verbose)
+            fprintf(stderr, "> %s %s\n", q.method, o->urls[r - c->reqs]);
     }
 }
 
-/* DIR/<last path segment of the URL>, "index.html" for a path ending in '/'. */
-static FILE *open_out(h3cli *c, h3creq *r)
-{
-    cli_url u;
-    char err[256], file[4096];
-    if (cli_parse_url(c->o->urls[r - c->reqs], &u, err, sizeof(err)))
-        return NULL;
-    const char *base = strrchr(u.path, '/');
-    base = base && base[1] ? base + 1 : "index.html";
-    snprintf(file, sizeof(file), "%s/%.*s", c->o->outdir, (int)strcspn(base, "?#"), base);
-    return fopen(file, "wb");
-}
-
-static void close_conn(h3cli *c, lwq_conn *conn)
+static void close_conn(h3cli *c, lwq_conn *conn, const char *why)
 {
     lwq_h3_goaway(c->h);
-    lwq_conn_close(conn, LWQ_H3_NO_ERROR, "done");
+    lwq_conn_close(conn, LWQ_H3_NO_ERROR, why);
 }
 
 /* Every request is answered: close once the handshake is confirmed (0-RTT answers can all arrive
@@ -128,13 +115,12 @@ static void close_when_ready(h3cli *c, lwq_conn *conn)
 {
     if (!c->all_done || c->closed)
         return;
-    if (c->handshake_done && (!c->o->keep || c->got_ticket))
-        close_conn(c, conn);
+    if (c->handshake_done && (!c->keep || c->got_ticket))
+        close_conn(c, conn, "done");
     else
         __atomic_store_n(&c->close_deferred, 1, __ATOMIC_RELEASE);
 }
 
-/* After a request ended: once every one has, the connection closes (when ready). */
 static void note_finished(h3cli *c, lwq_conn *conn)
 {
     if (c->finished == c->o->n && !c->all_done) {
@@ -148,33 +134,68 @@ static void finish(h3cli *c, lwq_conn *conn, h3creq *r, int ok, const char *why)
     if (r->done)
         return;
     r->done = 1;
-    if (r->out && fclose(r->out) != 0 && ok) {
+    if (r->out && cl_out_close(r->out) != 0 && ok) {
         ok = 0;
+        r->write_failed = 1;
         why = strerror(errno);
     }
     r->out = NULL;
-    r->ok = ok && r->status >= 200 && r->status < 300;
-    if (!c->o->quiet)
-        fprintf(stderr, "%s %s -> %d%s%s\n", c->o->method, c->o->urls[r - c->reqs], r->status, why ? ": " : "",
-                why ? why : "");
+    r->ok = ok;
+    size_t i = (size_t)(r - c->reqs);
+    if (why)
+        cl_err(c->o, "%s %s: %s", method(c->o), c->o->urls[i], why);
+    if (c->o->verbose)
+        fprintf(stderr, "* %s %s -> %d%s\n", method(c->o), c->o->urls[i], r->status, ok ? "" : " (failed)");
+    cl_result res = {r->status, r->bytes, cli_now() - c->t0, ""};
+    snprintf(res.content_type, sizeof(res.content_type), "%s", r->content_type);
+    cl_write_out(c->o, i, &res);
     c->open--;
     c->finished++;
     start(c);
     note_finished(c, conn);
 }
 
-static ssize_t read_data(void *ud, int64_t id, uint8_t *buf, size_t cap, int *eof)
+/* Opens the output on the first byte; -1 after reporting a failure. */
+static int ensure_out(h3cli *c, lwq_conn *conn, h3creq *r)
 {
-    h3creq *r = ud;
-    h3cli *c = g_cli;
-    (void)id;
-    size_t want = c->data_size - r->data_off < cap ? (size_t)(c->data_size - r->data_off) : cap;
-    ssize_t n = want ? pread(c->data_fd, buf, want, (off_t)r->data_off) : 0;
-    if (n < 0 || (want && n == 0))
-        return LWQ_ERR_IO;
-    r->data_off += (uint64_t)n;
-    *eof = r->data_off == c->data_size;
-    return n;
+    if (r->out)
+        return 0;
+    if ((r->out = cl_out_open(c->o, (size_t)(r - c->reqs))))
+        return 0;
+    r->write_failed = 1;
+    lwq_h3_cancel(c->h, r->id, LWQ_H3_REQUEST_CANCELLED);
+    finish(c, conn, r, 0, strerror(errno));
+    return -1;
+}
+
+/* -i: "HTTP/3 200" and the fields, as curl writes them, before the body. */
+static void on_response(h3cli *c, lwq_conn *conn, h3creq *r, const lwq_h3_event *ev)
+{
+    if (ev->informational)
+        return;
+    r->status = ev->status;
+    const lwq_h3_field *ct = lwq_h3_find(ev->fields, ev->field_count, "content-type");
+    if (ct)
+        snprintf(r->content_type, sizeof(r->content_type), "%.*s", (int)ct->value_len, (const char *)ct->value);
+    if (c->o->verbose) {
+        fprintf(stderr, "< HTTP/3 %d\n", ev->status);
+        for (size_t i = 0; i < ev->field_count; i++)
+            if (ev->fields[i].name_len && ev->fields[i].name[0] != ':')
+                fprintf(stderr, "< %.*s: %.*s\n", (int)ev->fields[i].name_len, (const char *)ev->fields[i].name,
+                        (int)ev->fields[i].value_len, (const char *)ev->fields[i].value);
+    }
+    if (c->o->fail && ev->status >= 400) {
+        r->skip_body = 1; /* curl --fail: no body, exit 22 */
+        return;
+    }
+    if (!c->o->include || ensure_out(c, conn, r))
+        return;
+    fprintf(r->out, "HTTP/3 %d\r\n", ev->status);
+    for (size_t i = 0; i < ev->field_count; i++)
+        if (ev->fields[i].name_len && ev->fields[i].name[0] != ':')
+            fprintf(r->out, "%.*s: %.*s\r\n", (int)ev->fields[i].name_len, (const char *)ev->fields[i].name,
+                    (int)ev->fields[i].value_len, (const char *)ev->fields[i].value);
+    fputs("\r\n", r->out);
 }
 
 static void on_body(h3cli *c, lwq_conn *conn, h3creq *r, int end)
@@ -182,24 +203,25 @@ static void on_body(h3cli *c, lwq_conn *conn, h3creq *r, int end)
     uint8_t buf[16384];
     ssize_t n;
     while ((n = lwq_h3_read_body(c->h, r->id, buf, sizeof(buf))) > 0) {
-        if (r->done)
-            continue;
-        if (!r->out && !(r->out = open_out(c, r))) {
-            lwq_h3_cancel(c->h, r->id, LWQ_H3_REQUEST_CANCELLED);
-            finish(c, conn, r, 0, strerror(errno));
-            continue;
-        }
-        if (fwrite(buf, 1, (size_t)n, r->out) != (size_t)n) {
-            lwq_h3_cancel(c->h, r->id, LWQ_H3_REQUEST_CANCELLED);
-            finish(c, conn, r, 0, strerror(errno));
-            continue;
-        }
         r->bytes += (uint64_t)n;
+        if (r->done || r->skip_body)
+            continue;
+        if (ensure_out(c, conn, r))
+            continue;
+        if (fwrite(buf, 1, (size_t)n, r->out) != (size_t)n) {
+            r->write_failed = 1;
+            lwq_h3_cancel(c->h, r->id, LWQ_H3_REQUEST_CANCELLED);
+            finish(c, conn, r, 0, strerror(errno));
+        }
     }
     if (end && !r->done) {
-        if (!r->out)
-            r->out = open_out(c, r); /* an empty body is still a file */
-        finish(c, conn, r, r->out != NULL, r->out ? NULL : strerror(errno));
+        if (r->skip_body || (r->out == NULL && c->o->out[r - c->reqs] == NULL)) {
+            finish(c, conn, r, 1, NULL); /* nothing to write to stdout */
+            return;
+        }
+        if (ensure_out(c, conn, r)) /* an empty body is still a file */
+            return;
+        finish(c, conn, r, 1, NULL);
     }
 }
 
@@ -212,12 +234,11 @@ static void goaway_rest(h3cli *c, lwq_conn *conn)
         h3creq *r = &c->reqs[c->next++];
         r->done = 1;
         c->finished++;
-        if (!c->o->quiet && k < 3)
-            fprintf(stderr, "%s %s: not sent, the server is going away (GOAWAY)\n", c->o->method,
-                    c->o->urls[r - c->reqs]);
+        if (k < 3)
+            cl_err(c->o, "%s %s: not sent, the server is going away (GOAWAY)", method(c->o), c->o->urls[r - c->reqs]);
     }
-    if (!c->o->quiet && left > 3)
-        fprintf(stderr, "... and %zu more not sent\n", left - 3);
+    if (left > 3)
+        cl_err(c->o, "... and %zu more not sent", left - 3);
     note_finished(c, conn);
 }
 
@@ -237,7 +258,9 @@ static void close_now(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
     h3cli *c = arg;
     (void)ec;
     if (c->h && !c->closed)
-        close_conn(c, conn);
+        close_conn(c, conn, c->max_time_hit ? "max-time reached" : "done");
+    else if (!c->h)
+        lwq_conn_close(conn, LWQ_H3_NO_ERROR, "max-time reached");
 }
 
 static int bind_h3(h3cli *c, lwq_conn *conn)
@@ -271,13 +294,17 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         return;
     lwq_h3_handle_transport(c->h, ev);
     if (ev->type == LWQ_EV_SESSION_TICKET || ev->type == LWQ_EV_NEW_TOKEN) {
-        if (c->o->keep && !cli_session_set(c->o->keep, ev->type == LWQ_EV_NEW_TOKEN, ev->data, ev->len) &&
+        if (c->keep && !cli_session_set(c->keep, ev->type == LWQ_EV_NEW_TOKEN, ev->data, ev->len) &&
             ev->type == LWQ_EV_SESSION_TICKET) {
             c->got_ticket = 1;
             close_when_ready(c, conn);
         }
     } else if (ev->type == LWQ_EV_EARLY_DATA)
         c->early = ev->accepted;
+    else if (ev->type == LWQ_EV_PATH_CHANGED) {
+        char a[80];
+        cl_info(c->o, "migrated to %s (RFC 9000 §9)", cli_addr(&ev->path.remote, a, sizeof(a)));
+    }
     if (ev->type == LWQ_EV_HANDSHAKE_DONE) {
         c->handshake_done = 1;
         snprintf(c->cipher, sizeof(c->cipher), "%s", lwq_conn_cipher(conn) ? lwq_conn_cipher(conn) : "?");
@@ -290,8 +317,8 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         h3creq *r = find(c, hev.stream_id);
         switch (hev.type) {
         case LWQ_H3_EV_RESPONSE:
-            if (r && !hev.informational)
-                r->status = hev.status;
+            if (r && !r->done)
+                on_response(c, conn, r, &hev);
             break;
         case LWQ_H3_EV_DATA:
         case LWQ_H3_EV_END:
@@ -301,15 +328,13 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         case LWQ_H3_EV_RESET:
             if (r) {
                 char why[96];
-                snprintf(why, sizeof(why), "stream reset: %s", lwq_h3_strerror(hev.error_code));
+                snprintf(why, sizeof(why), "the server reset the stream: %s", lwq_h3_strerror(hev.error_code));
+                r->reset = 1;
                 finish(c, conn, r, 0, why);
             }
             break;
         case LWQ_H3_EV_GOAWAY:
             goaway_rest(c, conn);
-            break;
-        case LWQ_H3_EV_CLOSED:
-            c->h3_error = hev.error_code;
             break;
         default:
             break;
@@ -321,53 +346,79 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         c->resumed = lwq_conn_resumed(conn);
         for (size_t i = 0; i < c->next; i++)
             if (c->reqs[i].out) {
-                fclose(c->reqs[i].out);
+                cl_out_close(c->reqs[i].out);
                 c->reqs[i].out = NULL;
             }
         pthread_mutex_lock(&c->mu);
         c->closed = 1;
         pthread_cond_broadcast(&c->cv);
         pthread_mutex_unlock(&c->mu);
-    } else if (c->all_done)
-        wake(c);
+    }
 }
 
-int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
+/* -H "Name: value" as HTTP/3 fields (names lowercase, RFC 9114 §4.2), plus our user-agent unless given. */
+static int build_headers(h3cli *c)
+{
+    const cl_opts *o = c->o;
+    size_t total = 0;
+    for (size_t i = 0; i < o->nheaders; i++)
+        total += strlen(o->headers[i]) + 1;
+    c->hdrbuf = malloc(total + 1);
+    if (!c->hdrbuf)
+        return -1;
+    char *p = c->hdrbuf;
+    int ua = 0;
+    for (size_t i = 0; i < o->nheaders; i++) {
+        const char *h = o->headers[i], *colon = strchr(h, ':');
+        size_t nl = (size_t)(colon - h);
+        for (size_t k = 0; k < nl; k++)
+            p[k] = (char)((h[k] >= 'A' && h[k] <= 'Z') ? h[k] - 'A' + 'a' : h[k]);
+        const char *v = colon + 1 + strspn(colon + 1, " \t");
+        lwq_h3_field f = {(const uint8_t *)p, nl, (const uint8_t *)v, strlen(v), 0};
+        ua |= nl == 10 && !memcmp(p, "user-agent", 10);
+        c->extra[c->nextra++] = f;
+        p += nl;
+    }
+    if (!ua) {
+        lwq_h3_field f = {(const uint8_t *)"user-agent", 10, (const uint8_t *)"lwquic-client/" LWQ_LIB_VERSION_STR,
+                          strlen("lwquic-client/" LWQ_LIB_VERSION_STR), 0};
+        c->extra[c->nextra++] = f;
+    }
+    return 0;
+}
+
+static h3cli *g_cli; /* the read callback's way back to -d @FILE */
+
+static ssize_t read_file(void *ud, int64_t id, uint8_t *buf, size_t cap, int *eof)
+{
+    h3creq *r = ud;
+    const cl_opts *o = g_cli->o;
+    (void)id;
+    size_t want = o->data_size - r->data_off < cap ? (size_t)(o->data_size - r->data_off) : cap;
+    ssize_t n = want ? pread(o->data_fd, buf, want, (off_t)r->data_off) : 0;
+    if (n < 0 || (want && n == 0))
+        return LWQ_ERR_IO;
+    r->data_off += (uint64_t)n;
+    *eof = r->data_off == o->data_size;
+    return n;
+}
+
+int cl_run_h3(lwq_config *cfg, const cl_opts *o, const char *target, cli_session *keep, const cli_session *start_sess)
 {
     h3cli c;
     memset(&c, 0, sizeof(c));
     c.o = o;
-    c.data_fd = -1;
+    c.target = target;
+    c.keep = keep;
+    c.early = -1;
+    c.max_open = cl_out_shared_stdout(o) ? 1 : 100;
     g_cli = &c;
-    char err[256];
-    cli_url first, u;
-    for (size_t i = 0; i < o->n; i++) {
-        if (cli_parse_url(o->urls[i], i ? &u : &first, err, sizeof(err))) {
-            fprintf(stderr, "lwquic-client: %s\n", err);
-            return 2;
-        }
-        if (i && strcmp(u.authority, first.authority) != 0) {
-            fprintf(stderr, "lwquic-client: %s: all URLs must name the same server (one connection)\n", o->urls[i]);
-            return 2;
-        }
-    }
     c.reqs = calloc(o->n, sizeof(*c.reqs));
     c.by_stream = calloc(o->n, sizeof(*c.by_stream));
-    if (!c.reqs || !c.by_stream) {
+    if (!c.reqs || !c.by_stream || build_headers(&c)) {
         free(c.reqs);
         free(c.by_stream);
         return 1;
-    }
-    if (o->data_file) {
-        c.data_fd = open(o->data_file, O_RDONLY | O_CLOEXEC);
-        off_t end = c.data_fd >= 0 ? lseek(c.data_fd, 0, SEEK_END) : -1;
-        if (end < 0) {
-            fprintf(stderr, "lwquic-client: --data %s: %s\n", o->data_file, strerror(errno));
-            free(c.reqs);
-            free(c.by_stream);
-            return 2;
-        }
-        c.data_size = (uint64_t)end;
     }
     pthread_mutex_init(&c.mu, NULL);
     pthread_cond_init(&c.cv, NULL);
@@ -377,75 +428,92 @@ int h3cli_run(lwq_config *cfg, const h3cli_opts *o)
     if (rv) {
         free(c.reqs);
         free(c.by_stream);
+        free(c.hdrbuf);
         return rv;
     }
     lwq_endpoint_conn *ec;
-    c.early = -1;
-    int early = o->early && o->session_len;
-    rv = lwq_endpoint_connect_early(st.ep, o->target, o->session, o->session_len, NULL,
+    c.t0 = cli_now();
+    int early = o->early_data && start_sess->blob_len;
+    rv = lwq_endpoint_connect_early(st.ep, target, start_sess->blob, start_sess->blob_len, NULL,
                                     early ? early_start : NULL, &c, &ec);
     if (rv) {
-        fprintf(stderr, "lwquic-client: %s: %s\n", o->target,
-                rv == LWQ_ERR_NOT_FOUND ? "cannot resolve host" : lwq_strerror(rv));
+        cl_err(o, "%s: %s", target, rv == LWQ_ERR_NOT_FOUND ? "cannot resolve the host name" : lwq_strerror(rv));
         cli_stop(&st);
-        return 1;
+        free(c.reqs);
+        free(c.by_stream);
+        free(c.hdrbuf);
+        return rv == LWQ_ERR_NOT_FOUND ? CL_EXIT_RESOLVE : CL_EXIT_CONNECT;
     }
-    double t0 = cli_now(), deferred_at = 0;
+    double deferred_at = 0;
     pthread_mutex_lock(&c.mu);
     while (!c.closed) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec++;
-        pthread_cond_timedwait(&c.cv, &c.mu, &ts);
-        if (!c.closed) {
-            pthread_mutex_unlock(&c.mu);
-            (void)lwq_endpoint_post(ec, kick, &c);
-            /* 2 s without a ticket or HANDSHAKE_DONE: close anyway (wake-ups come early, so time it) */
-            if (__atomic_load_n(&c.close_deferred, __ATOMIC_ACQUIRE) && !deferred_at)
-                deferred_at = cli_now();
-            if (deferred_at > 0 && cli_now() - deferred_at >= 2.0) {
-                (void)lwq_endpoint_post(ec, close_now, &c);
-                deferred_at = -1; /* once */
-            }
-            pthread_mutex_lock(&c.mu);
+        ts.tv_nsec += 200 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
         }
+        pthread_cond_timedwait(&c.cv, &c.mu, &ts);
+        if (c.closed)
+            break;
+        pthread_mutex_unlock(&c.mu);
+        (void)lwq_endpoint_post(ec, kick, &c);
+        /* 2 s without a ticket or HANDSHAKE_DONE: close anyway (wake-ups come early, so time it) */
+        if (__atomic_load_n(&c.close_deferred, __ATOMIC_ACQUIRE) && !deferred_at)
+            deferred_at = cli_now();
+        if (deferred_at > 0 && cli_now() - deferred_at >= 2.0) {
+            (void)lwq_endpoint_post(ec, close_now, &c);
+            deferred_at = -1; /* once */
+        }
+        if (o->max_time > 0 && !c.max_time_hit && cli_now() - c.t0 >= o->max_time) {
+            c.max_time_hit = 1;
+            (void)lwq_endpoint_post(ec, close_now, &c);
+        }
+        pthread_mutex_lock(&c.mu);
     }
     pthread_mutex_unlock(&c.mu);
     lwq_endpoint_conn_release(ec);
     cli_stop(&st);
     lwq_h3_del(c.h);
-    if (c.data_fd >= 0)
-        close(c.data_fd);
-    double elapsed = cli_now() - t0;
-    int failed = 0;
+    double elapsed = cli_now() - c.t0;
+    cl_end e = {target, c.handshake_done, c.max_time_hit, c.close, 1};
+    int code = cl_end_diagnose(o, &e);
     uint64_t bytes = 0;
+    size_t done = 0;
     for (size_t i = 0; i < o->n; i++) {
         h3creq *r = &c.reqs[i];
         bytes += r->bytes;
-        if (!r->ok) {
-            failed++;
-            if (c.handshake_done && !r->done && (!o->quiet || failed <= 3))
-                fprintf(stderr, "lwquic-client: %s: not completed\n", o->urls[i]);
-        }
+        int bad = CL_EXIT_OK;
+        if (r->write_failed)
+            bad = CL_EXIT_WRITE;
+        else if (!r->ok)
+            bad = CL_EXIT_RECV;
+        else if (o->fail && r->status >= 400)
+            bad = CL_EXIT_HTTP;
+        if (bad == CL_EXIT_HTTP)
+            cl_err(o, "%s: the requested URL returned error: %d", o->urls[i], r->status);
+        else if (bad && !r->done && c.handshake_done && !code)
+            cl_err(o, "%s: not completed", o->urls[i]);
+        if (!bad)
+            done++;
+        if (!code)
+            code = bad;
     }
-    const lwq_close_info *ci = &c.close;
-    if (!c.handshake_done || (failed && ci->code != 0 && ci->code != LWQ_H3_NO_ERROR))
-        fprintf(stderr, "lwquic-client: %s: connection closed by %s: %s error 0x%llx (%s): %s\n", o->target,
-                ci->by_peer ? "the server" : "us", ci->is_app ? "application" : "transport",
-                (unsigned long long)ci->code, ci->is_app ? lwq_h3_strerror(ci->code) : lwq_quic_error_name(ci->code),
-                ci->reason[0] ? ci->reason : (ci->idle_timeout ? "idle timeout" : "(no reason given)"));
-    if (!o->quiet && c.handshake_done) {
+    if (c.handshake_done) {
         char b[32];
-        printf("connected to %s in %.1f ms: %s, ALPN h3\n", o->target, (double)c.stats.handshake_time / 1e6, c.cipher);
-        printf("fetched %zu of %zu: %s in %.3f s (%.1f Mbit/s), rtt %.2f ms, %llu packets lost\n", o->n - (size_t)failed,
-               o->n, cli_bytes(bytes, b, sizeof(b)), elapsed, elapsed > 0 ? (double)bytes * 8 / elapsed / 1e6 : 0.0,
-               (double)c.stats.smoothed_rtt / 1e6, (unsigned long long)c.stats.packets_lost);
+        cl_info(o, "connected to %s in %.1f ms: %s, ALPN h3%s", target, (double)c.stats.handshake_time / 1e6, c.cipher,
+                c.resumed ? ", resumed" : "");
+        cl_info(o, "fetched %zu of %zu: %s in %.3f s (%.1f Mbit/s), rtt %.2f ms, %llu packets lost", done, o->n,
+                cli_bytes(bytes, b, sizeof(b)), elapsed, elapsed > 0 ? (double)bytes * 8 / elapsed / 1e6 : 0.0,
+                (double)c.stats.smoothed_rtt / 1e6, (unsigned long long)c.stats.packets_lost);
     }
-    if (o->result) {
+    if (keep) {
         cli_session_result sr = {c.handshake_done, c.resumed, c.early, c.stats.packets_0rtt};
-        *o->result = sr;
+        cli_session_finish(o->session_file, keep, start_sess, !o->verbose, &sr);
     }
     free(c.reqs);
     free(c.by_stream);
-    return failed || !c.handshake_done ? 1 : 0;
+    free(c.hdrbuf);
+    return code;
 }

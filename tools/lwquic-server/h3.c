@@ -1,5 +1,6 @@
-/* lwquic-server over HTTP/3: GET and HEAD of files under the root (streamed from disk), 404 for
- * missing files, 405 for other methods, POST /echo returns the request body (at most ECHO_MAX).
+/* lwquic-server over HTTP/3: GET and HEAD of files under the root (streamed from disk; index.html for
+ * a directory; content-type from the extension, etag and last-modified, 304 for a conditional GET whose
+ * validators match), 404 for missing files, 405 for other methods, POST /echo returns the request body (at most ECHO_MAX).
  * Shutdown drains: GOAWAY (2^62-4, then a round trip later the real limit), then each connection closes
  * with H3_NO_ERROR once its requests are done and acknowledged and the client has had LINGER to close
  * first (the peer's transport holds the response, but an application may not have read it yet, and
@@ -132,6 +133,17 @@ static void respond_simple(h3srv *s, lwq_endpoint_conn *ec, h3req *r, int status
     req_free(s, r);
 }
 
+/* A request header's value as a string (NULL when absent or too long). */
+static const char *header(const lwq_h3_event *ev, const char *name, char *buf, size_t cap)
+{
+    const lwq_h3_field *f = lwq_h3_find(ev->fields, ev->field_count, name);
+    if (!f || f->value_len >= cap)
+        return NULL;
+    memcpy(buf, f->value, f->value_len);
+    buf[f->value_len] = 0;
+    return buf;
+}
+
 static void on_request(h3srv *s, lwq_endpoint_conn *ec, const lwq_h3_event *ev)
 {
     const lwq_h3_field *m = lwq_h3_find(ev->fields, ev->field_count, ":method");
@@ -180,13 +192,22 @@ static void on_request(h3srv *s, lwq_endpoint_conn *ec, const lwq_h3_event *ev)
         return;
     }
     r->size = (uint64_t)st.st_size;
-    char cl[24];
+    char cl[24], etag[64], date[40], inm[256], ims[64];
     snprintf(cl, sizeof(cl), "%llu", (unsigned long long)r->size);
-    lwq_h3_field f[] = {{(const uint8_t *)"content-length", 14, (const uint8_t *)cl, strlen(cl), 0}};
+    srv_etag(&st, etag, sizeof(etag));
+    srv_http_date(st.st_mtim.tv_sec, date, sizeof(date));
+    const char *type = srv_content_type(real);
+    int nm = srv_not_modified(header(ev, "if-none-match", inm, sizeof(inm)),
+                              header(ev, "if-modified-since", ims, sizeof(ims)), &st);
+    /* RFC 9110 §15.4.5: a 304 carries the validators and no content */
+    lwq_h3_field f[] = {{(const uint8_t *)"etag", 4, (const uint8_t *)etag, strlen(etag), 0},
+                        {(const uint8_t *)"last-modified", 13, (const uint8_t *)date, strlen(date), 0},
+                        {(const uint8_t *)"content-type", 12, (const uint8_t *)type, strlen(type), 0},
+                        {(const uint8_t *)"content-length", 14, (const uint8_t *)cl, strlen(cl), 0}};
     lwq_h3_body b = {NULL, 0, read_file, r};
-    r->status = 200;
-    int rv = lwq_h3_respond(s->h, r->id, 200, f, 1, head || !r->size ? NULL : &b);
-    if (rv || head || !r->size) {
+    r->status = nm ? 304 : 200;
+    int rv = lwq_h3_respond(s->h, r->id, r->status, f, nm ? 3 : 4, head || nm || !r->size ? NULL : &b);
+    if (rv || head || nm || !r->size) {
         log_req(ec, r, rv ? lwq_strerror(rv) : NULL);
         req_free(s, r);
     }

@@ -281,6 +281,23 @@ static int parse_preferred(const char *s, lwq_config *cfg)
     return -1;
 }
 
+/* Why an address cannot be served, and what to do. */
+static void listen_error(const char *what, const char *addr, int rv)
+{
+    const char *colon = strrchr(addr, ':');
+    const char *port = colon ? colon + 1 : addr;
+    if (rv == LWQ_ERR_ADDR_IN_USE)
+        fprintf(stderr, "lwquic-server: %s %s: UDP port %s is already in use by another process (only this server's "
+                        "own sockets share a port); stop that process or choose another port\n", what, addr, port);
+    else if (rv == LWQ_ERR_INVAL)
+        fprintf(stderr, "lwquic-server: %s %s: expected HOST:PORT or [IPV6]:PORT with a port from 0 to 65535\n",
+                what, addr);
+    else if (rv == LWQ_ERR_NOT_FOUND)
+        fprintf(stderr, "lwquic-server: %s %s: cannot resolve the host\n", what, addr);
+    else
+        fprintf(stderr, "lwquic-server: %s %s: %s\n", what, addr, rv == LWQ_ERR_IO ? strerror(errno) : lwq_strerror(rv));
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
@@ -363,7 +380,10 @@ int main(int argc, char **argv)
                 pref_listen[npref_listen++] = optarg;
             break;
         case 'Q': qlogdir = optarg; break;
-        case 'D': drain_timeout = atof(optarg); break;
+        case 'D':
+            if (cli_parse_num("lwquic-server", "--drain-timeout", optarg, 0, 3600, 0, &drain_timeout))
+                return 2;
+            break;
         case 'M': {
             char *end;
             mem_budget_mib = strtoul(optarg, &end, 10);
@@ -381,7 +401,13 @@ int main(int argc, char **argv)
             }
             cc_set = 1;
             break;
-        case 's': shards = (unsigned)atoi(optarg); break;
+        case 's': {
+            double v;
+            if (cli_parse_num("lwquic-server", "--shards", optarg, 0, 255, 1, &v))
+                return 2;
+            shards = (unsigned)v;
+            break;
+        }
         case 'q': quiet = 1; break;
         case 'v': verbose++; break;
         case 'h': usage(stdout); return 0;
@@ -480,9 +506,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nlisten; i++) {
         uint16_t port;
         if ((rv = lwq_endpoint_listen(st.ep, listen[i], shards, &port)) != 0) {
-            fprintf(stderr, "lwquic-server: --listen %s: %s\n", listen[i],
-                    rv == LWQ_ERR_IO ? strerror(errno) : lwq_strerror(rv));
-            return 1;
+            listen_error("--listen", listen[i], rv);
+            cli_stop(&st);
+            return rv == LWQ_ERR_INVAL ? 2 : 1;
         }
         if (!quiet)
             fprintf(stderr, "lwquic-server: serving %s on %s (UDP port %u)\n", root, listen[i], port);
@@ -491,8 +517,8 @@ int main(int argc, char **argv)
         const char *where = npref_listen ? pref_listen[i] : pref[i];
         uint16_t port;
         if ((rv = lwq_endpoint_listen_extra(st.ep, where, &port)) != 0) {
-            fprintf(stderr, "lwquic-server: preferred address %s: %s\n", where,
-                    rv == LWQ_ERR_IO ? strerror(errno) : lwq_strerror(rv));
+            listen_error("preferred address", where, rv);
+            cli_stop(&st);
             return 1;
         }
         if (!quiet)

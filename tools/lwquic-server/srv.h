@@ -3,6 +3,8 @@
 #define LWQ_TOOLS_SRV_H
 
 #include <limits.h>
+#include <sys/stat.h>
+#include <time.h>
 #include "lwquic/endpoint.h"
 
 /* The served directory (realpath) and whether to log requests. */
@@ -23,5 +25,14 @@ void srv_h3_drain(void);
 void srv_h3_drain_tick(void);
 void srv_h3_close_all(void);
 size_t srv_h3_open(void);
+
+/* http.c: the content type for a file name's extension (application/octet-stream when unknown); an
+ * IMF-fixdate and its parser (-1 when malformed); a strong entity tag from size and mtime; 1 when
+ * a GET with these If-None-Match / If-Modified-Since values (NULL: absent) gets 304. */
+const char *srv_content_type(const char *path);
+void srv_http_date(time_t t, char *buf, size_t cap);
+int srv_parse_http_date(const char *s, time_t *out);
+void srv_etag(const struct stat *st, char *buf, size_t cap);
+int srv_not_modified(const char *if_none_match, const char *if_modified_since, const struct stat *st);
 
 #endif
