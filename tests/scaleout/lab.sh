@@ -150,7 +150,7 @@ client() { # NAME HOSTPORT LIMIT FILE... ; CF: more client flags. In the backgro
     for f in "$@"; do urls="$urls https://$hp/$f"; done
     mkdir -p "$W/out/$name"
     # shellcheck disable=SC2086
-    ip netns exec $C timeout "$lim" "$BIN/lwquic-client" --insecure --alpn hq-interop --output-dir "$W/out/$name" --remote-name-all \
+    ip netns exec $C timeout "$lim" "$BIN/lwquic-client" -v --insecure --alpn hq-interop --output-dir "$W/out/$name" --remote-name-all \
         ${CF:-} $urls > /dev/null 2> "$W/out/$name.log" &
     cpid=$!
     PIDS="$PIDS $cpid"
