@@ -32,6 +32,9 @@ SRC_GLOB ?= src/*/*.c
 TEST_GLOB ?= tests/unit/*.c tests/vectors/*.c tests/io/*.c tests/sim/*.c
 FUZZ_GLOB ?= fuzz/fuzz_*.c
 TOOL_GLOB ?= tools/*/*.c
+# ---- issue 15 (src/app, python/lwquic): begin ----
+TEST_GLOB += tests/app/*.c
+# ---- issue 15: end ----
 SRC := $(sort $(wildcard $(SRC_GLOB)))
 OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_NAMES := $(filter-out common,$(notdir $(patsubst %/,%,$(sort $(dir $(wildcard $(TOOL_GLOB)))))))

@@ -43,6 +43,8 @@ enum {
     LWQ_ERR_ALERT = -15,       /* TLS handshake failed with an alert */
     LWQ_ERR_CLOSED = -16,      /* object is closed */
     LWQ_ERR_REFUSED = -17,     /* the peer's host refused the datagrams (ICMP port unreachable) */
+    LWQ_ERR_TIMEOUT = -18,     /* no answer within the time allowed */
+    LWQ_ERR_RESET = -19,       /* the peer reset or refused the stream (see its application code) */
     /* certificate verification failures */
     LWQ_ERR_CERT_EXPIRED = -30,
     LWQ_ERR_CERT_NOT_YET_VALID = -31,

@@ -21,6 +21,8 @@ const char *lwq_strerror(int err)
     case LWQ_ERR_ALERT: return "LWQ_ERR_ALERT: TLS handshake failed";
     case LWQ_ERR_CLOSED: return "LWQ_ERR_CLOSED: closed";
     case LWQ_ERR_REFUSED: return "LWQ_ERR_REFUSED: connection refused";
+    case LWQ_ERR_TIMEOUT: return "LWQ_ERR_TIMEOUT: timed out";
+    case LWQ_ERR_RESET: return "LWQ_ERR_RESET: stream reset by the peer";
     case LWQ_ERR_CERT_EXPIRED: return "LWQ_ERR_CERT_EXPIRED: certificate has expired";
     case LWQ_ERR_CERT_NOT_YET_VALID: return "LWQ_ERR_CERT_NOT_YET_VALID: certificate is not yet valid";
     case LWQ_ERR_CERT_UNKNOWN_CA: return "LWQ_ERR_CERT_UNKNOWN_CA: certificate chain does not lead to a trusted CA";
