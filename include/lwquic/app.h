@@ -132,7 +132,7 @@ typedef struct lwq_h3cli_config {
     const char *remote_address; /* "HOST:PORT" to connect to whatever the URL names (NULL: the URL's) */
     lwq_tstamp timeout;   /* default per request: connect + answer (default 30 s) */
     size_t max_body;      /* response body limit (default 64 MiB) */
-    int enable_0rtt;      /* resumed connections send safe requests (GET, HEAD, OPTIONS) in 0-RTT */
+    lwq_tstamp idle_timeout; /* QUIC idle timeout we offer (default 30 s) */
     unsigned workers;     /* network threads (default 1) */
 } lwq_h3cli_config;
 
