@@ -120,6 +120,9 @@ LWQ_API const uint8_t *lwq_msg_future_data(const lwq_msg_future *f, size_t *len)
 /* Once done: the error (0 when answered), the peer's application code and a reason ("" if none). */
 LWQ_API int lwq_msg_future_error(const lwq_msg_future *f, uint64_t *code, const char **reason);
 LWQ_API uint64_t lwq_msg_future_tag(const lwq_msg_future *f);
+/* All of it in one call (for bindings): the error, and tag, answer, application code. */
+LWQ_API int lwq_msg_future_result(const lwq_msg_future *f, uint64_t *tag, const uint8_t **data, size_t *len,
+                                  uint64_t *code);
 LWQ_API void lwq_msg_future_del(lwq_msg_future *f);
 
 /* ---- blocking HTTP/3 client ---- */

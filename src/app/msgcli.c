@@ -486,6 +486,14 @@ int lwq_msg_future_error(const lwq_msg_future *f, uint64_t *code, const char **r
 
 uint64_t lwq_msg_future_tag(const lwq_msg_future *f) { return f->tag; }
 
+int lwq_msg_future_result(const lwq_msg_future *f, uint64_t *tag, const uint8_t **data, size_t *len, uint64_t *code)
+{
+    *tag = f->tag;
+    *data = lwq_msg_future_data(f, len);
+    *code = f->code;
+    return f->err;
+}
+
 static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
 
 int lwq_msgcli_new(lwq_msgcli **out, const lwq_msgcli_config *cfg, char *err, size_t errlen)
