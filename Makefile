@@ -184,4 +184,31 @@ demo: | $(DEPS_STAMP)
 clean:
 	rm -rf build build-san build-tsan build-fuzz build-*
 
+# ---- issue 15 (src/app, python/lwquic): begin ----
+# C examples of src/app (examples/echo_server.c, echo_client.c, get.c) into $(BUILD)/app-examples/; `make check`
+# also runs the Python package's tests (pytest, Debian's /usr/bin/python3) and tests/app/examples.sh, which
+# runs those examples and the Python ones (examples/python) against local servers. Skipped in SAN builds:
+# an ASan library cannot be loaded into an uninstrumented Python.
+PYTHON ?= /usr/bin/python3
+APP_EXAMPLES := $(patsubst examples/%.c,$(BUILD)/app-examples/%,$(wildcard examples/echo_server.c examples/echo_client.c examples/get.c))
+PY_SITE = $(shell $(PYTHON) -c 'import sys; print("lib/python%d.%d/dist-packages" % sys.version_info[:2])')
+.PHONY: app-examples check-python check-app-examples install-python
+app-examples: $(APP_EXAMPLES)
+$(BUILD)/app-examples/%: examples/%.c $(BUILD)/lib/liblwquic.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/liblwquic.a $(LDLIBS)
+check: check-python check-app-examples
+check-python: lib tools | $(DEPS_STAMP)
+	@if [ -n "$(SANFLAGS)" ]; then echo "check-python: skipped in sanitizer builds"; else \
+	  LWQUIC_BUILD=$(abspath $(BUILD)) LWQUIC_LIB=$(abspath $(BUILD))/lib/liblwquic.so $(PYTHON) -m pytest -q python/tests; fi
+check-app-examples: $(APP_EXAMPLES) lib tools
+	@if [ -n "$(SANFLAGS)" ]; then echo "check-app-examples: skipped in sanitizer builds"; else \
+	  PYTHON=$(PYTHON) sh tests/app/examples.sh $(BUILD); fi
+install: install-python
+install-python: lib
+	install -d $(DESTDIR)$(PREFIX)/$(PY_SITE)/lwquic
+	install -m 644 python/lwquic/*.py $(DESTDIR)$(PREFIX)/$(PY_SITE)/lwquic/
+	printf 'PATH = "%s"\n' '$(PREFIX)/lib/liblwquic.so.0' > $(DESTDIR)$(PREFIX)/$(PY_SITE)/lwquic/_libpath.py
+# ---- issue 15: end ----
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -12,6 +12,12 @@ def _find():
     env = os.environ.get("LWQUIC_LIB")
     if env:
         return env
+    try:  # written by `make install`
+        from ._libpath import PATH
+        if os.path.exists(PATH):
+            return PATH
+    except ImportError:
+        pass
     here = os.path.dirname(os.path.abspath(__file__))
     for cand in (os.path.join(here, "liblwquic.so"),
                  os.path.join(here, "..", "..", "build", "lib", "liblwquic.so")):
