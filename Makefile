@@ -187,23 +187,27 @@ clean:
 # ---- issue 15 (src/app, python/lwquic): begin ----
 # C examples of src/app (examples/echo_server.c, echo_client.c, get.c) into $(BUILD)/app-examples/; `make check`
 # also runs the Python package's tests (pytest, Debian's /usr/bin/python3) and tests/app/examples.sh, which
-# runs those examples and the Python ones (examples/python) against local servers. Skipped in SAN builds:
+# runs those examples and the Python ones (examples/python) against local servers, and
+# tests/interop/echo.sh (check-app-interop). The Python parts are skipped in SAN builds:
 # an ASan library cannot be loaded into an uninstrumented Python.
 PYTHON ?= /usr/bin/python3
 APP_EXAMPLES := $(patsubst examples/%.c,$(BUILD)/app-examples/%,$(wildcard examples/echo_server.c examples/echo_client.c examples/get.c))
 PY_SITE = $(shell $(PYTHON) -c 'import sys; print("lib/python%d.%d/dist-packages" % sys.version_info[:2])')
-.PHONY: app-examples check-python check-app-examples install-python
+.PHONY: app-examples check-python check-app-examples check-app-interop install-python
 app-examples: $(APP_EXAMPLES)
 $(BUILD)/app-examples/%: examples/%.c $(BUILD)/lib/liblwquic.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/liblwquic.a $(LDLIBS)
-check: check-python check-app-examples
+check: check-python check-app-examples check-app-interop
 check-python: lib tools | $(DEPS_STAMP)
 	@if [ -n "$(SANFLAGS)" ]; then echo "check-python: skipped in sanitizer builds"; else \
 	  LWQUIC_BUILD=$(abspath $(BUILD)) LWQUIC_LIB=$(abspath $(BUILD))/lib/liblwquic.so $(PYTHON) -m pytest -q python/tests; fi
 check-app-examples: $(APP_EXAMPLES) lib tools
 	@if [ -n "$(SANFLAGS)" ]; then echo "check-app-examples: skipped in sanitizer builds"; else \
 	  PYTHON=$(PYTHON) sh tests/app/examples.sh $(BUILD); fi
+# The message protocol against quic-go both ways, the blocking HTTP/3 client against gtlsserver and quic-go.
+check-app-interop: $(APP_EXAMPLES) tools
+	@sh scripts/deps.sh interop && sh tests/interop/echo.sh $(BUILD)
 install: install-python
 install-python: lib
 	install -d $(DESTDIR)$(PREFIX)/$(PY_SITE)/lwquic
