@@ -357,16 +357,12 @@ static void on_readable(srv_conn *sc, lwq_conn *conn, int64_t id)
 
 static void on_closed(srv_conn *sc, lwq_endpoint_conn *ec)
 {
+    /* Under the lock throughout: a handler thread that sees gone frees its request at once. */
     pthread_mutex_lock(&sc->mu);
     sc->gone = 1;
-    srv_req *d = sc->done_head;
+    for (srv_req *d = sc->done_head; d; d = d->dnext)
+        d->state = REQ_REPLYING; /* finished by a handler: freed from the table below */
     sc->done_head = sc->done_tail = NULL;
-    pthread_mutex_unlock(&sc->mu);
-    while (d) {
-        srv_req *next = d->dnext;
-        d->state = REQ_REPLYING; /* drop from the table below, not twice */
-        d = next;
-    }
     for (size_t i = 0; i < BUCKETS; i++) {
         srv_req *r = sc->table[i], *next;
         for (; r; r = next) {
@@ -376,6 +372,7 @@ static void on_closed(srv_conn *sc, lwq_endpoint_conn *ec)
         }
         sc->table[i] = NULL;
     }
+    pthread_mutex_unlock(&sc->mu);
     lwq_endpoint_conn_set_data(ec, NULL);
     conn_unref(sc);
 }
