@@ -33,3 +33,5 @@ for w in 1000 5000; do "$BUILD/bench/app_msg" 200000 $w; done
 LWQUIC_LIB="$BUILD/lib/liblwquic.so" PYTHONPATH="$BUILD/bench" $PY bench/app_calls.py
 LWQUIC_LIB="$BUILD/lib/liblwquic.so" $PY bench/app_py.py "$BUILD" "$T/certs/server.pem" "$T/certs/server.key" \
     "$T/certs/ca.pem" "$port"
+LWQUIC_LIB="$BUILD/lib/liblwquic.so" $PY bench/app_py.py "$BUILD" "$T/certs/server.pem" "$T/certs/server.key" \
+    "$T/certs/ca.pem" "$port" rss

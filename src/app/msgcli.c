@@ -48,6 +48,7 @@ struct lwq_msgcli {
     lwq_msg_future *done_head, *done_tail; /* tagged and completed, under mu */
     /* strand only */
     lwq_msg_future *live_head, *live_tail, *unopened;
+    int blocked; /* refused by MAX_STREAMS: no new attempt (each sends STREAMS_BLOCKED) before STREAMS_AVAILABLE */
     lwq_msg_future *table[BUCKETS];
 };
 
@@ -184,11 +185,13 @@ static void pump(lwq_msgcli *c, lwq_conn *conn)
             c->unopened = q;
         q = next;
     }
-    while (c->unopened) {
+    while (c->unopened && !c->blocked) {
         lwq_msg_future *f = c->unopened;
         int64_t id;
-        if (lwq_stream_open(conn, 1, &id) != 0)
-            return; /* LWQ_ERR_LIMIT: LWQ_EV_STREAMS_AVAILABLE comes */
+        if (lwq_stream_open(conn, 1, &id) != 0) {
+            c->blocked = 1; /* LWQ_ERR_LIMIT: LWQ_EV_STREAMS_AVAILABLE comes (RFC 9000 §4.6) */
+            return;
+        }
         c->unopened = f->next;
         f->id = id;
         lwq_msg_future **p = slot(c, id);
@@ -281,6 +284,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         pump(c, conn);
         break;
     case LWQ_EV_STREAMS_AVAILABLE:
+        c->blocked = 0;
         pump(c, conn);
         break;
     case LWQ_EV_STREAM_READABLE:
