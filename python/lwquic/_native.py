@@ -65,7 +65,7 @@ class MsgcliConfig(ctypes.Structure):
 
 class H3cliConfig(ctypes.Structure):
     _fields_ = [("ca_file", ctypes.c_char_p), ("insecure", ctypes.c_int), ("remote_address", ctypes.c_char_p),
-                ("timeout", ctypes.c_uint64), ("max_body", ctypes.c_size_t), ("enable_0rtt", ctypes.c_int),
+                ("timeout", ctypes.c_uint64), ("max_body", ctypes.c_size_t),
                 ("idle_timeout", ctypes.c_uint64), ("workers", ctypes.c_uint)]
 
 

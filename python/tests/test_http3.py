@@ -55,3 +55,13 @@ def test_limits_and_errors(h3server):
         with pytest.raises(lwquic.Error) as e:
             c.get("https://no-such-host.invalid/")
         assert "resolve" in str(e.value)
+
+
+def test_reconnect_after_idle_close_resumes(h3server):
+    import time
+    with lwquic.HTTP3Client(ca_file=CA, idle_timeout=1.0) as c:
+        assert c.get(url(h3server, "/data.json")).resumed is False
+        time.sleep(2.5)
+        r = c.get(url(h3server, "/data.json"))
+        assert r.json() == {"answer": 42} and r.resumed is True
+        assert c.connections() == 2
