@@ -196,6 +196,13 @@ static void on_response(h3req *q, const lwq_h3_event *ev)
     }
 }
 
+/* After the server's GOAWAY the connection closes once its last request ended (RFC 9114 §5.2). */
+static void close_if_done(h3conn *hc, lwq_conn *conn)
+{
+    if (hc->goaway && !hc->reqs && lwq_h3_conn_idle(lwq_h3_core(hc->h)))
+        lwq_conn_close(conn, LWQ_H3_NO_ERROR, "done after goaway");
+}
+
 static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
 {
     h3conn *hc = lwq_endpoint_conn_data(ec);
@@ -252,6 +259,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
                 if ((q = find(hc, hev.stream_id)))
                     req_finish(hc, q, 0, NULL);
                 submit_waiting(hc);
+                close_if_done(hc, conn);
             }
             break;
         case LWQ_H3_EV_RESET:
@@ -259,6 +267,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
                 snprintf(why, sizeof(why), "stream reset by the server: %s", lwq_h3_strerror(hev.error_code));
                 req_finish(hc, q, LWQ_ERR_RESET, why);
                 submit_waiting(hc);
+                close_if_done(hc, conn);
             }
             break;
         case LWQ_H3_EV_GOAWAY:
@@ -270,8 +279,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
                 if (!w->sent)
                     req_finish(hc, w, LWQ_ERR_AGAIN, "not sent: the server is going away");
             }
-            if (lwq_h3_idle(hc->h))
-                lwq_conn_close(conn, LWQ_H3_NO_ERROR, "goaway");
+            close_if_done(hc, conn);
             break;
         default:
             break;

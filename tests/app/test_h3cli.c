@@ -16,6 +16,19 @@ static char root[64];
 static int port;
 static uint8_t file[300000];
 
+static pid_t spawn(const char *bin, const char *listen)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(bin, bin, "--cert", lwq_test_data_path("certs/server-ecdsa.pem"), "--key",
+              lwq_test_data_path("certs/server-ecdsa.key"), "--listen", listen, "--root", root, "-q", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static char server_bin[4200], server_listen[64];
+
 static void start_server(void)
 {
     char exe[4096], bin[4200];
@@ -25,6 +38,7 @@ static void start_server(void)
     *strrchr(exe, '/') = 0; /* BUILD/tests */
     *strrchr(exe, '/') = 0; /* BUILD */
     snprintf(bin, sizeof(bin), "%s/bin/lwquic-server", exe);
+    snprintf(server_bin, sizeof(server_bin), "%s", bin);
     ck_assert_msg(access(bin, X_OK) == 0, "%s missing: run make tools", bin);
     snprintf(root, sizeof(root), "/tmp/lwq-h3cli-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(root));
@@ -39,12 +53,8 @@ static void start_server(void)
     port = 20000 + getpid() % 20000;
     char listen[64];
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-    srv_pid = fork();
-    if (srv_pid == 0) {
-        execl(bin, bin, "--cert", lwq_test_data_path("certs/server-ecdsa.pem"), "--key",
-              lwq_test_data_path("certs/server-ecdsa.key"), "--listen", listen, "--root", root, "-q", (char *)NULL);
-        _exit(127);
-    }
+    snprintf(server_listen, sizeof(server_listen), "%s", listen);
+    srv_pid = spawn(bin, listen);
     usleep(300000);
 }
 
@@ -175,6 +185,34 @@ START_TEST(test_reconnect_resumes)
 }
 END_TEST
 
+/* The server goes away (SIGTERM: GOAWAY, close, exit) while a second one shares its port: the next request
+ * opens a new connection, which the second one serves. (lwquic-server closes an idle connection right after
+ * its GOAWAY, so this does not show the client closing it; the GOAWAY path itself is in close_if_done.) */
+START_TEST(test_goaway_reconnects)
+{
+    start_server();
+    lwq_h3cli *c = make_client(0, 0, NULL);
+    lwq_h3cli_response resp;
+    char err[256];
+    ck_assert_msg(get(c, "GET", "/file.bin", &resp, err) == 0, "%s", err);
+    lwq_h3cli_response_free(&resp);
+    pid_t second = spawn(server_bin, server_listen);
+    usleep(300000);
+    lwq_tstamp t0 = lwq_loop_now();
+    kill(srv_pid, SIGTERM);
+    waitpid(srv_pid, NULL, 0);
+    /* GOAWAY, then the idle connection closes: no request is cut, nothing waits for the 5 s drain */
+    ck_assert_uint_lt(lwq_loop_now() - t0, 3 * LWQ_SEC);
+    srv_pid = second;
+    ck_assert_msg(get(c, "GET", "/file.bin", &resp, err) == 0, "%s", err);
+    ck_assert_uint_eq(resp.body_len, sizeof(file));
+    lwq_h3cli_response_free(&resp);
+    ck_assert_uint_eq(lwq_h3cli_connections(c), 2);
+    lwq_h3cli_del(c);
+    stop_server();
+}
+END_TEST
+
 static size_t streamed;
 static int count_body(void *ud, const uint8_t *p, size_t n)
 {
@@ -232,6 +270,7 @@ Suite *suite_app_h3cli(void)
     tcase_add_test(tc, test_requests);
     tcase_add_test(tc, test_threads_share_one_connection);
     tcase_add_test(tc, test_reconnect_resumes);
+    tcase_add_test(tc, test_goaway_reconnects);
     tcase_add_test(tc, test_limits_and_remote_address);
     suite_add_tcase(s, tc);
     return s;
