@@ -27,6 +27,10 @@ void app_close_text(const lwq_close_info *ci, char *buf, size_t cap)
         snprintf(buf, cap, "connection closed: stateless reset from the peer");
         return;
     }
+    if (!ci->by_peer && ci->is_app && ci->code == 0 && ci->reason[0]) {
+        snprintf(buf, cap, "connection closed: %s", ci->reason); /* ours, e.g. a refusal from the network */
+        return;
+    }
     snprintf(buf, cap, "connection closed by %s: %s error 0x%llx%s%s%s", ci->by_peer ? "the peer" : "us",
              ci->is_app ? "application" : "transport", (unsigned long long)ci->code,
              ci->is_app ? "" : " (", ci->is_app ? "" : lwq_quic_error_name(ci->code), ci->is_app ? "" : ")");
