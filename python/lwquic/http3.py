@@ -5,6 +5,7 @@ import threading
 import urllib.parse
 
 from . import _native as n
+from ._live import track
 from .errors import Closed, ConnectionClosed, Error
 
 
@@ -80,6 +81,7 @@ class HTTP3Client:
         self._h = h
         self._cv = threading.Condition()
         self._active = 0
+        track(self, 0)
 
     def request(self, method, url, headers=None, body=None, priority=None, timeout=None, params=None):
         """priority: None, an urgency 0..7, or (urgency, incremental). Redirects are not followed."""

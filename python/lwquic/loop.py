@@ -5,6 +5,7 @@ import itertools
 import threading
 
 from . import _native as n
+from ._live import track
 from .errors import Closed, Error
 
 
@@ -24,6 +25,7 @@ class EventLoop:
         self._ids = itertools.count(1)
         self._cb = n.TASK_FN(self._run)
         self._stopped = False
+        track(self, 1)
 
     def _run(self, arg):
         with self._lock:

@@ -8,6 +8,7 @@ import threading
 import time
 
 from . import _native as n
+from ._live import track
 from .errors import Closed, ConnectionClosed, Error, StreamReset
 
 log = logging.getLogger("lwquic")
@@ -54,6 +55,7 @@ class MessageServer:
         self._h = h
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        track(self, 1)
 
     def _run(self, ud, data, length, reply):
         try:
@@ -128,6 +130,7 @@ class MessageClient:
         self._stop = False
         self._thread = threading.Thread(target=self._complete, name="lwquic-message-client", daemon=True)
         self._thread.start()
+        track(self, 0)
 
     def send(self, data, timeout=None):
         """Sends data (bytes or str) as one request; the future's result is the answer (bytes).
