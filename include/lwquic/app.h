@@ -137,6 +137,9 @@ typedef struct lwq_h3cli_config {
     size_t max_body;      /* response body limit (default 64 MiB) */
     lwq_tstamp idle_timeout; /* QUIC idle timeout we offer (default 30 s) */
     unsigned workers;     /* network threads (default 1) */
+    /* A new connection that resumes a session sends its first request in 0-RTT when the method is safe
+     * (GET, HEAD, OPTIONS) and the server's ticket allows early data (RFC 9114 §10.9, RFC 9001 §4.6). */
+    int enable_0rtt;
 } lwq_h3cli_config;
 
 typedef struct lwq_h3cli_header {
@@ -164,7 +167,8 @@ typedef struct lwq_h3cli_response {
     size_t header_count;
     uint8_t *body;
     size_t body_len;
-    int resumed; /* the connection resumed a session */
+    int resumed;    /* the connection resumed a session */
+    int early_data; /* the request went in 0-RTT and the server accepted it */
 } lwq_h3cli_response;
 
 LWQ_API void lwq_h3cli_config_init(lwq_h3cli_config *cfg);

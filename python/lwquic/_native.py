@@ -66,7 +66,7 @@ class MsgcliConfig(ctypes.Structure):
 class H3cliConfig(ctypes.Structure):
     _fields_ = [("ca_file", ctypes.c_char_p), ("insecure", ctypes.c_int), ("remote_address", ctypes.c_char_p),
                 ("timeout", ctypes.c_uint64), ("max_body", ctypes.c_size_t),
-                ("idle_timeout", ctypes.c_uint64), ("workers", ctypes.c_uint)]
+                ("idle_timeout", ctypes.c_uint64), ("workers", ctypes.c_uint), ("enable_0rtt", ctypes.c_int)]
 
 
 class H3Header(ctypes.Structure):
@@ -82,7 +82,8 @@ class H3Request(ctypes.Structure):
 
 class H3Response(ctypes.Structure):
     _fields_ = [("status", ctypes.c_int), ("headers", ctypes.POINTER(H3Header)), ("header_count", ctypes.c_size_t),
-                ("body", c_u8p), ("body_len", ctypes.c_size_t), ("resumed", ctypes.c_int)]
+                ("body", c_u8p), ("body_len", ctypes.c_size_t), ("resumed", ctypes.c_int),
+                ("early_data", ctypes.c_int)]
 
 
 def _proto(name, restype, *argtypes):

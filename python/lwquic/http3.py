@@ -13,7 +13,7 @@ class Response:
     """status_code, headers (dict, lowercase names; repeated names joined with ", "), header_list,
     content (bytes), text, json()."""
 
-    def __init__(self, status, header_list, content, resumed=False):
+    def __init__(self, status, header_list, content, resumed=False, early_data=False):
         self.status_code = status
         self.header_list = header_list
         self.headers = {}
@@ -21,6 +21,7 @@ class Response:
             self.headers[k] = self.headers[k] + ", " + v if k in self.headers else v
         self.content = content
         self.resumed = resumed
+        self.early_data = early_data
 
     @property
     def text(self):
@@ -56,10 +57,11 @@ class HTTP3Client:
     """Blocking HTTP/3 requests. One connection per origin, shared by every thread using this client and
     reopened (resuming the TLS session) after the server's GOAWAY or an idle close. Certificates are
     verified against ca_file or the system bundle unless insecure=True. remote_address ("host", port)
-    connects there whatever the URL names (the URL still gives SNI and :authority)."""
+    connects there whatever the URL names (the URL still gives SNI and :authority). enable_0rtt: a resumed
+    connection sends its first request in 0-RTT when the method is safe (GET, HEAD, OPTIONS)."""
 
     def __init__(self, ca_file=None, insecure=False, remote_address=None, timeout=30.0, max_body=64 << 20,
-                 idle_timeout=None, workers=1):
+                 idle_timeout=None, workers=1, enable_0rtt=False):
         cfg = n.H3cliConfig()
         n.h3cli_config_init(ctypes.byref(cfg))
         remote = None
@@ -74,6 +76,7 @@ class HTTP3Client:
         if idle_timeout:
             cfg.idle_timeout = int(idle_timeout * n.NS)
         cfg.workers = workers
+        cfg.enable_0rtt = 1 if enable_0rtt else 0
         h = ctypes.c_void_p()
         rv = n.h3cli_new(ctypes.byref(h), ctypes.byref(cfg))
         if rv:
@@ -123,7 +126,7 @@ class HTTP3Client:
             hdrs = [(resp.headers[i].name.decode(errors="replace"), resp.headers[i].value.decode(errors="replace"))
                     for i in range(resp.header_count)]
             content = ctypes.string_at(resp.body, resp.body_len) if resp.body_len else b""
-            out = Response(resp.status, hdrs, content, bool(resp.resumed))
+            out = Response(resp.status, hdrs, content, bool(resp.resumed), bool(resp.early_data))
             n.h3cli_response_free(ctypes.byref(resp))
             return out
         finally:

@@ -19,7 +19,7 @@ typedef struct h3req {
     lwq_h3_field *fields;
     size_t nfields;
     int64_t id;
-    int done, err, sent, abandoned;
+    int done, err, sent, abandoned, early;
     char why[256];
     lwq_h3cli_response resp;
     size_t body_cap;
@@ -32,7 +32,7 @@ struct h3conn {
     lwq_endpoint_conn *ec;
     lwq_h3 *h;
     int up, closed, goaway; /* under the client's lock */
-    int resumed;
+    int resumed, early_accepted;
     h3req *reqs;            /* strand */
     h3conn *next;           /* every connection of the origin */
 };
@@ -44,6 +44,7 @@ struct origin {
     lwq_context *ctx;
     lwq_endpoint *ep;
     h3conn *cur, *all;
+    int connecting; /* a thread is opening cur's successor */
     uint8_t *session;
     size_t session_len;
     origin *next;
@@ -133,6 +134,7 @@ static void submit_waiting(h3conn *hc)
             return;
         }
         q->sent = 1;
+        q->early = !hc->up;
     }
 }
 
@@ -203,21 +205,40 @@ static void close_if_done(h3conn *hc, lwq_conn *conn)
         lwq_conn_close(conn, LWQ_H3_NO_ERROR, "done after goaway");
 }
 
+static int bind_h3(h3conn *hc, lwq_conn *conn)
+{
+    if (hc->h)
+        return 0;
+    lwq_h3_config cfg;
+    lwq_h3_config_init(&cfg);
+    if (lwq_h3_new(&hc->h, conn, 0, &cfg) != 0) {
+        hc->h = NULL;
+        lwq_conn_close(conn, LWQ_H3_INTERNAL_ERROR, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Before a resuming connection's first flight: its first request goes in 0-RTT with the Initial. */
+static void early_first(lwq_endpoint_conn *ec, lwq_conn *conn, void *arg)
+{
+    h3conn *hc = lwq_endpoint_conn_data(ec);
+    h3req *q = arg;
+    q->hc = hc;
+    q->next = hc->reqs;
+    hc->reqs = q;
+    if (!bind_h3(hc, conn) && lwq_conn_can_send_early(conn))
+        submit_waiting(hc);
+}
+
 static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
 {
     h3conn *hc = lwq_endpoint_conn_data(ec);
     lwq_h3cli *c = ud;
     if (!hc)
         return;
-    if (!hc->h) {
-        lwq_h3_config cfg;
-        lwq_h3_config_init(&cfg);
-        if (ev->type == LWQ_EV_CLOSED || lwq_h3_new(&hc->h, conn, 0, &cfg) != 0) {
-            hc->h = NULL;
-            if (ev->type != LWQ_EV_CLOSED)
-                lwq_conn_close(conn, LWQ_H3_INTERNAL_ERROR, "out of memory");
-        }
-    }
+    if (!hc->h && ev->type != LWQ_EV_CLOSED)
+        bind_h3(hc, conn);
     if (hc->h)
         lwq_h3_handle_transport(hc->h, ev);
     origin *o = hc->o;
@@ -237,6 +258,10 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         hc->resumed = lwq_conn_resumed(conn);
         pthread_mutex_unlock(&c->mu);
         submit_waiting(hc);
+    } else if (ev->type == LWQ_EV_EARLY_DATA) {
+        pthread_mutex_lock(&c->mu);
+        hc->early_accepted = ev->accepted; /* rejected: the transport sends that data again in 1-RTT */
+        pthread_mutex_unlock(&c->mu);
     } else if (ev->type == LWQ_EV_STREAMS_AVAILABLE && hc->up) {
         submit_waiting(hc);
     }
@@ -355,6 +380,7 @@ static origin *origin_get(lwq_h3cli *c, const char *key, const char *host, char 
     qc.server_name = o->host;
     qc.ca_file = c->ca;
     qc.insecure = c->cfg.insecure;
+    qc.enable_0rtt = c->cfg.enable_0rtt;
     if (c->cfg.idle_timeout)
         qc.idle_timeout = c->cfg.idle_timeout;
     qc.handshake_timeout = c->cfg.timeout;
@@ -377,19 +403,43 @@ static origin *origin_get(lwq_h3cli *c, const char *key, const char *host, char 
     return o;
 }
 
-/* A usable connection of o, opening one when needed (called under c->mu; unlocks while connecting). */
-static h3conn *conn_get(lwq_h3cli *c, origin *o, char *err, size_t errlen)
+static int safe_method(const char *m) { return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS"); }
+
+/* A usable connection of o, opening one when needed: called and returns with c->mu held, but connects
+ * without it (the strands take it). One thread connects per origin; others wait for its result. With a
+ * session and enable_0rtt, q (safe method) is attached to the new connection in 0-RTT: *attached = 1. */
+static h3conn *conn_get(lwq_h3cli *c, origin *o, h3req *q, int *attached, char *err, size_t errlen)
 {
-    h3conn *hc = o->cur;
-    if (hc && !hc->closed && !hc->goaway)
-        return hc;
-    hc = calloc(1, sizeof(*hc));
-    if (!hc)
-        return NULL;
-    hc->o = o;
-    int rv = lwq_endpoint_connect(o->ep, o->key, o->session, o->session_len, hc, &hc->ec);
+    for (;;) {
+        h3conn *hc = o->cur;
+        if (hc && !hc->closed && !hc->goaway)
+            return hc;
+        if (!o->connecting)
+            break;
+        pthread_cond_wait(&c->cv, &c->mu);
+    }
+    o->connecting = 1;
+    size_t slen = o->session_len;
+    uint8_t *session = slen ? malloc(slen) : NULL;
+    if (session)
+        memcpy(session, o->session, slen);
+    else
+        slen = 0;
+    int early = c->cfg.enable_0rtt && slen && safe_method(q->method);
+    pthread_mutex_unlock(&c->mu);
+    h3conn *hc = calloc(1, sizeof(*hc));
+    int rv = LWQ_ERR_NOMEM;
+    if (hc) {
+        hc->o = o;
+        rv = lwq_endpoint_connect_early(o->ep, o->key, session, slen, hc, early ? early_first : NULL, q, &hc->ec);
+    }
+    free(session);
+    pthread_mutex_lock(&c->mu);
+    o->connecting = 0;
+    pthread_cond_broadcast(&c->cv);
     if (rv) {
-        snprintf(err, errlen, "%s: %s", o->key, rv == LWQ_ERR_NOT_FOUND ? "cannot resolve the host name" : lwq_strerror(rv));
+        snprintf(err, errlen, "%s: %s", o->key,
+                 rv == LWQ_ERR_NOT_FOUND ? "cannot resolve the host name" : lwq_strerror(rv));
         free(hc);
         return NULL;
     }
@@ -397,6 +447,7 @@ static h3conn *conn_get(lwq_h3cli *c, origin *o, char *err, size_t errlen)
     o->all = hc;
     o->cur = hc;
     c->nconns++;
+    *attached = early;
     return hc;
 }
 
@@ -491,9 +542,10 @@ int lwq_h3cli_request_run(lwq_h3cli *c, const lwq_h3cli_request *r, lwq_h3cli_re
             req_unref(c, q);
             return LWQ_ERR_NOMEM;
         }
+        int attached = 0;
         pthread_mutex_lock(&c->mu);
         origin *o = origin_get(c, c->remote ? c->remote : key, host, err, errlen);
-        h3conn *hc = o ? conn_get(c, o, err, errlen) : NULL;
+        h3conn *hc = o ? conn_get(c, o, q, &attached, err, errlen) : NULL;
         pthread_mutex_unlock(&c->mu);
         if (!hc) {
             q->refs = 1;
@@ -501,7 +553,7 @@ int lwq_h3cli_request_run(lwq_h3cli *c, const lwq_h3cli_request *r, lwq_h3cli_re
             return o ? LWQ_ERR_IO : LWQ_ERR_INVAL;
         }
         q->hc = hc;
-        if (lwq_endpoint_post(hc->ec, submit_task, q) != 0)
+        if (!attached && lwq_endpoint_post(hc->ec, submit_task, q) != 0)
             req_finish(hc, q, LWQ_ERR_AGAIN, "the connection closed");
         pthread_mutex_lock(&c->mu);
         while (!q->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {
@@ -530,6 +582,7 @@ int lwq_h3cli_request_run(lwq_h3cli *c, const lwq_h3cli_request *r, lwq_h3cli_re
         memset(&q->resp, 0, sizeof(q->resp));
         pthread_mutex_lock(&c->mu);
         resp->resumed = hc->resumed;
+        resp->early_data = q->early && hc->early_accepted == 1;
         pthread_mutex_unlock(&c->mu);
         req_unref(c, q);
         return 0;

@@ -16,12 +16,15 @@ static char root[64];
 static int port;
 static uint8_t file[300000];
 
+static int early_data; /* start servers with --early-data */
+
 static pid_t spawn(const char *bin, const char *listen)
 {
     pid_t pid = fork();
     if (pid == 0) {
         execl(bin, bin, "--cert", lwq_test_data_path("certs/server-ecdsa.pem"), "--key",
-              lwq_test_data_path("certs/server-ecdsa.key"), "--listen", listen, "--root", root, "-q", (char *)NULL);
+              lwq_test_data_path("certs/server-ecdsa.key"), "--listen", listen, "--root", root, "-q",
+              early_data ? "--early-data" : (char *)NULL, (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -71,6 +74,7 @@ static lwq_h3cli *make_client(lwq_tstamp idle, size_t max_body, const char *remo
 {
     lwq_h3cli_config cfg;
     lwq_h3cli_config_init(&cfg);
+    cfg.enable_0rtt = early_data;
     cfg.ca_file = lwq_test_data_path("certs/ca.pem");
     cfg.timeout = 10 * LWQ_SEC;
     cfg.idle_timeout = idle;
@@ -185,6 +189,36 @@ START_TEST(test_reconnect_resumes)
 }
 END_TEST
 
+/* With a ticket that allows early data, the request on the resumed connection goes in 0-RTT. */
+START_TEST(test_zero_rtt)
+{
+    early_data = 1;
+    start_server();
+    lwq_h3cli *c = make_client(LWQ_SEC, 0, NULL);
+    lwq_h3cli_response resp;
+    char err[256];
+    ck_assert_msg(get(c, "GET", "/file.bin", &resp, err) == 0, "%s", err);
+    ck_assert_int_eq(resp.early_data, 0);
+    lwq_h3cli_response_free(&resp);
+    usleep(2500000);
+    ck_assert_msg(get(c, "GET", "/file.bin", &resp, err) == 0, "%s", err);
+    ck_assert_uint_eq(resp.body_len, sizeof(file));
+    ck_assert(!memcmp(resp.body, file, sizeof(file)));
+    ck_assert_int_eq(resp.resumed, 1);
+    ck_assert_int_eq(resp.early_data, 1);
+    lwq_h3cli_response_free(&resp);
+    usleep(2500000); /* an unsafe method never goes early */
+    ck_assert_msg(get(c, "POST", "/echo", &resp, err) == 0, "%s", err);
+    ck_assert_int_eq(resp.early_data, 0);
+    ck_assert_uint_eq(resp.body_len, 11);
+    lwq_h3cli_response_free(&resp);
+    ck_assert_uint_eq(lwq_h3cli_connections(c), 3);
+    lwq_h3cli_del(c);
+    stop_server();
+    early_data = 0;
+}
+END_TEST
+
 /* The server goes away (SIGTERM: GOAWAY, close, exit) while a second one shares its port: the next request
  * opens a new connection, which the second one serves. (lwquic-server closes an idle connection right after
  * its GOAWAY, so this does not show the client closing it; the GOAWAY path itself is in close_if_done.) */
@@ -271,6 +305,7 @@ Suite *suite_app_h3cli(void)
     tcase_add_test(tc, test_threads_share_one_connection);
     tcase_add_test(tc, test_reconnect_resumes);
     tcase_add_test(tc, test_goaway_reconnects);
+    tcase_add_test(tc, test_zero_rtt);
     tcase_add_test(tc, test_limits_and_remote_address);
     suite_add_tcase(s, tc);
     return s;
