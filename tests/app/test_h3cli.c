@@ -169,6 +169,42 @@ START_TEST(test_threads_share_one_connection)
 }
 END_TEST
 
+/* Two origins (the same server as localhost and as 127.0.0.1) used by 8 threads at once: one connection
+ * each, opened while the other's strand delivers events. */
+static void *worker_two(void *arg)
+{
+    int k = (int)(intptr_t)arg;
+    for (int i = 0; i < 10; i++) {
+        char url[128];
+        snprintf(url, sizeof(url), "https://%s:%d/file.bin", (i + k) % 2 ? "localhost" : "127.0.0.1", port);
+        lwq_h3cli_request r = {.method = "GET", .url = url, .urgency = -1};
+        lwq_h3cli_response resp;
+        char err[256];
+        if (lwq_h3cli_request_run(shared, &r, &resp, err, sizeof(err)) == 0 && resp.body_len == sizeof(file))
+            thread_ok[k]++;
+        lwq_h3cli_response_free(&resp);
+    }
+    return NULL;
+}
+
+START_TEST(test_two_origins_threads)
+{
+    start_server();
+    shared = make_client(0, 0, NULL);
+    memset(thread_ok, 0, sizeof(thread_ok));
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++)
+        pthread_create(&t[i], NULL, worker_two, (void *)(intptr_t)i);
+    for (int i = 0; i < 8; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(thread_ok[i], 10);
+    ck_assert_uint_eq(lwq_h3cli_connections(shared), 2);
+    lwq_h3cli_del(shared);
+    stop_server();
+}
+END_TEST
+
 START_TEST(test_reconnect_resumes)
 {
     start_server();
@@ -303,6 +339,7 @@ Suite *suite_app_h3cli(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_requests);
     tcase_add_test(tc, test_threads_share_one_connection);
+    tcase_add_test(tc, test_two_origins_threads);
     tcase_add_test(tc, test_reconnect_resumes);
     tcase_add_test(tc, test_goaway_reconnects);
     tcase_add_test(tc, test_zero_rtt);
