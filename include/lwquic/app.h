@@ -53,6 +53,7 @@ typedef struct lwq_msgsrv_config {
     unsigned handler_workers; /* handler threads (default 4) */
     void (*log)(void *ud, const char *line); /* failures; NULL: stderr */
     void *log_ud;
+    const lwq_allocator *alloc; /* everything the server and its connections allocate (NULL: C library) */
 } lwq_msgsrv_config;
 
 LWQ_API void lwq_msgsrv_config_init(lwq_msgsrv_config *cfg);
@@ -85,6 +86,7 @@ typedef struct lwq_msgcli_config {
     lwq_tstamp connect_timeout; /* default 10 s */
     size_t max_response;     /* default 16 MiB */
     unsigned workers;        /* network threads (default 1) */
+    const lwq_allocator *alloc; /* the client, its connection and futures (NULL: C library) */
 } lwq_msgcli_config;
 
 LWQ_API void lwq_msgcli_config_init(lwq_msgcli_config *cfg);
@@ -140,6 +142,7 @@ typedef struct lwq_h3cli_config {
     /* A new connection that resumes a session sends its first request in 0-RTT when the method is safe
      * (GET, HEAD, OPTIONS) and the server's ticket allows early data (RFC 9114 §10.9, RFC 9001 §4.6). */
     int enable_0rtt;
+    const lwq_allocator *alloc; /* the client, its connections and responses (NULL: C library) */
 } lwq_h3cli_config;
 
 typedef struct lwq_h3cli_header {
@@ -169,6 +172,7 @@ typedef struct lwq_h3cli_response {
     size_t body_len;
     int resumed;    /* the connection resumed a session */
     int early_data; /* the request went in 0-RTT and the server accepted it */
+    const lwq_allocator *alloc; /* what holds headers and body (lwq_h3cli_response_free uses it) */
 } lwq_h3cli_response;
 
 LWQ_API void lwq_h3cli_config_init(lwq_h3cli_config *cfg);

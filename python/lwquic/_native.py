@@ -46,7 +46,7 @@ class MsgsrvConfig(ctypes.Structure):
                 ("max_message", ctypes.c_size_t), ("max_handlers", ctypes.c_size_t),
                 ("max_buffered", ctypes.c_size_t), ("max_streams", ctypes.c_uint64),
                 ("workers", ctypes.c_uint), ("handler_workers", ctypes.c_uint),
-                ("log", LOG_FN), ("log_ud", ctypes.c_void_p)]
+                ("log", LOG_FN), ("log_ud", ctypes.c_void_p), ("alloc", ctypes.c_void_p)]
 
 
 class MsgsrvStats(ctypes.Structure):
@@ -60,13 +60,14 @@ class MsgsrvStats(ctypes.Structure):
 class MsgcliConfig(ctypes.Structure):
     _fields_ = [("server", ctypes.c_char_p), ("server_name", ctypes.c_char_p), ("ca_file", ctypes.c_char_p),
                 ("insecure", ctypes.c_int), ("alpn", ctypes.c_char_p), ("connect_timeout", ctypes.c_uint64),
-                ("max_response", ctypes.c_size_t), ("workers", ctypes.c_uint)]
+                ("max_response", ctypes.c_size_t), ("workers", ctypes.c_uint), ("alloc", ctypes.c_void_p)]
 
 
 class H3cliConfig(ctypes.Structure):
     _fields_ = [("ca_file", ctypes.c_char_p), ("insecure", ctypes.c_int), ("remote_address", ctypes.c_char_p),
                 ("timeout", ctypes.c_uint64), ("max_body", ctypes.c_size_t),
-                ("idle_timeout", ctypes.c_uint64), ("workers", ctypes.c_uint), ("enable_0rtt", ctypes.c_int)]
+                ("idle_timeout", ctypes.c_uint64), ("workers", ctypes.c_uint), ("enable_0rtt", ctypes.c_int),
+                ("alloc", ctypes.c_void_p)]
 
 
 class H3Header(ctypes.Structure):
@@ -83,7 +84,7 @@ class H3Request(ctypes.Structure):
 class H3Response(ctypes.Structure):
     _fields_ = [("status", ctypes.c_int), ("headers", ctypes.POINTER(H3Header)), ("header_count", ctypes.c_size_t),
                 ("body", c_u8p), ("body_len", ctypes.c_size_t), ("resumed", ctypes.c_int),
-                ("early_data", ctypes.c_int)]
+                ("early_data", ctypes.c_int), ("alloc", ctypes.c_void_p)]
 
 
 def _proto(name, restype, *argtypes):

@@ -52,6 +52,7 @@ struct origin {
 
 struct lwq_h3cli {
     lwq_h3cli_config cfg;
+    const lwq_allocator *a;
     char *ca, *remote;
     lwq_loop *loop;
     pthread_mutex_t mu;
@@ -76,14 +77,14 @@ static void req_unref(lwq_h3cli *c, h3req *q)
     if (!last)
         return;
     for (size_t i = 0; i < q->nfields; i++) {
-        free((void *)q->fields[i].name);
-        free((void *)q->fields[i].value);
+        app_free(c->a, (void *)q->fields[i].name);
+        app_free(c->a, (void *)q->fields[i].value);
     }
-    free(q->fields);
-    free(q->authority);
-    free(q->path);
+    app_free(c->a, q->fields);
+    app_free(c->a, q->authority);
+    app_free(c->a, q->path);
     lwq_h3cli_response_free(&q->resp);
-    free(q);
+    app_free(c->a, q);
 }
 
 /* On the strand; the caller wakes up. */
@@ -161,7 +162,7 @@ static void on_body(h3conn *hc, h3req *q)
             size_t cap = q->body_cap ? q->body_cap : 16384;
             while (cap < q->resp.body_len + (size_t)n)
                 cap *= 2;
-            uint8_t *b = realloc(q->resp.body, cap);
+            uint8_t *b = app_realloc(c->a, q->resp.body, cap);
             if (!b) {
                 lwq_h3_cancel(hc->h, q->id, LWQ_H3_REQUEST_CANCELLED);
                 req_finish(hc, q, LWQ_ERR_NOMEM, "out of memory for the body");
@@ -180,17 +181,19 @@ static void on_response(h3req *q, const lwq_h3_event *ev)
     if (ev->informational)
         return;
     q->resp.status = ev->status;
-    q->resp.headers = calloc(ev->field_count ? ev->field_count : 1, sizeof(*q->resp.headers));
+    const lwq_allocator *a = q->resp.alloc;
+    q->resp.headers = app_zalloc(a, (ev->field_count ? ev->field_count : 1) * sizeof(*q->resp.headers));
     if (!q->resp.headers)
         return;
     for (size_t i = 0; i < ev->field_count; i++) {
         const lwq_h3_field *f = &ev->fields[i];
         if (f->name_len && f->name[0] == ':')
             continue;
-        char *n = strndup((const char *)f->name, f->name_len), *v = strndup((const char *)f->value, f->value_len);
+        char *n = app_strndup(a, (const char *)f->name, f->name_len);
+        char *v = app_strndup(a, (const char *)f->value, f->value_len);
         if (!n || !v) {
-            free(n);
-            free(v);
+            app_free(a, n);
+            app_free(a, v);
             continue;
         }
         q->resp.headers[q->resp.header_count].name = n;
@@ -211,6 +214,7 @@ static int bind_h3(h3conn *hc, lwq_conn *conn)
         return 0;
     lwq_h3_config cfg;
     lwq_h3_config_init(&cfg);
+    cfg.alloc = hc->o->c->a;
     if (lwq_h3_new(&hc->h, conn, 0, &cfg) != 0) {
         hc->h = NULL;
         lwq_conn_close(conn, LWQ_H3_INTERNAL_ERROR, "out of memory");
@@ -243,11 +247,11 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
         lwq_h3_handle_transport(hc->h, ev);
     origin *o = hc->o;
     if (ev->type == LWQ_EV_SESSION_TICKET) {
-        uint8_t *s = malloc(ev->len);
+        uint8_t *s = app_alloc(c->a, ev->len);
         if (s) {
             memcpy(s, ev->data, ev->len);
             pthread_mutex_lock(&c->mu);
-            free(o->session);
+            app_free(c->a, o->session);
             o->session = s;
             o->session_len = ev->len;
             pthread_mutex_unlock(&c->mu);
@@ -366,7 +370,7 @@ static origin *origin_get(lwq_h3cli *c, const char *key, const char *host, char 
     for (origin *o = c->origins; o; o = o->next)
         if (!strcmp(o->key, key) && !strcmp(o->host, host))
             return o;
-    origin *o = calloc(1, sizeof(*o));
+    origin *o = app_zalloc(c->a, sizeof(*o));
     if (!o)
         return NULL;
     o->c = c;
@@ -381,6 +385,7 @@ static origin *origin_get(lwq_h3cli *c, const char *key, const char *host, char 
     qc.ca_file = c->ca;
     qc.insecure = c->cfg.insecure;
     qc.enable_0rtt = c->cfg.enable_0rtt;
+    qc.alloc = c->a;
     if (c->cfg.idle_timeout)
         qc.idle_timeout = c->cfg.idle_timeout;
     qc.handshake_timeout = c->cfg.timeout;
@@ -388,14 +393,14 @@ static origin *origin_get(lwq_h3cli *c, const char *key, const char *host, char 
     int rv = lwq_context_new(&o->ctx, &qc, &why);
     if (rv) {
         app_context_error(&qc, rv, why, err, errlen);
-        free(o);
+        app_free(c->a, o);
         return NULL;
     }
     lwq_endpoint_handler h = {on_event, c};
     if (lwq_endpoint_new(&o->ep, c->loop, o->ctx, &h, NULL) != 0) {
         snprintf(err, errlen, "out of memory");
         lwq_context_del(o->ctx);
-        free(o);
+        app_free(c->a, o);
         return NULL;
     }
     o->next = c->origins;
@@ -420,27 +425,27 @@ static h3conn *conn_get(lwq_h3cli *c, origin *o, h3req *q, int *attached, char *
     }
     o->connecting = 1;
     size_t slen = o->session_len;
-    uint8_t *session = slen ? malloc(slen) : NULL;
+    uint8_t *session = slen ? app_alloc(c->a, slen) : NULL;
     if (session)
         memcpy(session, o->session, slen);
     else
         slen = 0;
     int early = c->cfg.enable_0rtt && slen && safe_method(q->method);
     pthread_mutex_unlock(&c->mu);
-    h3conn *hc = calloc(1, sizeof(*hc));
+    h3conn *hc = app_zalloc(c->a, sizeof(*hc));
     int rv = LWQ_ERR_NOMEM;
     if (hc) {
         hc->o = o;
         rv = lwq_endpoint_connect_early(o->ep, o->key, session, slen, hc, early ? early_first : NULL, q, &hc->ec);
     }
-    free(session);
+    app_free(c->a, session);
     pthread_mutex_lock(&c->mu);
     o->connecting = 0;
     pthread_cond_broadcast(&c->cv);
     if (rv) {
         snprintf(err, errlen, "%s: %s", o->key,
                  rv == LWQ_ERR_NOT_FOUND ? "cannot resolve the host name" : lwq_strerror(rv));
-        free(hc);
+        app_free(c->a, hc);
         return NULL;
     }
     hc->next = o->all;
@@ -489,29 +494,30 @@ static int parse_url(const char *url, char *host, size_t hcap, char *key, size_t
     return 0;
 }
 
-static h3req *req_new(const lwq_h3cli_request *r, const char *auth, const char *path)
+static h3req *req_new(const lwq_allocator *a, const lwq_h3cli_request *r, const char *auth, const char *path)
 {
-    h3req *q = calloc(1, sizeof(*q));
+    h3req *q = app_zalloc(a, sizeof(*q));
     if (!q)
         return NULL;
+    q->resp.alloc = a;
     q->r = *r;
     q->refs = 2;
     snprintf(q->method, sizeof(q->method), "%s", r->method ? r->method : "GET");
-    q->authority = strdup(auth);
+    q->authority = app_strdup(a, auth);
     size_t pl = strcspn(path, "#");
-    q->path = malloc(pl + 2);
+    q->path = app_alloc(a, pl + 2);
     if (q->path)
         snprintf(q->path, pl + 2, "%s%.*s", *path == '/' ? "" : "/", (int)pl, path);
-    q->fields = calloc(r->header_count + 1, sizeof(*q->fields));
+    q->fields = app_zalloc(a, (r->header_count + 1) * sizeof(*q->fields));
     if (!q->authority || !q->path || !q->fields) {
         q->refs = 1;
         return q; /* the caller sees the missing fields and frees */
     }
     for (size_t i = 0; i < r->header_count; i++) {
-        char *n = strdup(r->headers[i].name), *v = strdup(r->headers[i].value);
+        char *n = app_strdup(a, r->headers[i].name), *v = app_strdup(a, r->headers[i].value);
         if (!n || !v) {
-            free(n);
-            free(v);
+            app_free(a, n);
+            app_free(a, v);
             continue;
         }
         for (char *s = n; *s; s++)
@@ -535,7 +541,7 @@ int lwq_h3cli_request_run(lwq_h3cli *c, const lwq_h3cli_request *r, lwq_h3cli_re
     struct timespec ts;
     app_deadline(&ts, timeout);
     for (int attempt = 0;; attempt++) {
-        h3req *q = req_new(r, auth, path);
+        h3req *q = req_new(c->a, r, auth, path);
         if (!q)
             return LWQ_ERR_NOMEM;
         if (q->refs == 1) {
@@ -592,12 +598,14 @@ int lwq_h3cli_request_run(lwq_h3cli *c, const lwq_h3cli_request *r, lwq_h3cli_re
 void lwq_h3cli_response_free(lwq_h3cli_response *resp)
 {
     for (size_t i = 0; i < resp->header_count; i++) {
-        free((void *)resp->headers[i].name);
-        free((void *)resp->headers[i].value);
+        app_free(resp->alloc, (void *)resp->headers[i].name);
+        app_free(resp->alloc, (void *)resp->headers[i].value);
     }
-    free(resp->headers);
-    free(resp->body);
+    app_free(resp->alloc, resp->headers);
+    app_free(resp->alloc, resp->body);
+    const lwq_allocator *a = resp->alloc;
     memset(resp, 0, sizeof(*resp));
+    resp->alloc = a;
 }
 
 size_t lwq_h3cli_connections(lwq_h3cli *c)
@@ -610,19 +618,20 @@ size_t lwq_h3cli_connections(lwq_h3cli *c)
 
 int lwq_h3cli_new(lwq_h3cli **out, const lwq_h3cli_config *cfg)
 {
-    lwq_h3cli *c = calloc(1, sizeof(*c));
+    lwq_h3cli *c = app_zalloc(cfg->alloc, sizeof(*c));
     if (!c)
         return LWQ_ERR_NOMEM;
     c->cfg = *cfg;
+    c->a = cfg->alloc;
     if (!c->cfg.timeout)
         c->cfg.timeout = 30 * LWQ_SEC;
     if (!c->cfg.max_body)
         c->cfg.max_body = 64u << 20;
-    c->ca = cfg->ca_file ? strdup(cfg->ca_file) : NULL;
-    c->remote = cfg->remote_address ? strdup(cfg->remote_address) : NULL;
+    c->ca = app_strdup(c->a, cfg->ca_file);
+    c->remote = app_strdup(c->a, cfg->remote_address);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
-    int rv = lwq_loop_new(&c->loop, cfg->workers ? cfg->workers : 1, NULL);
+    int rv = lwq_loop_new(&c->loop, cfg->workers ? cfg->workers : 1, c->a);
     if (rv || (cfg->ca_file && !c->ca) || (cfg->remote_address && !c->remote)) {
         lwq_h3cli_del(c);
         return rv ? rv : LWQ_ERR_NOMEM;
@@ -659,16 +668,16 @@ void lwq_h3cli_del(lwq_h3cli *c)
             h3conn *hc = o->all;
             o->all = hc->next;
             lwq_h3_del(hc->h); /* forced off without a CLOSED event */
-            free(hc);
+            app_free(c->a, hc);
         }
         lwq_context_del(o->ctx);
-        free(o->session);
-        free(o);
+        app_free(c->a, o->session);
+        app_free(c->a, o);
     }
     lwq_loop_del(c->loop);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
-    free(c->ca);
-    free(c->remote);
-    free(c);
+    app_free(c->a, c->ca);
+    app_free(c->a, c->remote);
+    app_free(c->a, c);
 }

@@ -17,6 +17,7 @@ struct lwq_msg_future {
     int err, tagged;
     uint64_t code, tag;
     char reason[160];
+    const lwq_allocator *a;
     uint8_t *req;
     size_t req_len, req_off;
     uint8_t *resp;
@@ -31,6 +32,7 @@ struct lwq_msg_future {
 
 struct lwq_msgcli {
     lwq_msgcli_config cfg;
+    const lwq_allocator *a;
     char alpn[64], *server, *sni, *ca;
     const char *alpn_list[1];
     lwq_context *ctx;
@@ -64,9 +66,9 @@ void lwq_msgcli_config_init(lwq_msgcli_config *cfg)
 static void fut_unref(lwq_msg_future *f)
 {
     if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-        free(f->req);
-        free(f->resp);
-        free(f);
+        app_free(f->a, f->req);
+        app_free(f->a, f->resp);
+        app_free(f->a, f);
     }
 }
 
@@ -81,7 +83,7 @@ static int complete_locked(lwq_msgcli *c, lwq_msg_future *f, int err, uint64_t c
     f->err = err;
     f->code = code;
     snprintf(f->reason, sizeof(f->reason), "%s", reason ? reason : "");
-    free(f->req);
+    app_free(f->a, f->req);
     f->req = NULL;
     __atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
     c->pending--;
@@ -152,14 +154,14 @@ static void write_req(lwq_msgcli *c, lwq_conn *conn, lwq_msg_future *f)
     ssize_t n = lwq_stream_write(conn, f->id, f->req ? f->req + f->req_off : NULL, f->req_len - f->req_off, 1);
     if (n < 0) {
         /* the server stopped the stream (STOP_SENDING / RESET_STREAM): its event carries the code */
-        free(f->req);
+        app_free(f->a, f->req);
         f->req = NULL;
         f->req_len = f->req_off = 0;
         return;
     }
     f->req_off += (size_t)n;
     if (f->req_off == f->req_len) {
-        free(f->req); /* no longer needed: the transport has its copy */
+        app_free(f->a, f->req); /* no longer needed: the transport has its copy */
         f->req = NULL;
     }
 }
@@ -224,7 +226,7 @@ static void on_readable(lwq_msgcli *c, lwq_conn *conn, int64_t id)
             size_t cap = f->resp_cap ? f->resp_cap * 2 : 1024;
             if (cap > c->cfg.max_response + 1)
                 cap = c->cfg.max_response + 1;
-            uint8_t *b = realloc(f->resp, cap);
+            uint8_t *b = app_realloc(f->a, f->resp, cap);
             if (!b) {
                 lwq_stream_stop_sending(conn, id, LWQ_MSG_ERR_CANCELLED);
                 finish(c, f, LWQ_ERR_NOMEM, 0, "out of memory for the answer");
@@ -355,17 +357,18 @@ static void *on_tick(void *arg)
 static lwq_msg_future *enqueue(lwq_msgcli *c, const uint8_t *data, size_t len, lwq_tstamp timeout, int tagged,
                                uint64_t tag)
 {
-    lwq_msg_future *f = calloc(1, sizeof(*f));
+    lwq_msg_future *f = app_zalloc(c->a, sizeof(*f));
     if (!f)
         return NULL;
+    f->a = c->a;
     f->refs = tagged ? 1 : 2;
     f->tagged = tagged;
     f->tag = tag;
     f->id = -1;
     f->c = c;
     f->req_len = len;
-    if (len && !(f->req = malloc(len))) {
-        free(f);
+    if (len && !(f->req = app_alloc(c->a, len))) {
+        app_free(c->a, f);
         return NULL;
     }
     if (len)
@@ -498,8 +501,6 @@ int lwq_msg_future_result(const lwq_msg_future *f, uint64_t *tag, const uint8_t 
     return f->err;
 }
 
-static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
-
 int lwq_msgcli_new(lwq_msgcli **out, const lwq_msgcli_config *cfg, char *err, size_t errlen)
 {
     char host[256];
@@ -507,17 +508,18 @@ int lwq_msgcli_new(lwq_msgcli **out, const lwq_msgcli_config *cfg, char *err, si
         snprintf(err, errlen, "%s: expected HOST:PORT", cfg->server ? cfg->server : "(no server)");
         return LWQ_ERR_INVAL;
     }
-    lwq_msgcli *c = calloc(1, sizeof(*c));
+    lwq_msgcli *c = app_zalloc(cfg->alloc, sizeof(*c));
     if (!c)
         return LWQ_ERR_NOMEM;
     c->cfg = *cfg;
+    c->a = cfg->alloc;
     if (!c->cfg.max_response)
         c->cfg.max_response = 16u << 20;
     snprintf(c->alpn, sizeof(c->alpn), "%s", cfg->alpn ? cfg->alpn : "echo");
     c->alpn_list[0] = c->alpn;
-    c->server = dupstr(cfg->server);
-    c->sni = dupstr(cfg->server_name ? cfg->server_name : host);
-    c->ca = dupstr(cfg->ca_file);
+    c->server = app_strdup(c->a, cfg->server);
+    c->sni = app_strdup(c->a, cfg->server_name ? cfg->server_name : host);
+    c->ca = app_strdup(c->a, cfg->ca_file);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     lwq_config qc;
@@ -527,6 +529,7 @@ int lwq_msgcli_new(lwq_msgcli **out, const lwq_msgcli_config *cfg, char *err, si
     qc.server_name = c->sni;
     qc.ca_file = c->ca;
     qc.insecure = cfg->insecure;
+    qc.alloc = c->a;
     qc.initial_max_streams_bidi = 0; /* the server opens none */
     qc.handshake_timeout = cfg->connect_timeout ? cfg->connect_timeout : 10 * LWQ_SEC;
     const char *why = NULL;
@@ -537,7 +540,7 @@ int lwq_msgcli_new(lwq_msgcli **out, const lwq_msgcli_config *cfg, char *err, si
         return rv;
     }
     lwq_endpoint_handler h = {on_event, c};
-    if ((rv = lwq_loop_new(&c->loop, cfg->workers ? cfg->workers : 1, NULL)) != 0 ||
+    if ((rv = lwq_loop_new(&c->loop, cfg->workers ? cfg->workers : 1, c->a)) != 0 ||
         (rv = lwq_endpoint_new(&c->ep, c->loop, c->ctx, &h, NULL)) != 0 ||
         !(c->timer = lwq_timer_new(c->loop, NULL, on_tick, c))) {
         snprintf(err, errlen, "cannot start the event loop: %s", lwq_strerror(rv ? rv : LWQ_ERR_NOMEM));
@@ -599,8 +602,8 @@ void lwq_msgcli_del(lwq_msgcli *c)
     lwq_context_del(c->ctx);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
-    free(c->server);
-    free(c->sni);
-    free(c->ca);
-    free(c);
+    app_free(c->a, c->server);
+    app_free(c->a, c->sni);
+    app_free(c->a, c->ca);
+    app_free(c->a, c);
 }

@@ -43,6 +43,7 @@ struct srv_conn {
 
 struct lwq_msgsrv {
     lwq_msgsrv_config cfg;
+    const lwq_allocator *a;
     char alpn[64], *listen, *cert, *key;
     const char *alpn_list[1];
     lwq_context *ctx;
@@ -108,7 +109,7 @@ static void conn_unref(srv_conn *sc)
     pthread_mutex_unlock(&s->mu);
     if (last) {
         pthread_mutex_destroy(&sc->mu);
-        free(sc);
+        app_free(s->a, sc);
     }
 }
 
@@ -122,10 +123,11 @@ static srv_req **slot(srv_conn *sc, int64_t id)
 
 static void req_free(srv_req *r)
 {
+    const lwq_allocator *a = r->sc->s->a;
     if (r->state == REQ_READING || r->state == REQ_REFUSED)
         buffered_add(r->sc->s, 0, r->cap);
-    free(r->buf);
-    free(r);
+    app_free(a, r->buf);
+    app_free(a, r);
 }
 
 /* Removes r from the table and frees it (strand). */
@@ -144,7 +146,7 @@ static void refuse(lwq_conn *conn, srv_req *r, uint64_t code)
     lwq_stream_reset(conn, r->id, code);
     r->state = REQ_REFUSED;
     buffered_add(r->sc->s, 0, r->cap);
-    free(r->buf);
+    app_free(r->sc->s->a, r->buf);
     r->buf = NULL;
     r->len = r->cap = 0;
 }
@@ -153,12 +155,13 @@ int lwq_msg_reply_set(lwq_msg_reply *rp, const uint8_t *data, size_t len)
 {
     if (len > rp->max)
         return LWQ_ERR_LIMIT;
-    uint8_t *b = malloc(len ? len : 1);
+    const lwq_allocator *a = rp->r->sc->s->a;
+    uint8_t *b = app_alloc(a, len ? len : 1);
     if (!b)
         return LWQ_ERR_NOMEM;
     if (len)
         memcpy(b, data, len);
-    free(rp->r->buf);
+    app_free(a, rp->r->buf);
     rp->r->buf = b;
     rp->r->len = len;
     rp->set = 1;
@@ -223,7 +226,7 @@ static void *run_handler(void *arg)
     r->buf = NULL;
     r->len = 0;
     int rv = s->cfg.handler(s->cfg.handler_ud, req ? req : (const uint8_t *)"", len, &rp);
-    free(req);
+    app_free(s->a, req);
     if (rv) {
         r->failed = 1;
         srv_log(s, "handler failed (%d) on stream %lld of %s: stream reset with code 0x%x", rv, (long long)r->id,
@@ -248,8 +251,8 @@ static void *run_handler(void *arg)
     }
     pthread_mutex_unlock(&sc->mu);
     if (!keep) {
-        free(r->buf);
-        free(r);
+        app_free(s->a, r->buf);
+        app_free(s->a, r);
     }
     conn_unref(sc);
     pthread_mutex_lock(&s->mu);
@@ -284,7 +287,7 @@ static void start_handler(srv_conn *sc, lwq_conn *conn, srv_req *r)
         r->state = REQ_REFUSED;
         lwq_stream_stop_sending(conn, r->id, LWQ_MSG_ERR_SHUTDOWN);
         lwq_stream_reset(conn, r->id, LWQ_MSG_ERR_SHUTDOWN);
-        free(r->buf);
+        app_free(s->a, r->buf);
         r->buf = NULL;
         r->len = r->cap = 0;
         pthread_mutex_lock(&s->mu);
@@ -301,7 +304,7 @@ static void on_readable(srv_conn *sc, lwq_conn *conn, int64_t id)
     if (!r) {
         if ((id & 3) != 0)
             return; /* only client-initiated bidirectional streams carry requests */
-        if (!(r = calloc(1, sizeof(*r))))
+        if (!(r = app_zalloc(s->a, sizeof(*r))))
             return;
         r->id = id;
         r->sc = sc;
@@ -316,7 +319,7 @@ static void on_readable(srv_conn *sc, lwq_conn *conn, int64_t id)
             pthread_mutex_lock(&s->mu);
             int over = s->st.buffered + (cap - r->cap) > s->cfg.max_buffered;
             pthread_mutex_unlock(&s->mu);
-            uint8_t *b = over ? NULL : realloc(r->buf, cap);
+            uint8_t *b = over ? NULL : app_realloc(s->a, r->buf, cap);
             if (!b) {
                 pthread_mutex_lock(&s->mu);
                 s->st.refused_busy++;
@@ -382,7 +385,7 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
     lwq_msgsrv *s = ud;
     srv_conn *sc = lwq_endpoint_conn_data(ec);
     if (!sc) {
-        if (ev->type == LWQ_EV_CLOSED || !(sc = calloc(1, sizeof(*sc))))
+        if (ev->type == LWQ_EV_CLOSED || !(sc = app_zalloc(s->a, sizeof(*sc))))
             return;
         sc->s = s;
         sc->ec = ec;
@@ -425,23 +428,22 @@ static void on_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_
     }
 }
 
-static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
-
 int lwq_msgsrv_new(lwq_msgsrv **out, const lwq_msgsrv_config *cfg, char *err, size_t errlen)
 {
     if (!cfg->handler || !cfg->cert_file || !cfg->key_file || !cfg->listen || !cfg->max_message) {
         snprintf(err, errlen, "a handler, a certificate and a key are required");
         return LWQ_ERR_INVAL;
     }
-    lwq_msgsrv *s = calloc(1, sizeof(*s));
+    lwq_msgsrv *s = app_zalloc(cfg->alloc, sizeof(*s));
     if (!s)
         return LWQ_ERR_NOMEM;
     s->cfg = *cfg;
+    s->a = cfg->alloc;
     snprintf(s->alpn, sizeof(s->alpn), "%s", cfg->alpn ? cfg->alpn : "echo");
     s->alpn_list[0] = s->alpn;
-    s->listen = dupstr(cfg->listen);
-    s->cert = dupstr(cfg->cert_file);
-    s->key = dupstr(cfg->key_file);
+    s->listen = app_strdup(s->a, cfg->listen);
+    s->cert = app_strdup(s->a, cfg->cert_file);
+    s->key = app_strdup(s->a, cfg->key_file);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     lwq_config qc;
@@ -450,6 +452,7 @@ int lwq_msgsrv_new(lwq_msgsrv **out, const lwq_msgsrv_config *cfg, char *err, si
     qc.key_file = s->key;
     qc.alpn = s->alpn_list;
     qc.alpn_count = 1;
+    qc.alloc = s->a;
     uint64_t ms = cfg->max_streams ? cfg->max_streams : 1000;
     qc.initial_max_streams_bidi = ms;
     qc.initial_max_streams_uni = 0;
@@ -463,8 +466,8 @@ int lwq_msgsrv_new(lwq_msgsrv **out, const lwq_msgsrv_config *cfg, char *err, si
         return rv;
     }
     lwq_endpoint_handler h = {on_event, s};
-    if ((rv = lwq_loop_new(&s->net, cfg->workers ? cfg->workers : 2, NULL)) != 0 ||
-        (rv = lwq_loop_new(&s->work, cfg->handler_workers ? cfg->handler_workers : 4, NULL)) != 0 ||
+    if ((rv = lwq_loop_new(&s->net, cfg->workers ? cfg->workers : 2, s->a)) != 0 ||
+        (rv = lwq_loop_new(&s->work, cfg->handler_workers ? cfg->handler_workers : 4, s->a)) != 0 ||
         (rv = lwq_endpoint_new(&s->ep, s->net, s->ctx, &h, NULL)) != 0) {
         snprintf(err, errlen, "cannot start the event loop: %s", lwq_strerror(rv));
         lwq_msgsrv_del(s);
@@ -518,8 +521,8 @@ void lwq_msgsrv_del(lwq_msgsrv *s)
     lwq_context_del(s->ctx);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
-    free(s->listen);
-    free(s->cert);
-    free(s->key);
-    free(s);
+    app_free(s->a, s->listen);
+    app_free(s->a, s->cert);
+    app_free(s->a, s->key);
+    app_free(s->a, s);
 }

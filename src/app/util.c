@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,3 +83,44 @@ int app_host_of(const char *hostport, char *buf, size_t cap)
     buf[end - start] = 0;
     return 0;
 }
+
+void *app_alloc(const lwq_allocator *a, size_t n) { return a && a->malloc ? a->malloc(a->ud, n) : malloc(n); }
+
+void *app_zalloc(const lwq_allocator *a, size_t n)
+{
+    if (a && a->calloc)
+        return a->calloc(a->ud, 1, n);
+    if (!a || !a->malloc)
+        return calloc(1, n);
+    void *p = a->malloc(a->ud, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
+void *app_realloc(const lwq_allocator *a, void *p, size_t n)
+{
+    return a && a->realloc ? a->realloc(a->ud, p, n) : realloc(p, n);
+}
+
+void app_free(const lwq_allocator *a, void *p)
+{
+    if (a && a->free)
+        a->free(a->ud, p);
+    else
+        free(p);
+}
+
+char *app_strndup(const lwq_allocator *a, const char *s, size_t n)
+{
+    if (!s)
+        return NULL;
+    char *d = app_alloc(a, n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+char *app_strdup(const lwq_allocator *a, const char *s) { return s ? app_strndup(a, s, strlen(s)) : NULL; }

@@ -75,6 +75,7 @@ static lwq_h3cli *make_client(lwq_tstamp idle, size_t max_body, const char *remo
     lwq_h3cli_config cfg;
     lwq_h3cli_config_init(&cfg);
     cfg.enable_0rtt = early_data;
+    cfg.alloc = lwq_test_alloc;
     cfg.ca_file = lwq_test_data_path("certs/ca.pem");
     cfg.timeout = 10 * LWQ_SEC;
     cfg.idle_timeout = idle;

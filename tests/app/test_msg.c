@@ -31,6 +31,7 @@ static lwq_msgsrv *server(size_t max_message, size_t max_handlers, uint64_t max_
     sc.cert_file = lwq_test_data_path("certs/server-ecdsa.pem");
     sc.key_file = lwq_test_data_path("certs/server-ecdsa.key");
     sc.handler = handler;
+    sc.alloc = lwq_test_alloc;
     if (max_message)
         sc.max_message = max_message;
     if (max_handlers)
@@ -52,6 +53,7 @@ static int client(lwq_msgcli **c, uint16_t port, size_t max_response, char *err,
     cc.server = target;
     cc.ca_file = lwq_test_data_path("certs/ca.pem");
     cc.connect_timeout = 3 * LWQ_SEC;
+    cc.alloc = lwq_test_alloc;
     if (max_response)
         cc.max_response = max_response;
     return lwq_msgcli_new(c, &cc, err, errlen);
