@@ -11,4 +11,7 @@ static PyObject *strerror_fn(PyObject *self, PyObject *arg)
 
 static PyMethodDef methods[] = {{"msg_strerror", strerror_fn, METH_O, NULL}, {NULL, NULL, 0, NULL}};
 static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "lwq_bench_ext", NULL, -1, methods};
-PyMODINIT_FUNC PyInit_lwq_bench_ext(void) { return PyModule_Create(&mod); }
+PyMODINIT_FUNC PyInit_lwq_bench_ext(void)
+{
+    return PyModule_Create(&mod);
+}

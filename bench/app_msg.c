@@ -65,8 +65,9 @@ int main(int argc, char **argv)
     }
     double secs = (double)(lwq_loop_now() - t0) / 1e9;
     getrusage(RUSAGE_SELF, &ru1);
-    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
-                 (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+    double cpu =
+        (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+        (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
     /* client and server share the process: CPU time is both sides' */
     printf("C futures client: %ld messages of 32 bytes, %ld outstanding at most, in %.3f s: %.0f msg/s; "
            "%.2f CPU s (client + server): %.0f msg per CPU second (%ld failed)\n",

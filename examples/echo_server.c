@@ -12,7 +12,10 @@ static int echo(void *ud, const uint8_t *req, size_t len, lwq_msg_reply *reply)
 }
 
 static volatile sig_atomic_t stop;
-static void on_signal(int sig) { stop = sig; }
+static void on_signal(int sig)
+{
+    stop = sig;
+}
 
 int main(int argc, char **argv)
 {

@@ -18,11 +18,11 @@ extern "C" {
 
 /* Application error codes of the message protocol, sent in RESET_STREAM / STOP_SENDING. */
 enum {
-    LWQ_MSG_ERR_HANDLER = 0x1,  /* the handler failed */
+    LWQ_MSG_ERR_HANDLER = 0x1,   /* the handler failed */
     LWQ_MSG_ERR_TOO_LARGE = 0x2, /* the request exceeded the server's message size limit */
-    LWQ_MSG_ERR_BUSY = 0x3,     /* the server's handler queue or buffer limit is full */
+    LWQ_MSG_ERR_BUSY = 0x3,      /* the server's handler queue or buffer limit is full */
     LWQ_MSG_ERR_CANCELLED = 0x4, /* the client gave up (timeout) */
-    LWQ_MSG_ERR_SHUTDOWN = 0x5, /* the server is shutting down */
+    LWQ_MSG_ERR_SHUTDOWN = 0x5,  /* the server is shutting down */
 };
 /* "handler failed" etc.; "unknown message error" otherwise. Never NULL. */
 LWQ_API const char *lwq_msg_strerror(uint64_t code);
@@ -40,16 +40,16 @@ typedef int (*lwq_msg_handler)(void *ud, const uint8_t *req, size_t len, lwq_msg
 LWQ_API int lwq_msg_reply_set(lwq_msg_reply *r, const uint8_t *data, size_t len);
 
 typedef struct lwq_msgsrv_config {
-    const char *listen;              /* "HOST:PORT" (default "127.0.0.1:4433"; port 0 picks one) */
+    const char *listen;               /* "HOST:PORT" (default "127.0.0.1:4433"; port 0 picks one) */
     const char *cert_file, *key_file; /* PEM; required */
-    const char *alpn;                /* default "echo" */
-    lwq_msg_handler handler;         /* required */
+    const char *alpn;                 /* default "echo" */
+    lwq_msg_handler handler;          /* required */
     void *handler_ud;
-    size_t max_message;   /* request and answer size limit (default 16 MiB) */
-    size_t max_handlers;  /* requests queued or running in handlers, all connections (default 1024) */
-    size_t max_buffered;  /* request bytes held, all connections (default 256 MiB) */
-    uint64_t max_streams; /* concurrent requests per connection, MAX_STREAMS (default 1000) */
-    unsigned workers;     /* network threads (default 2) */
+    size_t max_message;       /* request and answer size limit (default 16 MiB) */
+    size_t max_handlers;      /* requests queued or running in handlers, all connections (default 1024) */
+    size_t max_buffered;      /* request bytes held, all connections (default 256 MiB) */
+    uint64_t max_streams;     /* concurrent requests per connection, MAX_STREAMS (default 1000) */
+    unsigned workers;         /* network threads (default 2) */
     unsigned handler_workers; /* handler threads (default 4) */
     void (*log)(void *ud, const char *line); /* failures; NULL: stderr */
     void *log_ud;
@@ -78,14 +78,14 @@ typedef struct lwq_msgcli lwq_msgcli;
 typedef struct lwq_msg_future lwq_msg_future;
 
 typedef struct lwq_msgcli_config {
-    const char *server;      /* "HOST:PORT"; required */
-    const char *server_name; /* SNI and the name the certificate must carry (default: HOST) */
-    const char *ca_file;     /* PEM trust anchors (default: the system bundle) */
-    int insecure;            /* no certificate verification */
-    const char *alpn;        /* default "echo" */
+    const char *server;         /* "HOST:PORT"; required */
+    const char *server_name;    /* SNI and the name the certificate must carry (default: HOST) */
+    const char *ca_file;        /* PEM trust anchors (default: the system bundle) */
+    int insecure;               /* no certificate verification */
+    const char *alpn;           /* default "echo" */
     lwq_tstamp connect_timeout; /* default 10 s */
-    size_t max_response;     /* default 16 MiB */
-    unsigned workers;        /* network threads (default 1) */
+    size_t max_response;        /* default 16 MiB */
+    unsigned workers;           /* network threads (default 1) */
     const lwq_allocator *alloc; /* the client, its connection and futures (NULL: C library) */
 } lwq_msgcli_config;
 
@@ -99,8 +99,7 @@ LWQ_API int lwq_msgcli_new(lwq_msgcli **out, const lwq_msgcli_config *cfg, char 
 LWQ_API lwq_msg_future *lwq_msgcli_send(lwq_msgcli *c, const uint8_t *data, size_t len, lwq_tstamp timeout);
 /* Like lwq_msgcli_send without a future to hold: when done, the future (carrying tag) comes out of
  * lwq_msgcli_next_done, which gives the only reference. For bindings completing many at once. */
-LWQ_API int lwq_msgcli_send_tagged(lwq_msgcli *c, const uint8_t *data, size_t len, lwq_tstamp timeout,
-                                   uint64_t tag);
+LWQ_API int lwq_msgcli_send_tagged(lwq_msgcli *c, const uint8_t *data, size_t len, lwq_tstamp timeout, uint64_t tag);
 /* Up to max futures of lwq_msgcli_send_tagged that completed, waiting up to timeout (ns) for the first.
  * Returns the count (0 on timeout, LWQ_ERR_CLOSED once the client is closed and none are left). */
 LWQ_API int lwq_msgcli_next_done(lwq_msgcli *c, lwq_msg_future **out, int max, lwq_tstamp timeout);
@@ -132,13 +131,13 @@ LWQ_API void lwq_msg_future_del(lwq_msg_future *f);
 typedef struct lwq_h3cli lwq_h3cli;
 
 typedef struct lwq_h3cli_config {
-    const char *ca_file;  /* PEM trust anchors (default: the system bundle) */
-    int insecure;         /* no certificate verification */
+    const char *ca_file;        /* PEM trust anchors (default: the system bundle) */
+    int insecure;               /* no certificate verification */
     const char *remote_address; /* "HOST:PORT" to connect to whatever the URL names (NULL: the URL's) */
-    lwq_tstamp timeout;   /* default per request: connect + answer (default 30 s) */
-    size_t max_body;      /* response body limit (default 64 MiB) */
-    lwq_tstamp idle_timeout; /* QUIC idle timeout we offer (default 30 s) */
-    unsigned workers;     /* network threads (default 1) */
+    lwq_tstamp timeout;         /* default per request: connect + answer (default 30 s) */
+    size_t max_body;            /* response body limit (default 64 MiB) */
+    lwq_tstamp idle_timeout;    /* QUIC idle timeout we offer (default 30 s) */
+    unsigned workers;           /* network threads (default 1) */
     /* A new connection that resumes a session sends its first request in 0-RTT when the method is safe
      * (GET, HEAD, OPTIONS) and the server's ticket allows early data (RFC 9114 §10.9, RFC 9001 §4.6). */
     int enable_0rtt;
@@ -156,7 +155,7 @@ typedef struct lwq_h3cli_request {
     size_t header_count;
     const uint8_t *body;
     size_t body_len;
-    int urgency;        /* RFC 9218: 0..7 (default 3; -1 = default) */
+    int urgency; /* RFC 9218: 0..7 (default 3; -1 = default) */
     int incremental;
     lwq_tstamp timeout; /* 0: the client's */
     /* Body to a callback instead of memory (then not bounded by max_body): return nonzero to stop. */
@@ -170,8 +169,8 @@ typedef struct lwq_h3cli_response {
     size_t header_count;
     uint8_t *body;
     size_t body_len;
-    int resumed;    /* the connection resumed a session */
-    int early_data; /* the request went in 0-RTT and the server accepted it */
+    int resumed;                /* the connection resumed a session */
+    int early_data;             /* the request went in 0-RTT and the server accepted it */
     const lwq_allocator *alloc; /* what holds headers and body (lwq_h3cli_response_free uses it) */
 } lwq_h3cli_response;
 

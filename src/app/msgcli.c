@@ -72,7 +72,10 @@ static void fut_unref(lwq_msg_future *f)
     }
 }
 
-void lwq_msg_future_del(lwq_msg_future *f) { fut_unref(f); }
+void lwq_msg_future_del(lwq_msg_future *f)
+{
+    fut_unref(f);
+}
 
 /* Marks f done under the lock (the caller holds c->mu); the client's reference goes to the done queue
  * for a tagged future, else is dropped by the caller after unlocking. */
@@ -421,8 +424,7 @@ int lwq_msgcli_next_done(lwq_msgcli *c, lwq_msg_future **out, int max, lwq_tstam
     app_deadline(&ts, timeout);
     pthread_mutex_lock(&c->mu);
     c->waiters++;
-    while (!c->done_head && !(c->state == 2 && c->pending == 0) &&
-           pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {
+    while (!c->done_head && !(c->state == 2 && c->pending == 0) && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {
     }
     c->waiters--;
     int n = 0;
@@ -474,7 +476,10 @@ int lwq_msg_future_wait(lwq_msg_future *f, lwq_tstamp timeout)
     return f->err;
 }
 
-int lwq_msg_future_done(lwq_msg_future *f) { return __atomic_load_n(&f->done, __ATOMIC_ACQUIRE); }
+int lwq_msg_future_done(lwq_msg_future *f)
+{
+    return __atomic_load_n(&f->done, __ATOMIC_ACQUIRE);
+}
 
 const uint8_t *lwq_msg_future_data(const lwq_msg_future *f, size_t *len)
 {
@@ -491,7 +496,10 @@ int lwq_msg_future_error(const lwq_msg_future *f, uint64_t *code, const char **r
     return f->err;
 }
 
-uint64_t lwq_msg_future_tag(const lwq_msg_future *f) { return f->tag; }
+uint64_t lwq_msg_future_tag(const lwq_msg_future *f)
+{
+    return f->tag;
+}
 
 int lwq_msg_future_result(const lwq_msg_future *f, uint64_t *tag, const uint8_t **data, size_t *len, uint64_t *code)
 {

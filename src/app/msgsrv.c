@@ -482,7 +482,10 @@ int lwq_msgsrv_new(lwq_msgsrv **out, const lwq_msgsrv_config *cfg, char *err, si
     return 0;
 }
 
-uint16_t lwq_msgsrv_port(const lwq_msgsrv *s) { return s->port; }
+uint16_t lwq_msgsrv_port(const lwq_msgsrv *s)
+{
+    return s->port;
+}
 
 void lwq_msgsrv_get_stats(lwq_msgsrv *s, lwq_msgsrv_stats *st)
 {

@@ -8,12 +8,18 @@
 const char *lwq_msg_strerror(uint64_t code)
 {
     switch (code) {
-    case 0: return "no error";
-    case LWQ_MSG_ERR_HANDLER: return "the server's handler failed";
-    case LWQ_MSG_ERR_TOO_LARGE: return "the message exceeds the server's size limit";
-    case LWQ_MSG_ERR_BUSY: return "the server is busy (handler queue or buffer limit full)";
-    case LWQ_MSG_ERR_CANCELLED: return "the request was cancelled";
-    case LWQ_MSG_ERR_SHUTDOWN: return "the server is shutting down";
+    case 0:
+        return "no error";
+    case LWQ_MSG_ERR_HANDLER:
+        return "the server's handler failed";
+    case LWQ_MSG_ERR_TOO_LARGE:
+        return "the message exceeds the server's size limit";
+    case LWQ_MSG_ERR_BUSY:
+        return "the server is busy (handler queue or buffer limit full)";
+    case LWQ_MSG_ERR_CANCELLED:
+        return "the request was cancelled";
+    case LWQ_MSG_ERR_SHUTDOWN:
+        return "the server is shutting down";
     }
     return "unknown message error";
 }
@@ -33,8 +39,8 @@ void app_close_text(const lwq_close_info *ci, char *buf, size_t cap)
         return;
     }
     snprintf(buf, cap, "connection closed by %s: %s error 0x%llx%s%s%s", ci->by_peer ? "the peer" : "us",
-             ci->is_app ? "application" : "transport", (unsigned long long)ci->code,
-             ci->is_app ? "" : " (", ci->is_app ? "" : lwq_quic_error_name(ci->code), ci->is_app ? "" : ")");
+             ci->is_app ? "application" : "transport", (unsigned long long)ci->code, ci->is_app ? "" : " (",
+             ci->is_app ? "" : lwq_quic_error_name(ci->code), ci->is_app ? "" : ")");
     if (ci->reason[0]) {
         size_t n = strlen(buf);
         snprintf(buf + n, cap > n ? cap - n : 0, ": %s", ci->reason);
@@ -84,7 +90,10 @@ int app_host_of(const char *hostport, char *buf, size_t cap)
     return 0;
 }
 
-void *app_alloc(const lwq_allocator *a, size_t n) { return a && a->malloc ? a->malloc(a->ud, n) : malloc(n); }
+void *app_alloc(const lwq_allocator *a, size_t n)
+{
+    return a && a->malloc ? a->malloc(a->ud, n) : malloc(n);
+}
 
 void *app_zalloc(const lwq_allocator *a, size_t n)
 {
@@ -123,4 +132,7 @@ char *app_strndup(const lwq_allocator *a, const char *s, size_t n)
     return d;
 }
 
-char *app_strdup(const lwq_allocator *a, const char *s) { return s ? app_strndup(a, s, strlen(s)) : NULL; }
+char *app_strdup(const lwq_allocator *a, const char *s)
+{
+    return s ? app_strndup(a, s, strlen(s)) : NULL;
+}
