@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "testutil.h"
 #include "lwquic/app.h"
+#include "lwquic/endpoint.h"
 
 static int handler(void *ud, const uint8_t *req, size_t len, lwq_msg_reply *reply)
 {
@@ -23,6 +24,8 @@ static int handler(void *ud, const uint8_t *req, size_t len, lwq_msg_reply *repl
     return lwq_msg_reply_set(reply, req, len);
 }
 
+static size_t max_buffered; /* for the next server(); 0: the default */
+
 static lwq_msgsrv *server(size_t max_message, size_t max_handlers, uint64_t max_streams)
 {
     lwq_msgsrv_config sc;
@@ -38,6 +41,8 @@ static lwq_msgsrv *server(size_t max_message, size_t max_handlers, uint64_t max_
         sc.max_handlers = max_handlers;
     if (max_streams)
         sc.max_streams = max_streams;
+    if (max_buffered)
+        sc.max_buffered = max_buffered;
     char err[256];
     lwq_msgsrv *s = NULL;
     ck_assert_msg(lwq_msgsrv_new(&s, &sc, err, sizeof(err)) == 0, "server: %s", err);
@@ -254,6 +259,89 @@ START_TEST(test_flood_bounded)
 }
 END_TEST
 
+/* A hostile client (the endpoint API directly): 100 streams of 10 kB each, never finished. The request
+ * bytes the server holds stay under max_buffered (64 kB); the streams beyond are refused with BUSY. */
+typedef struct hostile {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int resets, closed;
+} hostile;
+
+static void hostile_event(void *ud, lwq_endpoint_conn *ec, lwq_conn *conn, const lwq_event *ev)
+{
+    hostile *h = ud;
+    (void)ec;
+    if (ev->type == LWQ_EV_HANDSHAKE_DONE) {
+        static uint8_t data[10000];
+        for (int i = 0; i < 100; i++) {
+            int64_t id;
+            if (lwq_stream_open(conn, 1, &id) == 0)
+                lwq_stream_write(conn, id, data, sizeof(data), 0);
+        }
+        return;
+    }
+    pthread_mutex_lock(&h->mu);
+    if (ev->type == LWQ_EV_STREAM_RESET && ev->error_code == LWQ_MSG_ERR_BUSY)
+        h->resets++;
+    if (ev->type == LWQ_EV_CLOSED)
+        h->closed = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+START_TEST(test_buffer_bounded)
+{
+    max_buffered = 64 << 10;
+    lwq_msgsrv *s = server(0, 0, 0);
+    max_buffered = 0;
+    lwq_config cfg;
+    lwq_config_init(&cfg, 0);
+    static const char *alpn[] = {"echo"};
+    cfg.alpn = alpn;
+    cfg.alpn_count = 1;
+    cfg.ca_file = lwq_test_data_path("certs/ca.pem");
+    cfg.server_name = "localhost";
+    cfg.alloc = lwq_test_alloc;
+    lwq_context *ctx;
+    const char *why = NULL;
+    ck_assert_msg(lwq_context_new(&ctx, &cfg, &why) == 0, "%s", why ? why : "?");
+    lwq_loop *loop;
+    ck_assert_int_eq(lwq_loop_new(&loop, 1, lwq_test_alloc), 0);
+    static hostile h;
+    pthread_mutex_init(&h.mu, NULL);
+    pthread_cond_init(&h.cv, NULL);
+    h.resets = h.closed = 0;
+    lwq_endpoint_handler eh = {hostile_event, &h};
+    lwq_endpoint *ep;
+    ck_assert_int_eq(lwq_endpoint_new(&ep, loop, ctx, &eh, NULL), 0);
+    char target[64];
+    snprintf(target, sizeof(target), "localhost:%u", lwq_msgsrv_port(s));
+    lwq_endpoint_conn *ec;
+    ck_assert_int_eq(lwq_endpoint_connect(ep, target, NULL, 0, NULL, &ec), 0);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    pthread_mutex_lock(&h.mu);
+    while (h.resets < 50 && !h.closed && pthread_cond_timedwait(&h.cv, &h.mu, &ts) == 0) {
+    }
+    int resets = h.resets;
+    pthread_mutex_unlock(&h.mu);
+    usleep(200000); /* whatever else arrives */
+    lwq_msgsrv_stats st;
+    lwq_msgsrv_get_stats(s, &st);
+    ck_assert_int_ge(resets, 50);
+    ck_assert_uint_ge(st.refused_busy, 50);
+    ck_assert_uint_le(st.peak_buffered, 64 << 10);
+    ck_assert_uint_eq(st.requests, 0); /* no request finished: no handler ran */
+    lwq_endpoint_conn_release(ec);
+    lwq_endpoint_shutdown(ep, 0, "bye", 2 * LWQ_SEC);
+    lwq_endpoint_del(ep);
+    lwq_loop_del(loop);
+    lwq_context_del(ctx);
+    lwq_msgsrv_del(s);
+}
+END_TEST
+
 START_TEST(test_server_goes_away)
 {
     lwq_msgsrv *s = server(0, 0, 0);
@@ -340,6 +428,7 @@ Suite *suite_app_msg(void)
     tcase_add_test(tc, test_size_limits);
     tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_flood_bounded);
+    tcase_add_test(tc, test_buffer_bounded);
     tcase_add_test(tc, test_server_goes_away);
     tcase_add_test(tc, test_bad_input);
     suite_add_tcase(s, tc);
