@@ -7,7 +7,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 B=${1:-build}
-sh tests/interop/build_peer.sh "$B/interop" > /dev/null
+# a peer of its own: check-interop builds $B/interop/quicgo-peer at the same time under make -j
+sh tests/interop/build_peer.sh "$B/interop-echo" > /dev/null
 W=$(mktemp -d /tmp/lwq-echo-interop.XXXXXX)
 pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null || true; done; rm -rf "$W"' EXIT
@@ -22,7 +23,7 @@ echo $msgs | tr ' ' '\n' > "$W/expected"
 fail=0
 
 P=$(free_port)
-"$B/interop/quicgo-peer" server --alpn echo --listen "127.0.0.1:$P" --cert "$W/certs/server.pem" \
+"$B/interop-echo/quicgo-peer" server --alpn echo --listen "127.0.0.1:$P" --cert "$W/certs/server.pem" \
     --key "$W/certs/server.key" 2> "$W/go-server.log" &
 pids="$pids $!"
 sleep 0.5
@@ -36,7 +37,7 @@ P=$(free_port)
 pids="$pids $!"
 sleep 0.3
 # shellcheck disable=SC2086
-"$B/interop/quicgo-peer" echo-client --cafile "$W/certs/ca.pem" --addr "127.0.0.1:$P" $msgs > "$W/got2" 2>&1 || true
+"$B/interop-echo/quicgo-peer" echo-client --cafile "$W/certs/ca.pem" --addr "127.0.0.1:$P" $msgs > "$W/got2" 2>&1 || true
 if cmp -s "$W/got2" "$W/expected"; then echo "ok   echo: quic-go client -> lwquic server (50 messages)"
 else echo "FAIL echo: quic-go client -> lwquic server"; head -5 "$W/got2"; fail=1; fi
 mkdir -p "$W/www"
@@ -47,7 +48,7 @@ for peer in ngtcp2 quicgo; do
         /usr/sbin/gtlsserver -q 127.0.0.1 "$P" "$W/certs/server.key" "$W/certs/server.pem" -d "$W/www" \
             > "$W/$peer.log" 2>&1 &
     else
-        "$B/interop/quicgo-peer" server --alpn h3 --listen "127.0.0.1:$P" --root "$W/www" \
+        "$B/interop-echo/quicgo-peer" server --alpn h3 --listen "127.0.0.1:$P" --root "$W/www" \
             --cert "$W/certs/server.pem" --key "$W/certs/server.key" 2> "$W/$peer.log" &
     fi
     pids="$pids $!"
