@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -17,6 +20,20 @@ static int port;
 static uint8_t file[300000];
 
 static int early_data; /* start servers with --early-data */
+
+/* A UDP port nobody holds now (the kernel's pick); the server binds it with SO_REUSEPORT, so a fixed
+ * port could be shared silently with another test's server. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
 
 static pid_t spawn(const char *bin, const char *listen)
 {
@@ -53,7 +70,7 @@ static void start_server(void)
     ck_assert_ptr_nonnull(f);
     fwrite(file, 1, sizeof(file), f);
     fclose(f);
-    port = 20000 + getpid() % 20000;
+    port = free_port();
     char listen[64];
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
     snprintf(server_listen, sizeof(server_listen), "%s", listen);
