@@ -140,6 +140,7 @@ class MessageClient:
         elif not isinstance(data, bytes):
             data = bytes(data)
         fut = concurrent.futures.Future()
+        fut.set_running_or_notify_cancel()  # in flight at once: cancel() says no, results always land
         tag = next(self._tags)
         with self._lock:
             if self._h is None:
@@ -188,14 +189,6 @@ class MessageClient:
                 else:
                     exc = Error("%s: %s" % (n.errname(rv), why), rv)
                 fut.set_exception(exc)
-
-    def _h_closed(self):
-        return n.msgcli_closed(self._h, None, 0) == 1
-
-    def _reason(self):
-        buf = ctypes.create_string_buffer(256)
-        n.msgcli_closed(self._h, buf, len(buf))
-        return buf.value.decode(errors="replace")
 
     @property
     def pending(self):

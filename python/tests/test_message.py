@@ -60,6 +60,14 @@ def test_timeout_raises_asyncio_timeout(server):
         assert time.time() - t0 < 0.45
 
 
+def test_cancel_is_refused_and_results_still_land(server):
+    with client(server) as c:
+        f = c.send(b"sleep")
+        assert f.cancel() is False
+        assert f.result(5) == b"sleep"
+        assert c.send(b"next").result(5) == b"next"
+
+
 def test_thousand_concurrent_one_connection(server):
     with client(server) as c:
         futs = [c.send(b"msg %d" % i) for i in range(1000)]
