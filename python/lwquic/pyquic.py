@@ -99,6 +99,7 @@ class PyQuicClient:
             raise RuntimeError("client not started: call start() first")
         raw = self._client.send(message, timeout=timeout)
         out = concurrent.futures.Future()
+        out.set_running_or_notify_cancel()
 
         def done(f):
             exc = f.exception()
