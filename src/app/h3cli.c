@@ -213,8 +213,16 @@ int lwq_h3cli_request_run(lwq_h3cli *c, const lwq_h3cli_request *r, lwq_h3cli_re
             return o ? LWQ_ERR_IO : LWQ_ERR_INVAL;
         }
         q->hc = hc;
-        if (!attached && lwq_endpoint_post(hc->ec, h3cli_submit_task, q) != 0)
-            h3cli_req_finish(hc, q, LWQ_ERR_AGAIN, "the connection closed");
+        if (!attached && lwq_endpoint_post(hc->ec, h3cli_submit_task, q) != 0) {
+            /* the connection is gone (even if its CLOSED was not seen): the next attempt opens another */
+            pthread_mutex_lock(&c->mu);
+            hc->closed = 1;
+            q->done = 1;
+            q->err = LWQ_ERR_AGAIN;
+            snprintf(q->why, sizeof(q->why), "the connection closed");
+            pthread_mutex_unlock(&c->mu);
+            h3cli_req_unref(c, q); /* the strand's reference: it never got the request */
+        }
         pthread_mutex_lock(&c->mu);
         while (!q->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {
         }

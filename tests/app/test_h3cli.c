@@ -21,6 +21,11 @@ static uint8_t file[300000];
 
 static int early_data; /* start servers with --early-data */
 
+/* The client's idle timeout in the reconnection tests, and a wait that outlasts it (generous: under
+ * ASan on a loaded machine a handshake has taken more than a second). */
+#define IDLE (2 * LWQ_SEC)
+#define IDLE_WAIT 4500000
+
 /* A UDP port nobody holds now (the kernel's pick); the server binds it with SO_REUSEPORT, so a fixed
  * port could be shared silently with another test's server. */
 static int free_port(void)
@@ -226,18 +231,18 @@ END_TEST
 START_TEST(test_reconnect_resumes)
 {
     start_server();
-    lwq_h3cli *c = make_client(LWQ_SEC, 0, NULL);
+    lwq_h3cli *c = make_client(IDLE, 0, NULL);
     lwq_h3cli_response resp;
     char err[256];
     ck_assert_msg(get(c, "GET", "/file.bin", &resp, err) == 0, "%s", err);
     ck_assert_int_eq(resp.resumed, 0);
     lwq_h3cli_response_free(&resp);
-    usleep(2500000); /* the idle timeout closes the connection */
+    usleep(IDLE_WAIT); /* the idle timeout closes the connection */
     ck_assert_msg(get(c, "GET", "/file.bin", &resp, err) == 0, "%s", err);
     ck_assert_uint_eq(resp.body_len, sizeof(file));
     ck_assert_int_eq(resp.resumed, 1);
     lwq_h3cli_response_free(&resp);
-    ck_assert_uint_eq(lwq_h3cli_connections(c), 2);
+    ck_assert_uint_ge(lwq_h3cli_connections(c), 2);
     lwq_h3cli_del(c);
     stop_server();
 }
@@ -248,25 +253,25 @@ START_TEST(test_zero_rtt)
 {
     early_data = 1;
     start_server();
-    lwq_h3cli *c = make_client(LWQ_SEC, 0, NULL);
+    lwq_h3cli *c = make_client(IDLE, 0, NULL);
     lwq_h3cli_response resp;
     char err[256];
     ck_assert_msg(get(c, "GET", "/file.bin", &resp, err) == 0, "%s", err);
     ck_assert_int_eq(resp.early_data, 0);
     lwq_h3cli_response_free(&resp);
-    usleep(2500000);
+    usleep(IDLE_WAIT);
     ck_assert_msg(get(c, "GET", "/file.bin", &resp, err) == 0, "%s", err);
     ck_assert_uint_eq(resp.body_len, sizeof(file));
     ck_assert(!memcmp(resp.body, file, sizeof(file)));
     ck_assert_int_eq(resp.resumed, 1);
     ck_assert_int_eq(resp.early_data, 1);
     lwq_h3cli_response_free(&resp);
-    usleep(2500000); /* an unsafe method never goes early */
+    usleep(IDLE_WAIT); /* an unsafe method never goes early */
     ck_assert_msg(get(c, "POST", "/echo", &resp, err) == 0, "%s", err);
     ck_assert_int_eq(resp.early_data, 0);
     ck_assert_uint_eq(resp.body_len, 11);
     lwq_h3cli_response_free(&resp);
-    ck_assert_uint_eq(lwq_h3cli_connections(c), 3);
+    ck_assert_uint_ge(lwq_h3cli_connections(c), 3);
     lwq_h3cli_del(c);
     stop_server();
     early_data = 0;
@@ -295,7 +300,7 @@ START_TEST(test_goaway_reconnects)
     ck_assert_msg(get(c, "GET", "/file.bin", &resp, err) == 0, "%s", err);
     ck_assert_uint_eq(resp.body_len, sizeof(file));
     lwq_h3cli_response_free(&resp);
-    ck_assert_uint_eq(lwq_h3cli_connections(c), 2);
+    ck_assert_uint_ge(lwq_h3cli_connections(c), 2); /* a request never sent may retry on a third */
     lwq_h3cli_del(c);
     stop_server();
 }
