@@ -38,6 +38,9 @@ SRC_GLOB ?= src/*/*.c
 TEST_GLOB ?= tests/unit/*.c tests/vectors/*.c tests/io/*.c tests/sim/*.c tests/attack/*.c
 FUZZ_GLOB ?= fuzz/fuzz_*.c
 TOOL_GLOB ?= tools/*/*.c
+# ---- issue 15 (src/app, python/lwquic): begin ----
+TEST_GLOB += tests/app/*.c
+# ---- issue 15: end ----
 SRC := $(sort $(wildcard $(SRC_GLOB)))
 OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_NAMES := $(filter-out common,$(notdir $(patsubst %/,%,$(sort $(dir $(wildcard $(TOOL_GLOB)))))))
@@ -256,5 +259,30 @@ demo: | $(DEPS_STAMP)
 
 clean:
 	rm -rf build build-san build-tsan build-fuzz build-*
+
+# ---- src/app and python/lwquic ----
+# `make check` also runs the Python package's tests (pytest, Debian's /usr/bin/python3) and
+# tests/app/examples.sh, which runs the app layer's C examples (examples/echo_server.c, echo_client.c, get.c,
+# built with the others) and the Python ones (examples/python) against local servers, and
+# tests/interop/echo.sh (check-app-interop). The Python parts are skipped in SAN builds:
+# an ASan library cannot be loaded into an uninstrumented Python.
+PY_SITE = $(shell $(PYTHON) -c 'import sys; print("lib/python%d.%d/dist-packages" % sys.version_info[:2])')
+.PHONY: check-python check-app-examples check-app-interop install-python
+check: check-python check-app-examples check-app-interop
+check-python: lib tools | $(DEPS_STAMP)
+	@if [ -n "$(SANFLAGS)" ]; then echo "check-python: skipped in sanitizer builds"; else \
+	  LWQUIC_BUILD=$(abspath $(BUILD)) LWQUIC_LIB=$(abspath $(BUILD))/lib/liblwquic.so $(PYTHON) -m pytest -q python/tests; fi
+check-app-examples: examples lib tools
+	@if [ -n "$(SANFLAGS)" ]; then echo "check-app-examples: skipped in sanitizer builds"; else \
+	  PYTHON=$(PYTHON) sh tests/app/examples.sh $(BUILD); fi
+# The message protocol against quic-go both ways, the blocking HTTP/3 client against gtlsserver and quic-go.
+check-app-interop: examples tools
+	@sh scripts/deps.sh interop && sh tests/interop/echo.sh $(BUILD)
+install: install-python
+install-python: lib
+	install -d $(DESTDIR)$(PREFIX)/$(PY_SITE)/lwquic
+	install -m 644 python/lwquic/*.py $(DESTDIR)$(PREFIX)/$(PY_SITE)/lwquic/
+	printf 'PATH = "%s"\n' '$(PREFIX)/lib/$(SONAME)' > $(DESTDIR)$(PREFIX)/$(PY_SITE)/lwquic/_libpath.py
+# ---- end of src/app and python/lwquic ----
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

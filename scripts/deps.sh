@@ -3,7 +3,7 @@
 # Not root: prints the exact apt-get line to run instead.
 set -e
 # `deps.sh interop` adds the independent peers the interop tests run against.
-PKGS="build-essential pkg-config libmbedtls-dev libsodium-dev check clang libclang-rt-14-dev openssl"
+PKGS="build-essential pkg-config libmbedtls-dev libsodium-dev check clang libclang-rt-14-dev openssl python3 python3-pytest"
 if [ "${1:-}" = interop ]; then
     PKGS="$PKGS golang-go golang-github-lucas-clemente-quic-go-dev ngtcp2-client ngtcp2-server tshark python3"
 fi

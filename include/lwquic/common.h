@@ -55,6 +55,8 @@ enum {
     LWQ_ERR_CLOSED = -16,      /* object is closed */
     LWQ_ERR_REFUSED = -17,     /* the peer's host refused the datagrams (ICMP port unreachable) */
     LWQ_ERR_ADDR_IN_USE = -18, /* another socket (another process) already holds the address */
+    LWQ_ERR_TIMEOUT = -19,     /* no answer within the time allowed */
+    LWQ_ERR_RESET = -20,       /* the peer reset or refused the stream (see its application code) */
     /* certificate verification failures */
     LWQ_ERR_CERT_EXPIRED = -30,
     LWQ_ERR_CERT_NOT_YET_VALID = -31,

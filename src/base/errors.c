@@ -22,6 +22,8 @@ const char *lwq_strerror(int err)
     case LWQ_ERR_CLOSED: return "LWQ_ERR_CLOSED: closed";
     case LWQ_ERR_REFUSED: return "LWQ_ERR_REFUSED: connection refused";
     case LWQ_ERR_ADDR_IN_USE: return "LWQ_ERR_ADDR_IN_USE: address already in use by another socket";
+    case LWQ_ERR_TIMEOUT: return "LWQ_ERR_TIMEOUT: timed out";
+    case LWQ_ERR_RESET: return "LWQ_ERR_RESET: stream reset by the peer";
     case LWQ_ERR_CERT_EXPIRED: return "LWQ_ERR_CERT_EXPIRED: certificate has expired";
     case LWQ_ERR_CERT_NOT_YET_VALID: return "LWQ_ERR_CERT_NOT_YET_VALID: certificate is not yet valid";
     case LWQ_ERR_CERT_UNKNOWN_CA: return "LWQ_ERR_CERT_UNKNOWN_CA: certificate chain does not lead to a trusted CA";

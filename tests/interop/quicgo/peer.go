@@ -100,13 +100,83 @@ func serveHQ(accept func() (quic.Connection, error), root string) {
 	}
 }
 
+// serveEcho answers each bidirectional stream with the bytes it carried, then FIN (the message
+// protocol of lwquic's src/app, PyQuic's "echo").
+func serveEcho(ln quic.Listener) {
+	for {
+		conn, err := ln.Accept(context.Background())
+		if err != nil {
+			return
+		}
+		go func(c quic.Connection) {
+			for {
+				s, err := c.AcceptStream(context.Background())
+				if err != nil {
+					return
+				}
+				go func(s quic.Stream) {
+					data, err := io.ReadAll(io.LimitReader(s, 16<<20))
+					if err != nil {
+						s.CancelWrite(1)
+						return
+					}
+					s.Write(data)
+					s.Close()
+				}(s)
+			}
+		}(conn)
+	}
+}
+
+// runEchoClient sends each message on its own stream, all at once, and prints the answers in order.
+func runEchoClient(args []string) {
+	fs := flag.NewFlagSet("echo-client", flag.ExitOnError)
+	cafile := fs.String("cafile", "", "CA certificate (PEM)")
+	addr := fs.String("addr", "127.0.0.1:4433", "server address")
+	name := fs.String("name", "localhost", "server name")
+	fs.Parse(args)
+	tconf := tlsClient(*cafile, "echo")
+	tconf.ServerName = *name
+	conn, err := quic.DialAddr(*addr, tconf, quicConfig())
+	if err != nil {
+		fail("dial %s: %v", *addr, err)
+	}
+	msgs := fs.Args()
+	answers := make([]string, len(msgs))
+	var wg sync.WaitGroup
+	for i, m := range msgs {
+		wg.Add(1)
+		go func(i int, m string) {
+			defer wg.Done()
+			s, err := conn.OpenStreamSync(context.Background())
+			if err != nil {
+				answers[i] = "error: " + err.Error()
+				return
+			}
+			s.Write([]byte(m))
+			s.Close()
+			data, err := io.ReadAll(s)
+			if err != nil {
+				answers[i] = "error: " + err.Error()
+				return
+			}
+			answers[i] = string(data)
+		}(i, m)
+	}
+	wg.Wait()
+	for _, a := range answers {
+		fmt.Println(a)
+	}
+	conn.CloseWithError(0, "done")
+}
+
 func runServer(args []string) {
 	fs := flag.NewFlagSet("server", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:4433", "address")
 	root := fs.String("root", ".", "directory to serve")
 	cert := fs.String("cert", "", "certificate chain (PEM)")
 	key := fs.String("key", "", "private key (PEM)")
-	alpn := fs.String("alpn", "hq-interop", "hq-interop or h3")
+	alpn := fs.String("alpn", "hq-interop", "hq-interop, h3 or echo")
 	retry := fs.Bool("retry", false, "validate every client address with a Retry")
 	early := fs.Bool("0rtt", false, "accept 0-RTT data (hq-interop)")
 	fs.Parse(args)
@@ -134,6 +204,15 @@ func runServer(args []string) {
 		if err := srv.ListenAndServe(); err != nil {
 			fail("h3 server: %v", err)
 		}
+		return
+	}
+	if *alpn == "echo" {
+		ln, err := quic.ListenAddr(*listen, tconf, qconf)
+		if err != nil {
+			fail("listen: %v", err)
+		}
+		fmt.Fprintf(os.Stderr, "quicgo-peer: echo server on %s\n", *listen)
+		serveEcho(ln)
 		return
 	}
 	if *early {
@@ -394,6 +473,8 @@ func main() {
 		runServer(os.Args[2:])
 	case "client":
 		runClient(os.Args[2:])
+	case "echo-client":
+		runEchoClient(os.Args[2:])
 	default:
 		fail("%v", errors.New("unknown mode "+os.Args[1]))
 	}
