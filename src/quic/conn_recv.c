@@ -308,6 +308,7 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
     else if (h->type == LWQ_PKT_1RTT)
         lwq_conn_early_got_1rtt(c);
     lwq_conn_qlog_packet(c, 0, h->type, u.pn, pkt + u.payload_off, u.payload_len, h->pkt_len);
+    lwq_conn_trace_packet(c, 0, h->type, u.pn, pkt, u.payload_off, pkt + u.payload_off, u.payload_len, h->pkt_len);
     if (!c->is_server && h->type == LWQ_PKT_INITIAL && !c->got_peer_scid) {
         lwq_cid_set(&c->peer_scid, h->scid, h->scid_len);
         c->got_peer_scid = 1;
