@@ -8,6 +8,7 @@
 
 static void emit(lwq_conn *c, lwq_trace_event *ev)
 {
+    ev->conn = c;
     ev->is_server = c->is_server;
     ev->now = c->now;
     c->cfg->trace(c->cfg->trace_ud, ev);

@@ -16,6 +16,7 @@
 #include "lwquic/endpoint.h"
 #include "lwquic/h3.h"
 #include "common/cli.h"
+#include "common/explain.h"
 #include "lwquic-server/srv.h"
 
 #define MAX_LISTEN 8
@@ -285,7 +286,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
                "                     [--alpn h3,hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
-               "                     [--shards N] [--retry] [--early-data] [--accept-v2] [-q] [-v|-vv]\n"
+               "                     [--shards N] [--retry] [--early-data] [--accept-v2] [-q] [-v|-vv] [--explain]\n"
+               "                     [--qlog-format 0.3|main]\n"
                "                     [--preferred-address ADDR:PORT [--preferred-listen HOST:PORT]] [--drain-timeout SEC]\n"
                "Serves DIR over QUIC: HTTP/3 (h3) and HTTP/0.9 (hq-interop), chosen by ALPN in --alpn order.\n"
                "Default --listen [::]:4433, --root .\n"
@@ -309,6 +311,7 @@ int main(int argc, char **argv)
                                          {"preferred-address", required_argument, NULL, 'P'},
                                          {"preferred-listen", required_argument, NULL, 'L'},
                                          {"drain-timeout", required_argument, NULL, 'D'},
+                                         {"explain", no_argument, NULL, 1001}, {"qlog-format", required_argument, NULL, 1002},
                                          {NULL, 0, NULL, 0}};
     double drain_timeout = 5;
     const char *pref[2] = {NULL, NULL}, *pref_listen[2] = {NULL, NULL};
@@ -319,7 +322,7 @@ int main(int argc, char **argv)
                *qlogdir = NULL;
     size_t nlisten = 0;
     unsigned shards = 0;
-    int c, cc_set = 0, verbose = 0;
+    int c, cc_set = 0, verbose = 0, explain = 0, qlog_format = LWQ_QLOG_03;
     lwq_cc_algorithm cc = LWQ_CC_ALGO_CUBIC;
     lwq_server_limits lim;
     memset(&lim, 0, sizeof(lim));
@@ -363,6 +366,8 @@ int main(int argc, char **argv)
         case 's': shards = (unsigned)atoi(optarg); break;
         case 'q': quiet = 1; break;
         case 'v': verbose++; break;
+        case 1001: explain = 1; break;
+        case 1002: qlog_format = strcmp(optarg, "main") ? LWQ_QLOG_03 : LWQ_QLOG_MAIN; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -415,6 +420,9 @@ int main(int argc, char **argv)
     lwq_config cfg;
     lwq_config_init(&cfg, 1);
     cli_verbose(&cfg, verbose);
+    cfg.qlog_format = qlog_format;
+    if (explain)
+        cli_explain(&cfg, stderr, isatty(2));
     if (cli_qlog_dir(qlogdir, &cfg)) {
         fprintf(stderr, "lwquic-server: --qlog-dir %s: %s\n", qlogdir ? qlogdir : getenv("QLOGDIR"), strerror(errno));
         return 2;
