@@ -47,6 +47,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
 .DEFAULT_GOAL := all
 FORCE:
+.PHONY: check-tools
 .PHONY: FORCE check-thread check-interop interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
 all: lib tools
 
@@ -94,7 +95,7 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-check: check-headers check-unit check-fuzz check-interop
+check: check-headers check-unit check-fuzz check-interop check-tools
 check-unit: $(BUILD)/tests/unit-tests all
 	$(BUILD)/tests/unit-tests
 # On loopback, byte-exact (tests/interop/): hq-interop lwquic <-> lwquic and quic-go (run.sh); HTTP/3 against
@@ -112,6 +113,11 @@ check-interop: tools
 interop: tools
 	@sh scripts/deps.sh interop
 	python3 tests/interop/runner/harness.py --build $(BUILD) --docs docs/interop.md
+# The learning tools (tests/tools/run.sh): a loopback fetch with --explain checked against both qlogs, and
+# the qlogs against the fields qvis reads. Skipped in slice builds without the tools.
+check-tools: tools
+	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then sh tests/tools/run.sh $(BUILD); \
+	else echo "check-tools: lwquic-server/lwquic-client not in this build, skipped"; fi
 check-fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 	@for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay/$$n fuzz/corpus/$$n || exit 1; done
 check-headers: | $(DEPS_STAMP)

@@ -154,7 +154,7 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
     case LWQ_TLS_HS_CLIENT_HELLO: {
         lwq_tls_client_hello ch;
         if (lwq_tls_client_hello_decode(&ch, m, len) < 0)
-            break;
+            goto bad;
         ex_say(e, c, 2, C_TLS, "RFC 9846 §4.2.2", "TLS ClientHello (%zu bytes): the client's offer", len);
         u16_list(a, sizeof(a), ch.suites, suite_name);
         ex_say(e, c, 3, C_TLS, "RFC 9846 §4.2.2, RFC 9001 §5.3", "cipher suites: %s", a);
@@ -177,7 +177,7 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
     case LWQ_TLS_HS_SERVER_HELLO: {
         lwq_tls_server_hello sh;
         if (lwq_tls_server_hello_decode(&sh, m, len) < 0)
-            break;
+            goto bad;
         ex_say(e, c, 2, C_TLS, sh.is_hrr ? "RFC 9846 §4.2.4" : "RFC 9846 §4.2.3",
                "TLS %s (%zu bytes): cipher suite %s, key_share group %s%s", sh.is_hrr ? "HelloRetryRequest" : "ServerHello",
                len, suite_name(sh.suite), group_name(sh.group), sh.psk_identity != 0xffff && (sh.present & lwq_tls_ext_bit(LWQ_TLS_EXT_PRE_SHARED_KEY)) ? ", PSK accepted" : "");
@@ -187,7 +187,7 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
     case LWQ_TLS_HS_ENCRYPTED_EXTENSIONS: {
         lwq_tls_encrypted_extensions ee;
         if (lwq_tls_encrypted_extensions_decode(&ee, m, len) < 0)
-            break;
+            goto bad;
         ex_say(e, c, 2, C_TLS, "RFC 9846 §4.4.1", "TLS EncryptedExtensions (%zu bytes): the server's answers, encrypted; ALPN %.*s",
                len, (int)ee.alpn.n, (const char *)ee.alpn.p);
         if (ee.transport_params.n)
@@ -197,7 +197,7 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
     case LWQ_TLS_HS_CERTIFICATE: {
         lwq_tls_certificate ct;
         if (lwq_tls_certificate_decode(&ct, m, len) < 0)
-            break;
+            goto bad;
         ex_say(e, c, 2, C_TLS, "RFC 9846 §4.5.1", "TLS Certificate (%zu bytes): a chain of %zu certificate%s", len, ct.count,
                ct.count == 1 ? "" : "s");
         lwq_tls_span der;
@@ -208,7 +208,7 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
     case LWQ_TLS_HS_CERTIFICATE_VERIFY: {
         lwq_tls_certificate_verify cv;
         if (lwq_tls_certificate_verify_decode(&cv, m, len) < 0)
-            break;
+            goto bad;
         ex_say(e, c, 2, C_TLS, "RFC 9846 §4.5.2", "TLS CertificateVerify (%zu bytes): a %s signature over the transcript "
                "hash, proving possession of the certificate's key", len, scheme_name(cv.scheme));
         break;
@@ -220,7 +220,7 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
     case LWQ_TLS_HS_NEW_SESSION_TICKET: {
         lwq_tls_new_session_ticket t;
         if (lwq_tls_new_session_ticket_decode(&t, m, len) < 0)
-            break;
+            goto bad;
         ex_say(e, c, 2, C_TLS, "RFC 9846 §4.7.1", "TLS NewSessionTicket (%zu bytes): a %zu-byte ticket valid %u s for "
                "resumption%s", len, t.ticket.n, t.lifetime, t.present & lwq_tls_ext_bit(LWQ_TLS_EXT_EARLY_DATA) ? " and 0-RTT (RFC 9001 §4.6.1)" : "");
         break;
@@ -229,6 +229,9 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
         ex_say(e, c, 2, C_TLS, "RFC 9846 §4", "TLS handshake message type %u (%zu bytes)", m[0], len);
         return;
     }
+    return;
+bad:
+    ex_say(e, c, 2, C_TLS, "RFC 9846 §4", "TLS handshake message type %u (%zu bytes) that does not decode", m[0], len);
 }
 
 static int have(const ex_crypto *k, size_t from, size_t n)

@@ -1,0 +1,27 @@
+#!/bin/sh
+# The learning tools on loopback: a real HTTP/3 fetch with --explain and --qlog-dir on both sides; the
+# explained trace is checked against each side's qlog (tests/tools/check_explain.py) and both qlogs
+# against the fields qvis reads (check_qvis.py). usage: tests/tools/run.sh BUILD
+set -u
+B=${1:-build}
+W=$B/tools-run
+PY=/usr/bin/python3
+rm -rf "$W" && mkdir -p "$W/www" "$W/out" "$W/qlog"
+sh scripts/mkcert.sh "$W/certs" > /dev/null 2>&1 || { echo "tools: mkcert failed"; exit 1; }
+. tests/interop/common.sh
+printf 'hello, QUIC learner\n' > "$W/www/index.html"
+head -c 30000 /dev/urandom > "$W/www/blob"
+port=$((30000 + $$ % 20000))
+start_server "$port" "$W/server.log" --explain --qlog-dir "$W/qlog" || { cat "$W/server.log"; exit 1; }
+"$B/bin/lwquic-client" --cafile "$W/certs/ca.pem" --resolve "localhost=127.0.0.1:$port" -o "$W/out" \
+    --explain --qlog-dir "$W/qlog" "https://localhost:$port/index.html" "https://localhost:$port/blob" 2> "$W/client.log"
+rc=$?
+sleep 0.3
+kill "$server_pid" 2> /dev/null
+wait "$server_pid" 2> /dev/null
+[ $rc -eq 0 ] && cmp -s "$W/out/blob" "$W/www/blob" || { echo "tools: the fetch failed"; tail -5 "$W/client.log"; exit 1; }
+cq=$(ls "$W"/qlog/*_client.sqlog) && sq=$(ls "$W"/qlog/*_server.sqlog) || { echo "tools: no qlogs"; exit 1; }
+$PY tests/tools/check_qvis.py --h3 "$cq" "$sq" &&
+    $PY tests/tools/check_explain.py client "$W/client.log" "$cq" &&
+    $PY tests/tools/check_explain.py server "$W/server.log" "$sq" || exit 1
+echo "tools: --explain and qlog checks passed"
