@@ -25,3 +25,16 @@ $PY tests/tools/check_qvis.py --h3 "$cq" "$sq" &&
     $PY tests/tools/check_explain.py client "$W/client.log" "$cq" &&
     $PY tests/tools/check_explain.py server "$W/server.log" "$sq" || exit 1
 echo "tools: --explain and qlog checks passed"
+"$B/bin/lwquic-qlog" plot "$sq" -o "$W/server.svg" 2> "$W/plot.log" || { cat "$W/plot.log"; exit 1; }
+$PY - "$W/server.svg" <<'PYEOF' || exit 1
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+ns = "{http://www.w3.org/2000/svg}"
+texts = " ".join(t.text or "" for t in root.iter(ns + "text"))
+for want in ("1-RTT packets", "congestion window", "RTT estimates", "pacing rate"):
+    assert want in texts, "plot lacks the panel " + want
+assert len(list(root.iter(ns + "circle"))) > 20, "plot has too few packet marks"
+assert len(list(root.iter(ns + "polyline"))) >= 4, "plot lacks its metric lines"
+print(sys.argv[1] + ": four panels, %d packet marks" % len(list(root.iter(ns + "circle"))))
+PYEOF
+echo "tools: lwquic-qlog plot passed"
