@@ -47,7 +47,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # `make check-thread`: the threaded tests (tests/io) under ThreadSanitizer.
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: check-tools
+.PHONY: check-tools walkthrough check-walkthrough
 .PHONY: FORCE check-thread check-interop interop all lib tools check check-unit check-fuzz check-headers fuzz install clean demo deps bench
 all: lib tools
 
@@ -95,7 +95,7 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-check: check-headers check-unit check-fuzz check-interop check-tools
+check: check-headers check-unit check-fuzz check-interop check-tools check-walkthrough
 check-unit: $(BUILD)/tests/unit-tests all
 	$(BUILD)/tests/unit-tests
 # On loopback, byte-exact (tests/interop/): hq-interop lwquic <-> lwquic and quic-go (run.sh); HTTP/3 against
@@ -118,6 +118,16 @@ interop: tools
 check-tools: tools
 	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then sh tests/tools/run.sh $(BUILD); \
 	else echo "check-tools: lwquic-server/lwquic-client not in this build, skipped"; fi
+# docs/walkthrough.md: one recorded connection (tests/data/walkthrough: its datagrams and published keys,
+# scripts/walkthrough-record.sh) decrypted and explained again by lwquic-walkthrough. `make walkthrough`
+# regenerates it; check-walkthrough fails when the checked-in file differs by a byte.
+walkthrough: tools
+	$(BUILD)/bin/lwquic-walkthrough tests/data/walkthrough > docs/walkthrough.md
+check-walkthrough: tools
+	@if [ -x $(BUILD)/bin/lwquic-walkthrough ]; then \
+	  $(BUILD)/bin/lwquic-walkthrough tests/data/walkthrough > $(BUILD)/walkthrough.md && \
+	  cmp $(BUILD)/walkthrough.md docs/walkthrough.md && echo "walkthrough: docs/walkthrough.md regenerates byte for byte"; \
+	else echo "check-walkthrough: lwquic-walkthrough not in this build, skipped"; fi
 check-fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 	@for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay/$$n fuzz/corpus/$$n || exit 1; done
 check-headers: | $(DEPS_STAMP)

@@ -11,6 +11,7 @@
 #include "lwquic/endpoint.h"
 #include "common/cli.h"
 #include "common/explain.h"
+#include "common/record.h"
 #include "lwquic-client/h3cli.h"
 #include "lwquic-client/session.h"
 
@@ -223,7 +224,7 @@ static void usage(FILE *f)
                "                     [--method METHOD] [--data FILE]\n"
                "                     [--qlog-dir DIR] [--cc cubic|newreno] [--timeout SEC] [--resolve HOST=ADDR:PORT]\n"
                "                     [--session-file FILE] [--early-data] [--resume] [--key-update]\n"
-               "                     [--version v1|v2] [--offer-v2 | --v2] [-q] [-v|-vv] [--explain] [--qlog-format 0.3|main] URL...\n"
+               "                     [--version v1|v2] [--offer-v2 | --v2] [-q] [-v|-vv] [--explain] [--qlog-format 0.3|main] [--record FILE] URL...\n"
                "Fetches every URL over one QUIC connection and saves each as DIR/<last path segment>.\n"
                "HTTP/3 by default (status per request on stderr, exit 1 unless every answer is 2xx); --data FILE\n"
                "sends FILE as the request body (POST unless --method). --alpn hq-interop: HTTP/0.9.\n"
@@ -262,6 +263,7 @@ int main(int argc, char **argv)
                                          {"offer-v2", no_argument, NULL, 'Z'}, {"v2", no_argument, NULL, 'Z'},
                                          {"ciphers", required_argument, NULL, 'P'},
                                          {"explain", no_argument, NULL, 1001}, {"qlog-format", required_argument, NULL, 1002},
+                                         {"record", required_argument, NULL, 1003},
                                          {NULL, 0, NULL, 0}};
     int key_update = 0, offer_v2 = 0, chacha20_only = 0;
     uint32_t version = LWQ_VERSION_1;
@@ -269,6 +271,7 @@ int main(int argc, char **argv)
     int early_data = 0, resume = 0, no_preferred = 0;
     const char *cafile = NULL, *alpn = "h3", *outdir = ".", *keylog = NULL, *qlogdir = NULL;
     int insecure = 0, quiet = 0, verbose = 0, c, explain = 0, qlog_format = LWQ_QLOG_03;
+    const char *record = NULL;
     const char *method = NULL, *data_file = NULL; /* HTTP/3 only */
     double timeout = 10;
     int cc_set = 0;
@@ -326,6 +329,7 @@ int main(int argc, char **argv)
             break;
         case 'v': verbose++; break;
         case 1001: explain = 1; break;
+        case 1003: record = optarg; break;
         case 1002: qlog_format = strcmp(optarg, "main") ? LWQ_QLOG_03 : LWQ_QLOG_MAIN; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -397,6 +401,10 @@ int main(int argc, char **argv)
     cfg.qlog_format = qlog_format;
     if (explain)
         cli_explain(&cfg, stderr, isatty(2));
+    if (record && cli_record(&cfg, record)) {
+        fprintf(stderr, "lwquic-client: --record %s: %s\n", record, strerror(errno));
+        return 1;
+    }
     if (cli_qlog_dir(qlogdir, &cfg)) {
         fprintf(stderr, "lwquic-client: --qlog-dir %s: %s\n", qlogdir ? qlogdir : getenv("QLOGDIR"), strerror(errno));
         return 2;
