@@ -139,7 +139,9 @@ void lwq_conn_qlog_lost(lwq_conn *c, lwq_space s, uint64_t pn)
     trace(c, LWQ_LOG_DEBUG, "%s packet pn=%llu declared lost", lwq_qlog_pkt_type_name(pkt_type(s)),
           (unsigned long long)pn);
     if (c->qlog)
-        lwq_qlog_packet_lost(c->qlog, c->now, pkt_type(s), pn, lwq_conn_loss_rule(c, s, pn));
+        lwq_qlog_packet_lost(c->qlog, c->now, pkt_type(s), pn,
+                             strcmp(lwq_conn_loss_rule(c, s, pn), "packet_threshold") ? "time_threshold"
+                                                                                       : "reordering_threshold");
 }
 
 /* recovery_metrics_updated and congestion_state_updated (draft-ietf-quic-qlog-quic-events §7.2,

@@ -2,7 +2,8 @@
 the library writes independently of the explainer). Every line of the trace names its RFC section;
 every frame type, transport parameter, TLS handshake message, HTTP/3 frame and stream type that
 occurred (per the qlog) is explained; field sections and QPACK instructions are explained line by line.
-usage: check_explain.py SIDE TRACE QLOG   (SIDE: client or server)"""
+Every packet the qlog declares lost is explained with the RFC 9002 rule that fired.
+usage: check_explain.py SIDE TRACE QLOG [--lossy]   (SIDE: client or server)"""
 import json
 import re
 import sys
@@ -90,6 +91,17 @@ if not re.search(r"QPACK (indexed|literal) field line", text):
     errors.append("no QPACK field line explained")
 if not re.search(r"QPACK (Set Dynamic Table Capacity|Insert|Duplicate|Section Acknowledgment|Stream Cancellation|Insert Count Increment)", text):
     errors.append("no QPACK instruction explained")
+# Loss decisions: one explained line per packet_lost event, citing the rule the library applied.
+lost = [ev for ev in recs if ev["name"] == "recovery:packet_lost"]
+for ev in lost:
+    sect = "6.1.1" if ev["data"].get("trigger") == "reordering_threshold" else "6.1.2"
+    epoch = {"initial": "Initial", "handshake": "Handshake", "1RTT": "1-RTT"}[ev["data"]["header"]["packet_type"]]
+    explained(r"loss: %s packet %d declared lost: .*\[RFC 9002 §%s\]" % (epoch, ev["data"]["header"]["packet_number"], sect),
+              "loss of %s packet %d (%s)" % (epoch, ev["data"]["header"]["packet_number"], ev["data"].get("trigger")))
+if "--lossy" in sys.argv and len(lost) < 3:
+    errors.append("a lossy run with %d packets declared lost" % len(lost))
+if "--lossy" in sys.argv:
+    print("%s: %d losses explained" % (trace_path, len(lost)))
 explained(r"keys: Initial secrets", "Initial keys")
 explained(r"keys: Handshake (read|write) keys installed", "Handshake keys")
 explained(r"keys: 1-RTT (read|write) keys installed", "1-RTT keys")

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The learning tools on loopback: a real HTTP/3 fetch with --explain and --qlog-dir on both sides; the
 # explained trace is checked against each side's qlog (tests/tools/check_explain.py) and both qlogs
-# against the fields qvis reads (check_qvis.py). usage: tests/tools/run.sh BUILD
+# against the fields qvis reads (check_qvis.py); a download through lwquic-netsim with 5 % loss, whose
+# explained loss decisions are checked against the server's qlog; a plot. usage: tests/tools/run.sh BUILD
 set -u
 B=${1:-build}
 W=$B/tools-run
@@ -25,6 +26,23 @@ $PY tests/tools/check_qvis.py --h3 "$cq" "$sq" &&
     $PY tests/tools/check_explain.py client "$W/client.log" "$cq" &&
     $PY tests/tools/check_explain.py server "$W/server.log" "$sq" || exit 1
 echo "tools: --explain and qlog checks passed"
+
+# Loss: a download through lwquic-netsim dropping 5 % both ways; the server's explained losses against its qlog.
+mkdir -p "$W/qlog-lossy"
+head -c 400000 /dev/urandom > "$W/www/lossy"
+port=$((port + 2))
+start_server "$port" "$W/server-lossy.log" --explain --qlog-dir "$W/qlog-lossy" || exit 1
+"$B/bin/lwquic-netsim" --listen $((port + 1)) --server "$port" --delay 10 --rate 20 --drop 5 --seed 3 -q 2> "$W/netsim.log" &
+netsim_pid=$!
+sleep 0.3
+"$B/bin/lwquic-client" --cafile "$W/certs/ca.pem" --resolve "localhost=127.0.0.1:$((port + 1))" -o "$W/out" \
+    --qlog-dir "$W/qlog-lossy" "https://localhost:$((port + 1))/lossy" 2> "$W/client-lossy.log"
+rc=$?
+sleep 0.3
+kill "$server_pid" "$netsim_pid" 2> /dev/null
+wait "$server_pid" "$netsim_pid" 2> /dev/null
+[ $rc -eq 0 ] && cmp -s "$W/out/lossy" "$W/www/lossy" || { echo "tools: the lossy fetch failed"; tail -5 "$W/client-lossy.log"; exit 1; }
+$PY tests/tools/check_explain.py server "$W/server-lossy.log" "$W"/qlog-lossy/*_server.sqlog --lossy || exit 1
 "$B/bin/lwquic-qlog" plot "$sq" -o "$W/server.svg" 2> "$W/plot.log" || { cat "$W/plot.log"; exit 1; }
 $PY - "$W/server.svg" <<'PYEOF' || exit 1
 import sys, xml.etree.ElementTree as ET

@@ -54,8 +54,8 @@ static ex_conn *conn_of(explain *e, const lwq_trace_event *ev)
         if (!e->conns[i].id && !free_slot)
             free_slot = &e->conns[i];
     }
-    if (!free_slot) { /* the oldest slot goes: an explained server sees few connections at once */
-        free_slot = &e->conns[0];
+    if (!free_slot) { /* slots are reused in turn: an explained server sees few connections at once */
+        free_slot = &e->conns[e->evict++ % (sizeof(e->conns) / sizeof(e->conns[0]))];
         ex_conn_free(free_slot);
     }
     memset(free_slot, 0, sizeof(*free_slot));
@@ -189,6 +189,43 @@ static void ack(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_fra
     }
 }
 
+static const char *alert_name(unsigned a)
+{
+    switch (a) {
+    case 10: return "unexpected_message";
+    case 40: return "handshake_failure";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 80: return "internal_error";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 112: return "unrecognized_name";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    }
+    return "another alert";
+}
+
+/* What a transport error code means; a TLS alert rides in 0x0100-0x01ff (RFC 9001 §4.8). */
+static void close_code(explain *e, ex_conn *c, uint64_t code)
+{
+    if (code >= 0x100 && code <= 0x1ff)
+        ex_say(e, c, 2, C_DIM, "RFC 9001 §4.8, RFC 9846 §6.2",
+               "0x%llx is CRYPTO_ERROR carrying TLS alert %u, %s: the handshake failed%s", (unsigned long long)code,
+               (unsigned)(code - 0x100), alert_name((unsigned)(code - 0x100)),
+               code - 0x100 >= 42 && code - 0x100 <= 48 ? " on the certificate (the reason phrase says why)" : "");
+    else
+        ex_say(e, c, 2, C_DIM, "RFC 9000 §20.1", "0x%llx is %s", (unsigned long long)code, lwq_quic_error_name(code));
+}
+
 static void frame(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_frame *f)
 {
     uint64_t t = f->type;
@@ -281,6 +318,8 @@ static void frame(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_f
                "(closing and draining, RFC 9000 §10.2)", t == LWQ_FRAME_CONNECTION_CLOSE ? "transport" : "application",
                (unsigned long long)f->u.close.error_code, (int)(f->u.close.reason_len > 80 ? 80 : f->u.close.reason_len),
                (const char *)f->u.close.reason);
+        if (t == LWQ_FRAME_CONNECTION_CLOSE)
+            close_code(e, c, f->u.close.error_code);
         break;
     case LWQ_FRAME_HANDSHAKE_DONE:
         ex_say(e, c, 1, C_FRAME, rfc, "HANDSHAKE_DONE: the server confirms the handshake; the client may now discard "
@@ -332,7 +371,8 @@ static void lost(explain *e, ex_conn *c, const lwq_trace_event *ev)
     else
         ex_say(e, c, 0, C_LOSS, "RFC 9002 §6.1.2",
                "loss: %s packet %llu declared lost: a later packet was acknowledged and this one was sent more than "
-               "9/8 of an RTT before it (the time threshold); its frames' information is sent again (RFC 9000 §13.3)",
+               "9/8 x max(smoothed_rtt, latest_rtt) ago (the time threshold); its frames' information is sent again "
+               "(RFC 9000 §13.3)",
                epoch_names[ev->epoch & 3], (unsigned long long)ev->pn);
 }
 

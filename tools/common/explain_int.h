@@ -49,6 +49,7 @@ typedef struct explain {
     FILE *out;
     int colour;
     ex_conn conns[16];
+    unsigned evict; /* the slot to reuse next when all are taken */
 } explain;
 
 enum { C_PKT, C_FRAME, C_TLS, C_H3, C_QPACK, C_KEY, C_LOSS, C_RFC, C_DIM };
