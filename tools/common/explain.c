@@ -226,6 +226,21 @@ static void close_code(explain *e, ex_conn *c, uint64_t code)
         ex_say(e, c, 2, C_DIM, "RFC 9000 §20.1", "0x%llx is %s", (unsigned long long)code, lwq_quic_error_name(code));
 }
 
+/* HTTP/3 error codes (RFC 9114 §8.1) and QPACK's (RFC 9204 §6). */
+static void h3_code(explain *e, ex_conn *c, uint64_t code)
+{
+    static const char *const h3[] = {"H3_NO_ERROR: a graceful close", "H3_GENERAL_PROTOCOL_ERROR", "H3_INTERNAL_ERROR",
+                                     "H3_STREAM_CREATION_ERROR", "H3_CLOSED_CRITICAL_STREAM", "H3_FRAME_UNEXPECTED",
+                                     "H3_FRAME_ERROR", "H3_EXCESSIVE_LOAD", "H3_ID_ERROR", "H3_SETTINGS_ERROR",
+                                     "H3_MISSING_SETTINGS", "H3_REQUEST_REJECTED", "H3_REQUEST_CANCELLED",
+                                     "H3_REQUEST_INCOMPLETE", "H3_MESSAGE_ERROR", "H3_CONNECT_ERROR", "H3_VERSION_FALLBACK"};
+    static const char *const qp[] = {"QPACK_DECOMPRESSION_FAILED", "QPACK_ENCODER_STREAM_ERROR", "QPACK_DECODER_STREAM_ERROR"};
+    if (code >= 0x100 && code <= 0x110)
+        ex_say(e, c, 2, C_DIM, "RFC 9114 §8.1", "0x%llx is %s", (unsigned long long)code, h3[code - 0x100]);
+    else if (code >= 0x200 && code <= 0x202)
+        ex_say(e, c, 2, C_DIM, "RFC 9204 §6", "0x%llx is %s", (unsigned long long)code, qp[code - 0x200]);
+}
+
 static void frame(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_frame *f)
 {
     uint64_t t = f->type;
@@ -320,6 +335,8 @@ static void frame(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_f
                (const char *)f->u.close.reason);
         if (t == LWQ_FRAME_CONNECTION_CLOSE)
             close_code(e, c, f->u.close.error_code);
+        else if (c->h3)
+            h3_code(e, c, f->u.close.error_code);
         break;
     case LWQ_FRAME_HANDSHAKE_DONE:
         ex_say(e, c, 1, C_FRAME, rfc, "HANDSHAKE_DONE: the server confirms the handshake; the client may now discard "

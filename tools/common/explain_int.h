@@ -43,6 +43,7 @@ typedef struct ex_conn {
     ex_stream st[EX_STREAMS];
     unsigned eliciting_rx[4]; /* ack-eliciting packets received since we last sent an ACK, per epoch */
     unsigned packets_in_dgram;
+    int h3; /* ALPN h3 was selected: application error codes are HTTP/3's */
 } ex_conn;
 
 typedef struct explain {

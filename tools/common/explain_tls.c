@@ -190,6 +190,7 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
             goto bad;
         ex_say(e, c, 2, C_TLS, "RFC 9846 §4.4.1", "TLS EncryptedExtensions (%zu bytes): the server's answers, encrypted; ALPN %.*s",
                len, (int)ee.alpn.n, (const char *)ee.alpn.p);
+        c->h3 = ee.alpn.n == 2 && !memcmp(ee.alpn.p, "h3", 2);
         if (ee.transport_params.n)
             transport_params(e, c, ee.transport_params);
         break;
