@@ -192,7 +192,6 @@ void lwq_conn_qlog_params(lwq_conn *c, int local);
 void lwq_conn_qlog_addresses(lwq_conn *c);
 struct lwq_qlog *lwq_conn_qlog_of(lwq_conn *c);
 lwq_tstamp lwq_conn_qlog_now(const lwq_conn *c);
-int lwq_conn_tracing(const lwq_conn *c);
 void lwq_conn_trace_packet(lwq_conn *c, int sent, lwq_pkt_type type, uint64_t pn, const uint8_t *hdr,
                            size_t hdr_len, const uint8_t *payload, size_t len, size_t wire_len);
 void lwq_conn_trace_datagram(lwq_conn *c, int sent, const uint8_t *d, size_t n);

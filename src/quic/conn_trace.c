@@ -14,8 +14,6 @@ static void emit(lwq_conn *c, lwq_trace_event *ev)
     c->cfg->trace(c->cfg->trace_ud, ev);
 }
 
-int lwq_conn_tracing(const lwq_conn *c) { return c->cfg->trace != NULL; }
-
 void lwq_conn_trace_packet(lwq_conn *c, int sent, lwq_pkt_type type, uint64_t pn, const uint8_t *hdr,
                            size_t hdr_len, const uint8_t *payload, size_t len, size_t wire_len)
 {

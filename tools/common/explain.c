@@ -32,17 +32,17 @@ void ex_say(explain *e, ex_conn *c, int indent, int cls, const char *rfc, const 
 
 void ex_hex(char *out, size_t cap, const uint8_t *p, size_t n)
 {
-    size_t i = 0;
-    for (; i < n && 2 * i + 3 < cap; i++)
-        snprintf(out + 2 * i, 3, "%02x", p[i]);
-    if (i < n && cap > 2 * i + 2) {
-        out[2 * i] = '.';
-        out[2 * i + 1] = '.';
-        i++;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (at + 2 + 3 > cap) { /* no room for this byte and the ".." that says more follow */
+            memcpy(out + at, "..", 2);
+            at += 2;
+            break;
+        }
+        snprintf(out + at, 3, "%02x", p[i]);
+        at += 2;
     }
-    out[cap ? (2 * i < cap ? 2 * i : cap - 1) : 0] = 0;
-    if (!n && cap)
-        out[0] = 0;
+    out[at] = 0;
 }
 
 static ex_conn *conn_of(explain *e, const lwq_trace_event *ev)
@@ -114,13 +114,10 @@ static const char *pkt_rfc(lwq_pkt_type t)
 
 static void header(explain *e, ex_conn *c, const lwq_trace_event *ev)
 {
-    lwq_pkt_hdr h;
-    /* our CIDs are 8 bytes (cid.c); a short header's DCID runs to the packet number */
-    size_t short_dcid = ev->hdr_len > 1 ? ev->hdr_len - 1 : 0;
-    if (short_dcid > LWQ_CID_MAX)
-        short_dcid = LWQ_CID_MAX;
+    lwq_pkt_hdr h; /* a short header's DCID runs from byte 1 to the packet number */
     int is_long = ev->hdr_len && (ev->hdr[0] & 0x80);
-    if (lwq_pkt_hdr_decode(&h, ev->hdr, ev->hdr_len + ev->payload_len + 16, is_long ? 0 : 1) < 0 && is_long) {
+    memset(&h, 0, sizeof(h));
+    if (is_long && lwq_pkt_hdr_decode(&h, ev->hdr, ev->hdr_len + ev->payload_len + 16, 0) < 0) {
         ex_say(e, c, 1, C_PKT, "RFC 9000 §17", "(header not decoded)");
         return;
     }

@@ -7,6 +7,7 @@
 #include "common/explain_int.h"
 #include "quic/tparams.h"
 #include "quic/varint.h"
+#include "tls/der.h"
 #include "tls/msg.h"
 #include "tls/x509.h"
 
@@ -130,6 +131,31 @@ static void alpn_list(char *out, size_t cap, lwq_tls_span l)
         at += (size_t)snprintf(out + at, cap - at, "%s%.*s", i ? ", " : "", (int)it.n, (const char *)it.p);
 }
 
+/* The first commonName (OID 2.5.4.3) of a Name (RFC 5280 §4.1.2.4), read with the library's DER reader. */
+static void common_name(const uint8_t *name, size_t len, char *out, size_t cap)
+{
+    static const uint8_t cn[] = {0x55, 0x04, 0x03};
+    lwq_der_reader r, rdn, atv;
+    lwq_der_tlv t, set, seq, oid, v;
+    snprintf(out, cap, "(no CN)");
+    lwq_der_reader_init(&r, name, len);
+    if (lwq_der_next(&r, &t))
+        return;
+    lwq_der_enter(&r, &t);
+    while (!lwq_der_at_end(&r) && !lwq_der_next(&r, &set)) {
+        lwq_der_enter(&rdn, &set);
+        while (!lwq_der_at_end(&rdn) && !lwq_der_next(&rdn, &seq)) {
+            lwq_der_enter(&atv, &seq);
+            if (lwq_der_next(&atv, &oid) || lwq_der_next(&atv, &v))
+                break;
+            if (lwq_der_oid_is(&oid, cn, sizeof(cn))) {
+                snprintf(out, cap, "\"%.*s\"", (int)(v.len < 64 ? v.len : 64), (const char *)v.val);
+                return;
+            }
+        }
+    }
+}
+
 static void cert(explain *e, ex_conn *c, size_t i, lwq_tls_span der)
 {
     lwq_x509 x;
@@ -142,9 +168,11 @@ static void cert(explain *e, ex_conn *c, size_t i, lwq_tls_span der)
     struct tm tm;
     strftime(nb, sizeof(nb), "%Y-%m-%d", gmtime_r(&a, &tm));
     strftime(na, sizeof(na), "%Y-%m-%d", gmtime_r(&b, &tm));
-    ex_say(e, c, 3, C_TLS, "RFC 5280 §4.1", "certificate %zu: %zu bytes, subject CN \"%.*s\", %s, valid %s to %s%s", i,
-           der.n, (int)x.subject_cn_len, x.subject_cn ? (const char *)x.subject_cn : "", x.ca ? "a CA" : "an end entity",
-           nb, na, x.issuer_len == x.subject_len && !memcmp(x.issuer, x.subject, x.subject_len) ? ", self-issued" : ", issued by another name");
+    char issuer[80];
+    common_name(x.issuer, x.issuer_len, issuer, sizeof(issuer));
+    ex_say(e, c, 3, C_TLS, "RFC 5280 §4.1", "certificate %zu: %zu bytes, subject CN \"%.*s\", %s, issuer CN %s, valid %s to %s%s",
+           i, der.n, (int)x.subject_cn_len, x.subject_cn ? (const char *)x.subject_cn : "", x.ca ? "a CA" : "an end entity",
+           issuer, nb, na, x.issuer_len == x.subject_len && !memcmp(x.issuer, x.subject, x.subject_len) ? " (self-issued)" : "");
 }
 
 static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
