@@ -60,7 +60,7 @@ void h3_qlog_stream_type(lwq_h3_conn *h, int64_t id, int local, uint64_t type)
                                                      : "unknown";
     lwq_qlog_begin(q, lwq_conn_qlog_now(h->qconn), "http3:stream_type_set");
     lwq_qlog_u64(q, "stream_id", (uint64_t)id);
-    lwq_qlog_str(q, "owner", local ? "local" : "remote");
+    lwq_qlog_str(q, q->v03 ? "owner" : "initiator", local ? "local" : "remote");
     lwq_qlog_str(q, q->v03 ? "new" : "stream_type", name);
     lwq_qlog_end(q);
 }

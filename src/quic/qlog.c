@@ -176,6 +176,7 @@ static void header_main(lwq_qlog *q, const char *vantage, const uint8_t *group_i
     lwq_qlog_close(q);
     lwq_qlog_arr(q, "event_schemas");
     lwq_qlog_str(q, NULL, LWQ_QLOG_EVENT_SCHEMA);
+    lwq_qlog_str(q, NULL, LWQ_QLOG_H3_EVENT_SCHEMA);
 }
 
 /* qlog 0.3 (draft-ietf-quic-qlog-main-schema-02/-03 JSON-SEQ): the header qvis checks for

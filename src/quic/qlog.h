@@ -8,6 +8,7 @@
 #include "quic/frame.h"
 
 #define LWQ_QLOG_EVENT_SCHEMA "urn:ietf:params:qlog:events:quic-13"
+#define LWQ_QLOG_H3_EVENT_SCHEMA "urn:ietf:params:qlog:events:http3-07"
 #define LWQ_QLOG_MAX_DEPTH 16
 
 typedef void (*lwq_qlog_sink)(void *ud, const char *record, size_t len);
