@@ -249,6 +249,14 @@ static const char intro[] =
     "coalesced, RFC 9000 §12.2) with its header after header protection is removed, its decrypted\n"
     "payload, and what the frames in it mean. The client's view: \"sent\" is client to server.\n";
 
+static const char outro[] =
+    "\n## Afterwards\n\n"
+    "This connection is too short for congestion control to show. For a longer one, over a path that loses\n"
+    "packets, [performance.md](performance.md#pictures-lwquic-qlog-plot) has the picture `lwquic-qlog plot`\n"
+    "draws from a qlog: packets sent, acknowledged and lost, the congestion window, RTTs and pacing rate.\n"
+    "To watch any connection the way this page reads one, run `lwquic-client --explain` (or\n"
+    "`lwquic-server --explain`); `--qlog-dir DIR` writes qlog files that qvis opens.\n";
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -315,6 +323,7 @@ int main(int argc, char **argv)
         }
     }
     fclose(f);
+    fputs(outro, o);
     for (int w = 0; w < 2; w++)
         for (int e = 0; e < 4; e++)
             if (ks.have[w][e])
