@@ -25,6 +25,7 @@ typedef struct h3_stream {
     lwq_h3_msg_info mi;
     uint64_t body_rx;
     int is_head, final_seen;
+    int qlog_in_data; /* inside a DATA frame already logged as parsed (qlog.c) */
     uint8_t *pend; /* accepted bytes not parsed yet (while QPACK-blocked) */
     size_t pend_len, pend_cap;
     int pend_fin;
