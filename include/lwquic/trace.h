@@ -24,6 +24,8 @@ typedef enum {
     LWQ_TRACE_LOST,
     /* The probe timeout fired in a packet-number space (epoch); value: consecutive PTOs. */
     LWQ_TRACE_PTO,
+    /* A client accepted a Retry packet: hdr is the whole packet (hdr_len bytes). */
+    LWQ_TRACE_RETRY,
 } lwq_trace_kind;
 
 typedef struct lwq_trace_event {

@@ -198,6 +198,7 @@ void lwq_conn_trace_datagram(lwq_conn *c, int sent, const uint8_t *d, size_t n);
 void lwq_conn_trace_keys(lwq_conn *c, int epoch, const char *detail);
 void lwq_conn_trace_lost(lwq_conn *c, lwq_space s, uint64_t pn);
 void lwq_conn_trace_pto(lwq_conn *c, lwq_space s);
+void lwq_conn_trace_retry(lwq_conn *c, const uint8_t *pkt, size_t len);
 const char *lwq_conn_loss_rule(const lwq_conn *c, lwq_space s, uint64_t pn);
 /* Hands in-order CRYPTO bytes of a space to TLS and applies what comes back. */
 int lwq_conn_crypto_progress(lwq_conn *c, lwq_space s);

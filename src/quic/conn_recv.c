@@ -254,6 +254,7 @@ static int recv_retry(lwq_conn *c, const lwq_pkt_hdr *h, const uint8_t *pkt)
         c->stats.packets_dropped++;
         return 0;
     }
+    lwq_conn_trace_retry(c, pkt, h->pkt_len);
     return lwq_conn_retry(c, &scid, h->token, h->token_len);
 }
 

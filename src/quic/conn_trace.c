@@ -70,6 +70,14 @@ void lwq_conn_trace_pto(lwq_conn *c, lwq_space s)
     emit(c, &ev);
 }
 
+void lwq_conn_trace_retry(lwq_conn *c, const uint8_t *pkt, size_t len)
+{
+    if (!c->cfg->trace)
+        return;
+    lwq_trace_event ev = {.kind = LWQ_TRACE_RETRY, .hdr = pkt, .hdr_len = len, .wire_len = len};
+    emit(c, &ev);
+}
+
 static void address(lwq_qlog *q, const struct sockaddr_storage *ss, int v03, const char *ipkey, const char *portkey)
 {
     char ip[INET6_ADDRSTRLEN] = "";

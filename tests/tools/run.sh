@@ -27,6 +27,20 @@ $PY tests/tools/check_qvis.py --h3 "$cq" "$sq" &&
     $PY tests/tools/check_explain.py server "$W/server.log" "$sq" || exit 1
 echo "tools: --explain and qlog checks passed"
 
+# Retry: the client's explained trace names the Retry and still explains everything its qlog saw.
+mkdir -p "$W/qlog-retry"
+port=$((port + 4))
+start_server "$port" "$W/server-retry.log" --retry || exit 1
+"$B/bin/lwquic-client" --cafile "$W/certs/ca.pem" --resolve "localhost=127.0.0.1:$port" -o "$W/out" \
+    --explain --qlog-dir "$W/qlog-retry" "https://localhost:$port/index.html" 2> "$W/client-retry.log"
+rc=$?
+kill "$server_pid" 2> /dev/null
+wait "$server_pid" 2> /dev/null
+[ $rc -eq 0 ] && grep -q "received a Retry packet, .*\[RFC 9000 §17.2.5, §8.1.2\]" "$W/client-retry.log" ||
+    { echo "tools: Retry not explained"; tail -5 "$W/client-retry.log"; exit 1; }
+$PY tests/tools/check_explain.py client "$W/client-retry.log" "$W"/qlog-retry/*_client.sqlog || exit 1
+echo "tools: Retry explained"
+
 # Loss: a download through lwquic-netsim dropping 5 % both ways; the server's explained losses against its qlog.
 mkdir -p "$W/qlog-lossy"
 head -c 400000 /dev/urandom > "$W/www/lossy"

@@ -72,8 +72,9 @@ static void keys(explain *e, ex_conn *c, const lwq_trace_event *ev)
     const char *d = ev->detail ? ev->detail : "";
     if (!strcmp(d, "initial"))
         ex_say(e, c, 0, C_KEY, "RFC 9001 §5.2",
-               "keys: Initial secrets derived from the client's first Destination Connection ID with the "
-               "version's fixed salt (HKDF-Extract, then \"client in\"/\"server in\"); anyone can compute them");
+               "keys: Initial secrets derived from the Destination Connection ID of the client's Initial (its first, "
+               "or the one a Retry chose) with the version's fixed salt (HKDF-Extract, then \"client in\"/\"server in\"); "
+               "anyone can compute them");
     else if (!strcmp(d, "discarded"))
         ex_say(e, c, 0, C_KEY, ev->epoch == 0 ? "RFC 9001 §4.9.1" : ev->epoch == 2 ? "RFC 9001 §4.9.2" : "RFC 9001 §4.9",
                "keys: %s keys discarded; no more %s packets are sent or accepted", lvl, lvl);
@@ -390,6 +391,24 @@ static void lost(explain *e, ex_conn *c, const lwq_trace_event *ev)
                epoch_names[ev->epoch & 3], (unsigned long long)ev->pn);
 }
 
+static void retry(explain *e, ex_conn *c, const lwq_trace_event *ev)
+{
+    lwq_pkt_hdr h;
+    if (lwq_pkt_hdr_decode(&h, ev->hdr, ev->hdr_len, 0) < 0) {
+        ex_say(e, c, 0, C_PKT, "RFC 9000 §17.2.5", "<- received a Retry packet (header not decoded)");
+        return;
+    }
+    char s[2 * LWQ_CID_MAX + 3];
+    ex_hex(s, sizeof(s), h.scid, h.scid_len);
+    ex_say(e, c, 0, C_PKT, "RFC 9000 §17.2.5, §8.1.2",
+           "<- received a Retry packet, %zu bytes: the server wants proof that the client owns its address before it "
+           "does any work; it carries a %zu-byte token and a new server connection ID %s", ev->hdr_len, h.token_len, s);
+    ex_say(e, c, 1, C_DIM, "RFC 9001 §5.8", "its last 16 bytes are the Retry Integrity Tag, an AEAD tag over the packet "
+           "and the client's original Destination Connection ID with a key fixed by the version");
+    ex_say(e, c, 1, C_DIM, "RFC 9000 §17.2.5.2", "the client starts again: its next Initial carries the token, is sent to "
+           "the new connection ID, and is protected with Initial keys derived from that ID");
+}
+
 static void pto(explain *e, ex_conn *c, const lwq_trace_event *ev)
 {
     ex_say(e, c, 0, C_LOSS, "RFC 9002 §6.2, §6.2.4",
@@ -410,6 +429,7 @@ void explain_event(void *ud, const lwq_trace_event *ev)
     case LWQ_TRACE_KEYS: keys(e, c, ev); break;
     case LWQ_TRACE_LOST: lost(e, c, ev); break;
     case LWQ_TRACE_PTO: pto(e, c, ev); break;
+    case LWQ_TRACE_RETRY: retry(e, c, ev); break;
     }
     fflush(e->out);
     pthread_mutex_unlock(&lock);
