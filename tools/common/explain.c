@@ -20,6 +20,9 @@ void ex_say(explain *e, ex_conn *c, int indent, int cls, const char *rfc, const 
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    for (char *t = text; *t; t++) /* peer strings (reason phrases, names, header values) reach a terminal */
+        if ((unsigned char)*t < 0x20 || *t == 0x7f)
+            *t = '?';
     fprintf(e->out, "%s: %*s", c->is_server ? "server" : "client", indent * 2, "");
     if (e->colour)
         fprintf(e->out, "%s%s\033[0m", colours[cls], text);
