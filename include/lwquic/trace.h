@@ -32,7 +32,7 @@ typedef struct lwq_trace_event {
     lwq_trace_kind kind;
     const void *conn; /* identifies the connection (its lwq_conn) */
     int is_server;    /* the endpoint tracing */
-    int sent;      /* PACKET, DATAGRAM: 1 sent by us, 0 received */
+    int sent;         /* PACKET, DATAGRAM: 1 sent by us, 0 received */
     lwq_tstamp now;
     int epoch;          /* KEYS, LOST, PTO; PACKET: the epoch of its keys */
     uint64_t pn;        /* PACKET, LOST: packet number */

@@ -9,23 +9,34 @@
 static const char *frame_name(uint64_t t)
 {
     switch (t) {
-    case LWQ_H3_FT_DATA: return "data";
-    case LWQ_H3_FT_HEADERS: return "headers";
-    case LWQ_H3_FT_CANCEL_PUSH: return "cancel_push";
-    case LWQ_H3_FT_SETTINGS: return "settings";
-    case LWQ_H3_FT_PUSH_PROMISE: return "push_promise";
-    case LWQ_H3_FT_GOAWAY: return "goaway";
-    case LWQ_H3_FT_MAX_PUSH_ID: return "max_push_id";
+    case LWQ_H3_FT_DATA:
+        return "data";
+    case LWQ_H3_FT_HEADERS:
+        return "headers";
+    case LWQ_H3_FT_CANCEL_PUSH:
+        return "cancel_push";
+    case LWQ_H3_FT_SETTINGS:
+        return "settings";
+    case LWQ_H3_FT_PUSH_PROMISE:
+        return "push_promise";
+    case LWQ_H3_FT_GOAWAY:
+        return "goaway";
+    case LWQ_H3_FT_MAX_PUSH_ID:
+        return "max_push_id";
     case LWQ_H3_FT_PRIORITY_UPDATE_REQ:
-    case LWQ_H3_FT_PRIORITY_UPDATE_PUSH: return "priority_update";
+    case LWQ_H3_FT_PRIORITY_UPDATE_PUSH:
+        return "priority_update";
     }
     return "unknown";
 }
 
-static lwq_qlog *qlog_of(lwq_h3_conn *h) { return h->qconn ? lwq_conn_qlog_of(h->qconn) : NULL; }
+static lwq_qlog *qlog_of(lwq_h3_conn *h)
+{
+    return h->qconn ? lwq_conn_qlog_of(h->qconn) : NULL;
+}
 
-void h3_qlog_frame(lwq_h3_conn *h, int64_t id, int created, uint64_t type, uint64_t len,
-                   const lwq_qpack_field *f, size_t n)
+void h3_qlog_frame(lwq_h3_conn *h, int64_t id, int created, uint64_t type, uint64_t len, const lwq_qpack_field *f,
+                   size_t n)
 {
     lwq_qlog *q = qlog_of(h);
     if (!q)

@@ -14,13 +14,19 @@ static void emit(lwq_conn *c, lwq_trace_event *ev)
     c->cfg->trace(c->cfg->trace_ud, ev);
 }
 
-void lwq_conn_trace_packet(lwq_conn *c, int sent, lwq_pkt_type type, uint64_t pn, const uint8_t *hdr,
-                           size_t hdr_len, const uint8_t *payload, size_t len, size_t wire_len)
+void lwq_conn_trace_packet(lwq_conn *c, int sent, lwq_pkt_type type, uint64_t pn, const uint8_t *hdr, size_t hdr_len,
+                           const uint8_t *payload, size_t len, size_t wire_len)
 {
     if (!c->cfg->trace)
         return;
-    lwq_trace_event ev = {.kind = LWQ_TRACE_PACKET, .sent = sent, .pn = pn, .hdr = hdr, .hdr_len = hdr_len,
-                          .payload = payload, .payload_len = len, .wire_len = wire_len};
+    lwq_trace_event ev = {.kind = LWQ_TRACE_PACKET,
+                          .sent = sent,
+                          .pn = pn,
+                          .hdr = hdr,
+                          .hdr_len = hdr_len,
+                          .payload = payload,
+                          .payload_len = len,
+                          .wire_len = wire_len};
     ev.epoch = type == LWQ_PKT_INITIAL ? 0 : type == LWQ_PKT_0RTT ? 1 : type == LWQ_PKT_HANDSHAKE ? 2 : 3;
     emit(c, &ev);
 }
@@ -41,7 +47,10 @@ void lwq_conn_trace_keys(lwq_conn *c, int epoch, const char *detail)
     emit(c, &ev);
 }
 
-static int space_epoch(lwq_space s) { return s == LWQ_SPACE_INITIAL ? 0 : s == LWQ_SPACE_HANDSHAKE ? 2 : 3; }
+static int space_epoch(lwq_space s)
+{
+    return s == LWQ_SPACE_INITIAL ? 0 : s == LWQ_SPACE_HANDSHAKE ? 2 : 3;
+}
 
 /* RFC 9002 §6.1: a packet is lost when a later one is acknowledged and it is kPacketThreshold
  * behind the largest acknowledged (§6.1.1), or was sent long enough before it (§6.1.2). */
@@ -57,8 +66,11 @@ void lwq_conn_trace_lost(lwq_conn *c, lwq_space s, uint64_t pn)
 {
     if (!c->cfg->trace)
         return;
-    lwq_trace_event ev = {.kind = LWQ_TRACE_LOST, .epoch = space_epoch(s), .pn = pn,
-                          .value = c->rec.pkt_threshold, .detail = lwq_conn_loss_rule(c, s, pn)};
+    lwq_trace_event ev = {.kind = LWQ_TRACE_LOST,
+                          .epoch = space_epoch(s),
+                          .pn = pn,
+                          .value = c->rec.pkt_threshold,
+                          .detail = lwq_conn_loss_rule(c, s, pn)};
     emit(c, &ev);
 }
 
@@ -121,7 +133,10 @@ void lwq_conn_qlog_addresses(lwq_conn *c)
     }
 }
 
-static void cid(lwq_qlog *q, const char *k, const lwq_cid *id) { lwq_qlog_hex(q, k, id->id, id->len); }
+static void cid(lwq_qlog *q, const char *k, const lwq_cid *id)
+{
+    lwq_qlog_hex(q, k, id->id, id->len);
+}
 
 /* parameters_set (draft-ietf-quic-qlog-quic-events §5.2) with owner local or remote. */
 void lwq_conn_qlog_params(lwq_conn *c, int local)
@@ -157,5 +172,11 @@ void lwq_conn_qlog_params(lwq_conn *c, int local)
     lwq_qlog_end(q);
 }
 
-lwq_qlog *lwq_conn_qlog_of(lwq_conn *c) { return c->qlog; }
-lwq_tstamp lwq_conn_qlog_now(const lwq_conn *c) { return c->now; }
+lwq_qlog *lwq_conn_qlog_of(lwq_conn *c)
+{
+    return c->qlog;
+}
+lwq_tstamp lwq_conn_qlog_now(const lwq_conn *c)
+{
+    return c->now;
+}

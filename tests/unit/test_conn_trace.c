@@ -67,8 +67,11 @@ static void on_trace(void *ud, const lwq_trace_event *ev)
         ck_assert(!strcmp(ev->detail, "packet_threshold") || !strcmp(ev->detail, "time_threshold"));
         s->lost++;
         break;
-    case LWQ_TRACE_PTO: s->pto++; break;
-    case LWQ_TRACE_RETRY: break;
+    case LWQ_TRACE_PTO:
+        s->pto++;
+        break;
+    case LWQ_TRACE_RETRY:
+        break;
     }
 }
 
@@ -123,7 +126,8 @@ START_TEST(test_trace_of_a_lossy_connection)
         ck_assert_uint_eq(s->pkt_bytes[1], s->dgram_bytes[1]);
         ck_assert_uint_le(s->datagrams[1], s->packets[1][0] + s->packets[1][2] + s->packets[1][3]);
     }
-    ck_assert_msg(sides[0].lost + sides[1].lost > 0, "no loss: %u dropped, %u/%u datagrams, %u/%u PTOs", dropped, sides[0].datagrams[1], sides[1].datagrams[1], sides[0].pto, sides[1].pto);
+    ck_assert_msg(sides[0].lost + sides[1].lost > 0, "no loss: %u dropped, %u/%u datagrams, %u/%u PTOs", dropped,
+                  sides[0].datagrams[1], sides[1].datagrams[1], sides[0].pto, sides[1].pto);
 }
 END_TEST
 

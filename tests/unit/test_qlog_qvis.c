@@ -15,7 +15,10 @@ typedef struct qfile {
 
 static qfile qf[2];
 
-static void *q_open(void *ud, int is_server, const uint8_t *odcid, size_t len) { return &qf[is_server]; }
+static void *q_open(void *ud, int is_server, const uint8_t *odcid, size_t len)
+{
+    return &qf[is_server];
+}
 
 static void q_write(void *h, const char *rec, size_t len)
 {
@@ -30,7 +33,10 @@ static void q_write(void *h, const char *rec, size_t len)
     f->buf[f->len] = 0;
 }
 
-static void q_close(void *h) { (void)h; }
+static void q_close(void *h)
+{
+    (void)h;
+}
 
 static int streamed(pair *p)
 {
@@ -63,7 +69,10 @@ static char *record(const qfile *f, size_t i, char *out, size_t cap)
     return NULL;
 }
 
-static int has(const char *s, const char *what) { return strstr(s, what) != NULL; }
+static int has(const char *s, const char *what)
+{
+    return strstr(s, what) != NULL;
+}
 
 static void check_side(const qfile *f, int server)
 {
@@ -77,9 +86,15 @@ static void check_side(const qfile *f, int server)
     ck_assert(!has(r, "file_schema"));
     double last = 0;
     int seen[10] = {0};
-    const char *names[] = {"connectivity:connection_started", "transport:parameters_set", "transport:packet_sent",
-                           "transport:packet_received", "recovery:metrics_updated", "recovery:packet_lost",
-                           "connectivity:connection_closed", "\"owner\":\"local\"", "\"owner\":\"remote\"",
+    const char *names[] = {"connectivity:connection_started",
+                           "transport:parameters_set",
+                           "transport:packet_sent",
+                           "transport:packet_received",
+                           "recovery:metrics_updated",
+                           "recovery:packet_lost",
+                           "connectivity:connection_closed",
+                           "\"owner\":\"local\"",
+                           "\"owner\":\"remote\"",
                            "\"src_port\":"};
     for (size_t i = 1; record(f, i, r, sizeof(r)); i++) {
         const char *end = lwq_test_json_value(r);
@@ -92,7 +107,8 @@ static void check_side(const qfile *f, int server)
         ck_assert_ptr_nonnull(name);
         name += 9;
         ck_assert_msg(!strncmp(name, "connectivity:", 13) || !strncmp(name, "transport:", 10) ||
-                          !strncmp(name, "recovery:", 9) || !strncmp(name, "security:", 9) || !strncmp(name, "http:", 5),
+                          !strncmp(name, "recovery:", 9) || !strncmp(name, "security:", 9) ||
+                          !strncmp(name, "http:", 5),
                       "record %zu has a category qvis does not know: %.60s", i, name);
         ck_assert(has(r, "\"data\":{"));
         if (!strncmp(name, "transport:packet_", 17)) {

@@ -10,7 +10,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const colours[] = {"\033[1;36m", "\033[32m", "\033[1;35m", "\033[1;34m", "\033[34m",
+static const char *const colours[] = {"\033[1;36m", "\033[32m",   "\033[1;35m", "\033[1;34m", "\033[34m",
                                       "\033[1;33m", "\033[1;31m", "\033[33m",   "\033[2m"};
 
 void ex_say(explain *e, ex_conn *c, int indent, int cls, const char *rfc, const char *fmt, ...)
@@ -74,21 +74,27 @@ static void keys(explain *e, ex_conn *c, const lwq_trace_event *ev)
     const char *lvl = epoch_names[ev->epoch & 3];
     const char *d = ev->detail ? ev->detail : "";
     if (!strcmp(d, "initial"))
-        ex_say(e, c, 0, C_KEY, "RFC 9001 §5.2",
-               "keys: Initial secrets derived from the Destination Connection ID of the client's Initial (its first, "
-               "or the one a Retry chose) with the version's fixed salt (HKDF-Extract, then \"client in\"/\"server in\"); "
-               "anyone can compute them");
+        ex_say(
+            e, c, 0, C_KEY, "RFC 9001 §5.2",
+            "keys: Initial secrets derived from the Destination Connection ID of the client's Initial (its first, "
+            "or the one a Retry chose) with the version's fixed salt (HKDF-Extract, then \"client in\"/\"server in\"); "
+            "anyone can compute them");
     else if (!strcmp(d, "discarded"))
-        ex_say(e, c, 0, C_KEY, ev->epoch == 0 ? "RFC 9001 §4.9.1" : ev->epoch == 2 ? "RFC 9001 §4.9.2" : "RFC 9001 §4.9",
+        ex_say(e, c, 0, C_KEY,
+               ev->epoch == 0   ? "RFC 9001 §4.9.1"
+               : ev->epoch == 2 ? "RFC 9001 §4.9.2"
+                                : "RFC 9001 §4.9",
                "keys: %s keys discarded; no more %s packets are sent or accepted", lvl, lvl);
     else if (!strncmp(d, "key_update", 10))
         ex_say(e, c, 0, C_KEY, "RFC 9001 §6",
                "keys: 1-RTT key update, new %s keys from the next secret (HKDF-Expand-Label \"quic ku\"); the Key "
-               "Phase bit flips", strstr(d, "write") ? "write" : "read");
+               "Phase bit flips",
+               strstr(d, "write") ? "write" : "read");
     else
         ex_say(e, c, 0, C_KEY, ev->epoch == 3 ? "RFC 9001 §4.1.4, §5.1" : "RFC 9001 §4.1.4",
                "keys: %s %s keys installed, from the TLS %s traffic secret; packet protection uses "
-               "\"quic key\", \"quic iv\" and \"quic hp\" labels", lvl, d, ev->epoch == 3 ? "application" : "handshake");
+               "\"quic key\", \"quic iv\" and \"quic hp\" labels",
+               lvl, d, ev->epoch == 3 ? "application" : "handshake");
 }
 
 static void datagram(explain *e, ex_conn *c, const lwq_trace_event *ev)
@@ -99,20 +105,26 @@ static void datagram(explain *e, ex_conn *c, const lwq_trace_event *ev)
                c->packets_in_dgram == 1 ? "" : "s", c->packets_in_dgram > 1 ? " (coalesced)" : "");
         c->packets_in_dgram = 0;
     } else {
-        ex_say(e, c, 0, C_PKT, "RFC 9000 §12.2", "<= received a UDP datagram of %zu bytes (it may hold several coalesced packets)",
-               ev->payload_len);
+        ex_say(e, c, 0, C_PKT, "RFC 9000 §12.2",
+               "<= received a UDP datagram of %zu bytes (it may hold several coalesced packets)", ev->payload_len);
     }
 }
 
 static const char *pkt_rfc(lwq_pkt_type t)
 {
     switch (t) {
-    case LWQ_PKT_INITIAL: return "RFC 9000 §17.2.2";
-    case LWQ_PKT_0RTT: return "RFC 9000 §17.2.3";
-    case LWQ_PKT_HANDSHAKE: return "RFC 9000 §17.2.4";
-    case LWQ_PKT_RETRY: return "RFC 9000 §17.2.5";
-    case LWQ_PKT_1RTT: return "RFC 9000 §17.3.1";
-    default: return "RFC 9000 §17.2.1";
+    case LWQ_PKT_INITIAL:
+        return "RFC 9000 §17.2.2";
+    case LWQ_PKT_0RTT:
+        return "RFC 9000 §17.2.3";
+    case LWQ_PKT_HANDSHAKE:
+        return "RFC 9000 §17.2.4";
+    case LWQ_PKT_RETRY:
+        return "RFC 9000 §17.2.5";
+    case LWQ_PKT_1RTT:
+        return "RFC 9000 §17.3.1";
+    default:
+        return "RFC 9000 §17.2.1";
     }
 }
 
@@ -133,17 +145,22 @@ static void header(explain *e, ex_conn *c, const lwq_trace_event *ev)
     char d[2 * LWQ_CID_MAX + 3], s[2 * LWQ_CID_MAX + 3];
     ex_hex(d, sizeof(d), h.dcid, h.dcid_len);
     ex_hex(s, sizeof(s), h.scid, is_long ? h.scid_len : 0);
-    lwq_pkt_type t = ev->epoch == 0 ? LWQ_PKT_INITIAL : ev->epoch == 1 ? LWQ_PKT_0RTT : ev->epoch == 2 ? LWQ_PKT_HANDSHAKE : LWQ_PKT_1RTT;
+    lwq_pkt_type t = ev->epoch == 0   ? LWQ_PKT_INITIAL
+                     : ev->epoch == 1 ? LWQ_PKT_0RTT
+                     : ev->epoch == 2 ? LWQ_PKT_HANDSHAKE
+                                      : LWQ_PKT_1RTT;
     ex_say(e, c, 0, C_PKT, pkt_rfc(t), "%s %s packet, packet number %llu, %zu bytes on the wire",
            ev->sent ? "-> sent" : "<- received", epoch_names[ev->epoch & 3], (unsigned long long)ev->pn, ev->wire_len);
     if (is_long)
-        ex_say(e, c, 1, C_DIM, "RFC 9000 §17.2", "long header: version 0x%08x, DCID %s (%zu bytes), SCID %s (%zu bytes)%s",
-               h.version, d, h.dcid_len, s, h.scid_len, t == LWQ_PKT_INITIAL ? ", Token and Length fields" : ", Length field");
+        ex_say(e, c, 1, C_DIM, "RFC 9000 §17.2",
+               "long header: version 0x%08x, DCID %s (%zu bytes), SCID %s (%zu bytes)%s", h.version, d, h.dcid_len, s,
+               h.scid_len, t == LWQ_PKT_INITIAL ? ", Token and Length fields" : ", Length field");
     else
-        ex_say(e, c, 1, C_DIM, "RFC 9000 §17.3.1", "short header: DCID %s, Key Phase bit %d, spin bit %d",
-               d, (ev->hdr[0] >> 2) & 1, (ev->hdr[0] >> 5) & 1);
+        ex_say(e, c, 1, C_DIM, "RFC 9000 §17.3.1", "short header: DCID %s, Key Phase bit %d, spin bit %d", d,
+               (ev->hdr[0] >> 2) & 1, (ev->hdr[0] >> 5) & 1);
     ex_say(e, c, 1, C_DIM, "RFC 9000 §17.1",
-           "packet number %llu sent in %zu byte%s: only the low bits, the receiver rebuilds the rest from the largest it has seen",
+           "packet number %llu sent in %zu byte%s: only the low bits, the receiver rebuilds the rest from the largest "
+           "it has seen",
            (unsigned long long)ev->pn, pn_len, pn_len == 1 ? "" : "s");
     ex_say(e, c, 1, C_DIM, "RFC 9001 §5.3, §5.4",
            "protection: the %zu payload bytes are AEAD-encrypted (16-byte tag) with the header as associated data; "
@@ -165,7 +182,8 @@ static void ack(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_fra
     size_t at = 0;
     for (size_t i = 0; i < f->u.ack.range_count && at < sizeof(ranges) - 40; i++) {
         const lwq_ack_range *r = &f->u.ack.ranges[i];
-        at += (size_t)snprintf(ranges + at, sizeof(ranges) - at, "%s%llu", i ? ", " : "", (unsigned long long)r->smallest);
+        at += (size_t)snprintf(ranges + at, sizeof(ranges) - at, "%s%llu", i ? ", " : "",
+                               (unsigned long long)r->smallest);
         if (r->largest != r->smallest)
             at += (size_t)snprintf(ranges + at, sizeof(ranges) - at, "-%llu", (unsigned long long)r->largest);
     }
@@ -182,35 +200,55 @@ static void ack(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_fra
         else
             ex_say(e, c, 2, C_DIM, "RFC 9000 §13.2.1, §13.2.2",
                    "why: %u ack-eliciting packet%s arrived since the last ACK; an ACK goes at least every second one "
-                   "or within max_ack_delay", n, n == 1 ? "" : "s");
+                   "or within max_ack_delay",
+                   n, n == 1 ? "" : "s");
         c->eliciting_rx[ev->epoch & 3] = 0;
     } else {
         ex_say(e, c, 2, C_DIM, "RFC 9002 §5.1, §6.1",
-               "the sender takes an RTT sample from the largest newly acknowledged packet and checks earlier ones for loss");
+               "the sender takes an RTT sample from the largest newly acknowledged packet and checks earlier ones for "
+               "loss");
     }
 }
 
 static const char *alert_name(unsigned a)
 {
     switch (a) {
-    case 10: return "unexpected_message";
-    case 40: return "handshake_failure";
-    case 42: return "bad_certificate";
-    case 43: return "unsupported_certificate";
-    case 44: return "certificate_revoked";
-    case 45: return "certificate_expired";
-    case 46: return "certificate_unknown";
-    case 47: return "illegal_parameter";
-    case 48: return "unknown_ca";
-    case 50: return "decode_error";
-    case 51: return "decrypt_error";
-    case 70: return "protocol_version";
-    case 80: return "internal_error";
-    case 109: return "missing_extension";
-    case 110: return "unsupported_extension";
-    case 112: return "unrecognized_name";
-    case 116: return "certificate_required";
-    case 120: return "no_application_protocol";
+    case 10:
+        return "unexpected_message";
+    case 40:
+        return "handshake_failure";
+    case 42:
+        return "bad_certificate";
+    case 43:
+        return "unsupported_certificate";
+    case 44:
+        return "certificate_revoked";
+    case 45:
+        return "certificate_expired";
+    case 46:
+        return "certificate_unknown";
+    case 47:
+        return "illegal_parameter";
+    case 48:
+        return "unknown_ca";
+    case 50:
+        return "decode_error";
+    case 51:
+        return "decrypt_error";
+    case 70:
+        return "protocol_version";
+    case 80:
+        return "internal_error";
+    case 109:
+        return "missing_extension";
+    case 110:
+        return "unsupported_extension";
+    case 112:
+        return "unrecognized_name";
+    case 116:
+        return "certificate_required";
+    case 120:
+        return "no_application_protocol";
     }
     return "another alert";
 }
@@ -230,12 +268,25 @@ static void close_code(explain *e, ex_conn *c, uint64_t code)
 /* HTTP/3 error codes (RFC 9114 §8.1) and QPACK's (RFC 9204 §6). */
 static void h3_code(explain *e, ex_conn *c, uint64_t code)
 {
-    static const char *const h3[] = {"H3_NO_ERROR: a graceful close", "H3_GENERAL_PROTOCOL_ERROR", "H3_INTERNAL_ERROR",
-                                     "H3_STREAM_CREATION_ERROR", "H3_CLOSED_CRITICAL_STREAM", "H3_FRAME_UNEXPECTED",
-                                     "H3_FRAME_ERROR", "H3_EXCESSIVE_LOAD", "H3_ID_ERROR", "H3_SETTINGS_ERROR",
-                                     "H3_MISSING_SETTINGS", "H3_REQUEST_REJECTED", "H3_REQUEST_CANCELLED",
-                                     "H3_REQUEST_INCOMPLETE", "H3_MESSAGE_ERROR", "H3_CONNECT_ERROR", "H3_VERSION_FALLBACK"};
-    static const char *const qp[] = {"QPACK_DECOMPRESSION_FAILED", "QPACK_ENCODER_STREAM_ERROR", "QPACK_DECODER_STREAM_ERROR"};
+    static const char *const h3[] = {"H3_NO_ERROR: a graceful close",
+                                     "H3_GENERAL_PROTOCOL_ERROR",
+                                     "H3_INTERNAL_ERROR",
+                                     "H3_STREAM_CREATION_ERROR",
+                                     "H3_CLOSED_CRITICAL_STREAM",
+                                     "H3_FRAME_UNEXPECTED",
+                                     "H3_FRAME_ERROR",
+                                     "H3_EXCESSIVE_LOAD",
+                                     "H3_ID_ERROR",
+                                     "H3_SETTINGS_ERROR",
+                                     "H3_MISSING_SETTINGS",
+                                     "H3_REQUEST_REJECTED",
+                                     "H3_REQUEST_CANCELLED",
+                                     "H3_REQUEST_INCOMPLETE",
+                                     "H3_MESSAGE_ERROR",
+                                     "H3_CONNECT_ERROR",
+                                     "H3_VERSION_FALLBACK"};
+    static const char *const qp[] = {"QPACK_DECOMPRESSION_FAILED", "QPACK_ENCODER_STREAM_ERROR",
+                                     "QPACK_DECODER_STREAM_ERROR"};
     if (code >= 0x100 && code <= 0x110)
         ex_say(e, c, 2, C_DIM, "RFC 9114 §8.1", "0x%llx is %s", (unsigned long long)code, h3[code - 0x100]);
     else if (code >= 0x200 && code <= 0x202)
@@ -245,15 +296,18 @@ static void h3_code(explain *e, ex_conn *c, uint64_t code)
 static void frame(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_frame *f)
 {
     uint64_t t = f->type;
-    const char *rfc = t < 0x1f ? frame_rfc[t] : (t == LWQ_FRAME_DATAGRAM || t == LWQ_FRAME_DATAGRAM_LEN) ? "RFC 9221 §4" : NULL;
+    const char *rfc = t < 0x1f                                                   ? frame_rfc[t]
+                      : (t == LWQ_FRAME_DATAGRAM || t == LWQ_FRAME_DATAGRAM_LEN) ? "RFC 9221 §4"
+                                                                                 : NULL;
     if (!rfc) {
         ex_say(e, c, 1, C_FRAME, "RFC 9000 §12.4", "frame type 0x%llx: unknown", (unsigned long long)t);
         return;
     }
     if (lwq_frame_is_stream(t)) {
         uint64_t id = f->u.stream.stream_id;
-        ex_say(e, c, 1, C_FRAME, rfc, "STREAM: %zu bytes of stream %llu at offset %llu%s; stream %llu is %s-initiated and %s",
-               f->u.stream.len, (unsigned long long)id, (unsigned long long)f->u.stream.offset,
+        ex_say(e, c, 1, C_FRAME, rfc,
+               "STREAM: %zu bytes of stream %llu at offset %llu%s; stream %llu is %s-initiated and %s", f->u.stream.len,
+               (unsigned long long)id, (unsigned long long)f->u.stream.offset,
                f->u.stream.fin ? ", FIN: the last byte" : "", (unsigned long long)id, id & 1 ? "server" : "client",
                id & 2 ? "unidirectional (RFC 9000 §2.1)" : "bidirectional (RFC 9000 §2.1)");
         ex_stream_frame(e, c, ev->sent, id, f->u.stream.offset, f->u.stream.data, f->u.stream.len, f->u.stream.fin);
@@ -262,11 +316,16 @@ static void frame(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_f
     switch (t) {
     case LWQ_FRAME_PADDING:
         ex_say(e, c, 1, C_FRAME, rfc, "PADDING: %zu zero bytes%s", f->u.padding_len,
-               ev->epoch == 0 && ev->sent ? "; a client's Initial datagrams are padded to 1200 bytes (RFC 9000 §14.1)" : "");
+               ev->epoch == 0 && ev->sent ? "; a client's Initial datagrams are padded to 1200 bytes (RFC 9000 §14.1)"
+                                          : "");
         break;
-    case LWQ_FRAME_PING: ex_say(e, c, 1, C_FRAME, rfc, "PING: asks for an acknowledgment (keeps the path alive or probes)"); break;
+    case LWQ_FRAME_PING:
+        ex_say(e, c, 1, C_FRAME, rfc, "PING: asks for an acknowledgment (keeps the path alive or probes)");
+        break;
     case LWQ_FRAME_ACK:
-    case LWQ_FRAME_ACK_ECN: ack(e, c, ev, f, rfc); break;
+    case LWQ_FRAME_ACK_ECN:
+        ack(e, c, ev, f, rfc);
+        break;
     case LWQ_FRAME_RESET_STREAM:
         ex_say(e, c, 1, C_FRAME, rfc, "RESET_STREAM: abandons sending on stream %llu, error 0x%llx, final size %llu",
                (unsigned long long)f->u.reset_stream.stream_id, (unsigned long long)f->u.reset_stream.app_error,
@@ -282,11 +341,14 @@ static void frame(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_f
         ex_crypto_frame(e, c, ev->sent, ev->epoch & 3, f->u.crypto.offset, f->u.crypto.data, f->u.crypto.len);
         break;
     case LWQ_FRAME_NEW_TOKEN:
-        ex_say(e, c, 1, C_FRAME, rfc, "NEW_TOKEN: a %zu-byte token the client may present in a later connection's Initial "
-               "to skip address validation (RFC 9000 §8.1.3)", f->u.new_token.len);
+        ex_say(e, c, 1, C_FRAME, rfc,
+               "NEW_TOKEN: a %zu-byte token the client may present in a later connection's Initial "
+               "to skip address validation (RFC 9000 §8.1.3)",
+               f->u.new_token.len);
         break;
     case LWQ_FRAME_MAX_DATA:
-        ex_say(e, c, 1, C_FRAME, rfc, "MAX_DATA: the peer may send up to %llu bytes on all streams together (flow control, RFC 9000 §4.1)",
+        ex_say(e, c, 1, C_FRAME, rfc,
+               "MAX_DATA: the peer may send up to %llu bytes on all streams together (flow control, RFC 9000 §4.1)",
                (unsigned long long)f->u.max_data);
         break;
     case LWQ_FRAME_MAX_STREAM_DATA:
@@ -296,7 +358,8 @@ static void frame(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_f
     case LWQ_FRAME_MAX_STREAMS_BIDI:
     case LWQ_FRAME_MAX_STREAMS_UNI:
         ex_say(e, c, 1, C_FRAME, rfc, "MAX_STREAMS: the peer may open up to %llu %s streams in total",
-               (unsigned long long)f->u.max_streams, t == LWQ_FRAME_MAX_STREAMS_BIDI ? "bidirectional" : "unidirectional");
+               (unsigned long long)f->u.max_streams,
+               t == LWQ_FRAME_MAX_STREAMS_BIDI ? "bidirectional" : "unidirectional");
         break;
     case LWQ_FRAME_DATA_BLOCKED:
         ex_say(e, c, 1, C_FRAME, rfc, "DATA_BLOCKED: the sender has data but hit the connection limit %llu",
@@ -308,12 +371,14 @@ static void frame(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_f
         break;
     case LWQ_FRAME_STREAMS_BLOCKED_BIDI:
     case LWQ_FRAME_STREAMS_BLOCKED_UNI:
-        ex_say(e, c, 1, C_FRAME, rfc, "STREAMS_BLOCKED: the sender wants more than %llu streams", (unsigned long long)f->u.max_streams);
+        ex_say(e, c, 1, C_FRAME, rfc, "STREAMS_BLOCKED: the sender wants more than %llu streams",
+               (unsigned long long)f->u.max_streams);
         break;
     case LWQ_FRAME_NEW_CONNECTION_ID: {
         char id[2 * LWQ_CID_MAX + 3];
         ex_hex(id, sizeof(id), f->u.new_cid.cid.id, f->u.new_cid.cid.len);
-        ex_say(e, c, 1, C_FRAME, rfc, "NEW_CONNECTION_ID: sequence %llu, CID %s with its stateless reset token; spare "
+        ex_say(e, c, 1, C_FRAME, rfc,
+               "NEW_CONNECTION_ID: sequence %llu, CID %s with its stateless reset token; spare "
                "IDs let the peer change paths without being linkable (RFC 9000 §5.1.1)",
                (unsigned long long)f->u.new_cid.seq, id);
         break;
@@ -330,17 +395,19 @@ static void frame(explain *e, ex_conn *c, const lwq_trace_event *ev, const lwq_f
         break;
     case LWQ_FRAME_CONNECTION_CLOSE:
     case LWQ_FRAME_CONNECTION_CLOSE_APP:
-        ex_say(e, c, 1, C_FRAME, rfc, "CONNECTION_CLOSE (%s): error 0x%llx, reason \"%.*s\"; the connection ends "
-               "(closing and draining, RFC 9000 §10.2)", t == LWQ_FRAME_CONNECTION_CLOSE ? "transport" : "application",
-               (unsigned long long)f->u.close.error_code, (int)(f->u.close.reason_len > 80 ? 80 : f->u.close.reason_len),
-               (const char *)f->u.close.reason);
+        ex_say(e, c, 1, C_FRAME, rfc,
+               "CONNECTION_CLOSE (%s): error 0x%llx, reason \"%.*s\"; the connection ends "
+               "(closing and draining, RFC 9000 §10.2)",
+               t == LWQ_FRAME_CONNECTION_CLOSE ? "transport" : "application", (unsigned long long)f->u.close.error_code,
+               (int)(f->u.close.reason_len > 80 ? 80 : f->u.close.reason_len), (const char *)f->u.close.reason);
         if (t == LWQ_FRAME_CONNECTION_CLOSE)
             close_code(e, c, f->u.close.error_code);
         else if (c->h3)
             h3_code(e, c, f->u.close.error_code);
         break;
     case LWQ_FRAME_HANDSHAKE_DONE:
-        ex_say(e, c, 1, C_FRAME, rfc, "HANDSHAKE_DONE: the server confirms the handshake; the client may now discard "
+        ex_say(e, c, 1, C_FRAME, rfc,
+               "HANDSHAKE_DONE: the server confirms the handshake; the client may now discard "
                "its Handshake keys (RFC 9001 §4.1.2)");
         break;
     default:
@@ -382,10 +449,11 @@ static void packet(explain *e, ex_conn *c, const lwq_trace_event *ev)
 static void lost(explain *e, ex_conn *c, const lwq_trace_event *ev)
 {
     if (ev->detail && !strcmp(ev->detail, "packet_threshold"))
-        ex_say(e, c, 0, C_LOSS, "RFC 9002 §6.1.1",
-               "loss: %s packet %llu declared lost: a packet at least %llu numbers later was acknowledged "
-               "(the packet reordering threshold); its frames' information is sent again in new packets (RFC 9000 §13.3)",
-               epoch_names[ev->epoch & 3], (unsigned long long)ev->pn, (unsigned long long)ev->value);
+        ex_say(
+            e, c, 0, C_LOSS, "RFC 9002 §6.1.1",
+            "loss: %s packet %llu declared lost: a packet at least %llu numbers later was acknowledged "
+            "(the packet reordering threshold); its frames' information is sent again in new packets (RFC 9000 §13.3)",
+            epoch_names[ev->epoch & 3], (unsigned long long)ev->pn, (unsigned long long)ev->value);
     else
         ex_say(e, c, 0, C_LOSS, "RFC 9002 §6.1.2",
                "loss: %s packet %llu declared lost: a later packet was acknowledged and this one was sent more than "
@@ -405,10 +473,13 @@ static void retry(explain *e, ex_conn *c, const lwq_trace_event *ev)
     ex_hex(s, sizeof(s), h.scid, h.scid_len);
     ex_say(e, c, 0, C_PKT, "RFC 9000 §17.2.5, §8.1.2",
            "<- received a Retry packet, %zu bytes: the server wants proof that the client owns its address before it "
-           "does any work; it carries a %zu-byte token and a new server connection ID %s", ev->hdr_len, h.token_len, s);
-    ex_say(e, c, 1, C_DIM, "RFC 9001 §5.8", "its last 16 bytes are the Retry Integrity Tag, an AEAD tag over the packet "
+           "does any work; it carries a %zu-byte token and a new server connection ID %s",
+           ev->hdr_len, h.token_len, s);
+    ex_say(e, c, 1, C_DIM, "RFC 9001 §5.8",
+           "its last 16 bytes are the Retry Integrity Tag, an AEAD tag over the packet "
            "and the client's original Destination Connection ID with a key fixed by the version");
-    ex_say(e, c, 1, C_DIM, "RFC 9000 §17.2.5.2", "the client starts again: its next Initial carries the token, is sent to "
+    ex_say(e, c, 1, C_DIM, "RFC 9000 §17.2.5.2",
+           "the client starts again: its next Initial carries the token, is sent to "
            "the new connection ID, and is protected with Initial keys derived from that ID");
 }
 
@@ -427,12 +498,24 @@ void explain_event(void *ud, const lwq_trace_event *ev)
     pthread_mutex_lock(&lock);
     ex_conn *c = conn_of(e, ev);
     switch (ev->kind) {
-    case LWQ_TRACE_PACKET: packet(e, c, ev); break;
-    case LWQ_TRACE_DATAGRAM: datagram(e, c, ev); break;
-    case LWQ_TRACE_KEYS: keys(e, c, ev); break;
-    case LWQ_TRACE_LOST: lost(e, c, ev); break;
-    case LWQ_TRACE_PTO: pto(e, c, ev); break;
-    case LWQ_TRACE_RETRY: retry(e, c, ev); break;
+    case LWQ_TRACE_PACKET:
+        packet(e, c, ev);
+        break;
+    case LWQ_TRACE_DATAGRAM:
+        datagram(e, c, ev);
+        break;
+    case LWQ_TRACE_KEYS:
+        keys(e, c, ev);
+        break;
+    case LWQ_TRACE_LOST:
+        lost(e, c, ev);
+        break;
+    case LWQ_TRACE_PTO:
+        pto(e, c, ev);
+        break;
+    case LWQ_TRACE_RETRY:
+        retry(e, c, ev);
+        break;
     }
     fflush(e->out);
     pthread_mutex_unlock(&lock);

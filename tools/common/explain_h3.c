@@ -49,8 +49,9 @@ static ssize_t field_line(explain *e, ex_conn *c, const uint8_t *p, size_t n)
         if ((k = lwq_qpack_int_decode(&idx, p, n, 6)) < 0)
             return k;
         if (is_static && idx < LWQ_QPACK_STATIC_COUNT)
-            ex_say(e, c, 4, C_QPACK, "RFC 9204 §4.5.2, Appendix A", "QPACK indexed field line: static entry %llu = %s: %s",
-                   (unsigned long long)idx, lwq_qpack_static[idx].name, lwq_qpack_static[idx].value);
+            ex_say(e, c, 4, C_QPACK, "RFC 9204 §4.5.2, Appendix A",
+                   "QPACK indexed field line: static entry %llu = %s: %s", (unsigned long long)idx,
+                   lwq_qpack_static[idx].name, lwq_qpack_static[idx].value);
         else
             ex_say(e, c, 4, C_QPACK, "RFC 9204 §4.5.2", "QPACK indexed field line: %s table entry, relative index %llu",
                    is_static ? "static" : "dynamic", (unsigned long long)idx);
@@ -59,8 +60,8 @@ static ssize_t field_line(explain *e, ex_conn *c, const uint8_t *p, size_t n)
     if ((p[0] & 0xf0) == 0x10) {
         if ((k = lwq_qpack_int_decode(&idx, p, n, 4)) < 0)
             return k;
-        ex_say(e, c, 4, C_QPACK, "RFC 9204 §4.5.3", "QPACK indexed field line with post-base index %llu (dynamic table)",
-               (unsigned long long)idx);
+        ex_say(e, c, 4, C_QPACK, "RFC 9204 §4.5.3",
+               "QPACK indexed field line with post-base index %llu (dynamic table)", (unsigned long long)idx);
         return k;
     }
     if ((p[0] & 0xc0) == 0x40 || (p[0] & 0xf0) == 0x00) {
@@ -72,7 +73,8 @@ static ssize_t field_line(explain *e, ex_conn *c, const uint8_t *p, size_t n)
             return v;
         str(value, sizeof(value), &sv);
         if (is_static && idx < LWQ_QPACK_STATIC_COUNT)
-            snprintf(name, sizeof(name), "static entry %llu's name %s", (unsigned long long)idx, lwq_qpack_static[idx].name);
+            snprintf(name, sizeof(name), "static entry %llu's name %s", (unsigned long long)idx,
+                     lwq_qpack_static[idx].name);
         else
             snprintf(name, sizeof(name), "%s name index %llu", post ? "post-base" : "dynamic", (unsigned long long)idx);
         ex_say(e, c, 4, C_QPACK, post ? "RFC 9204 §4.5.5" : "RFC 9204 §4.5.4",
@@ -118,15 +120,31 @@ static void field_section(explain *e, ex_conn *c, const uint8_t *p, size_t n)
 static const char *frame_name(uint64_t t, const char **rfc)
 {
     switch (t) {
-    case LWQ_H3_FT_DATA: *rfc = "RFC 9114 §7.2.1"; return "DATA";
-    case LWQ_H3_FT_HEADERS: *rfc = "RFC 9114 §7.2.2"; return "HEADERS";
-    case LWQ_H3_FT_CANCEL_PUSH: *rfc = "RFC 9114 §7.2.3"; return "CANCEL_PUSH";
-    case LWQ_H3_FT_SETTINGS: *rfc = "RFC 9114 §7.2.4"; return "SETTINGS";
-    case LWQ_H3_FT_PUSH_PROMISE: *rfc = "RFC 9114 §7.2.5"; return "PUSH_PROMISE";
-    case LWQ_H3_FT_GOAWAY: *rfc = "RFC 9114 §7.2.6"; return "GOAWAY";
-    case LWQ_H3_FT_MAX_PUSH_ID: *rfc = "RFC 9114 §7.2.7"; return "MAX_PUSH_ID";
+    case LWQ_H3_FT_DATA:
+        *rfc = "RFC 9114 §7.2.1";
+        return "DATA";
+    case LWQ_H3_FT_HEADERS:
+        *rfc = "RFC 9114 §7.2.2";
+        return "HEADERS";
+    case LWQ_H3_FT_CANCEL_PUSH:
+        *rfc = "RFC 9114 §7.2.3";
+        return "CANCEL_PUSH";
+    case LWQ_H3_FT_SETTINGS:
+        *rfc = "RFC 9114 §7.2.4";
+        return "SETTINGS";
+    case LWQ_H3_FT_PUSH_PROMISE:
+        *rfc = "RFC 9114 §7.2.5";
+        return "PUSH_PROMISE";
+    case LWQ_H3_FT_GOAWAY:
+        *rfc = "RFC 9114 §7.2.6";
+        return "GOAWAY";
+    case LWQ_H3_FT_MAX_PUSH_ID:
+        *rfc = "RFC 9114 §7.2.7";
+        return "MAX_PUSH_ID";
     case LWQ_H3_FT_PRIORITY_UPDATE_REQ:
-    case LWQ_H3_FT_PRIORITY_UPDATE_PUSH: *rfc = "RFC 9218 §7.1"; return "PRIORITY_UPDATE";
+    case LWQ_H3_FT_PRIORITY_UPDATE_PUSH:
+        *rfc = "RFC 9218 §7.1";
+        return "PRIORITY_UPDATE";
     }
     *rfc = "RFC 9114 §7.2.8, §9";
     return "reserved or unknown (ignored)";
@@ -145,7 +163,8 @@ static void settings(explain *e, ex_conn *c, const uint8_t *p, size_t n)
                            : id == LWQ_H3_SET_MAX_FIELD_SECTION_SIZE ? "SETTINGS_MAX_FIELD_SECTION_SIZE"
                            : lwq_h3_is_grease(id)                    ? "reserved (GREASE), ignored"
                                                                      : "unknown, ignored";
-        const char *rfc = id == LWQ_H3_SET_QPACK_MAX_TABLE_CAPACITY || id == LWQ_H3_SET_QPACK_BLOCKED_STREAMS ? "RFC 9204 §5"
+        const char *rfc = id == LWQ_H3_SET_QPACK_MAX_TABLE_CAPACITY || id == LWQ_H3_SET_QPACK_BLOCKED_STREAMS
+                              ? "RFC 9204 §5"
                           : id == LWQ_H3_SET_MAX_FIELD_SECTION_SIZE ? "RFC 9114 §7.2.4.1"
                                                                     : "RFC 9114 §7.2.4.1, §9";
         ex_say(e, c, 3, C_H3, rfc, "setting 0x%llx %s = %llu", (unsigned long long)id, name, (unsigned long long)v);
@@ -160,7 +179,8 @@ static void h3_frame(explain *e, ex_conn *c, ex_stream *s, const lwq_h3_pframe *
     if (f->kind == LWQ_H3_P_DATA) {
         if (!s->ilen) /* ilen doubles as "inside a DATA frame" on request streams */
             ex_say(e, c, 2, C_H3, rfc, "HTTP/3 DATA frame on stream %llu: %llu bytes of %s body",
-                   (unsigned long long)s->id, (unsigned long long)(f->len + s->ps.left), c->is_server == s->sent ? "response" : "request");
+                   (unsigned long long)s->id, (unsigned long long)(f->len + s->ps.left),
+                   c->is_server == s->sent ? "response" : "request");
         s->ilen = f->data_end ? 0 : 1;
         return;
     }
@@ -186,7 +206,8 @@ static void enc_insns(explain *e, ex_conn *c, ex_stream *s)
             break;
         }
         if (in.type == LWQ_QPACK_SET_CAPACITY)
-            ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.3.1", "QPACK Set Dynamic Table Capacity %llu", (unsigned long long)in.index);
+            ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.3.1", "QPACK Set Dynamic Table Capacity %llu",
+                   (unsigned long long)in.index);
         else if (in.type == LWQ_QPACK_INSERT_NAME_REF) {
             str(v, sizeof(v), &in.value);
             ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.3.2", "QPACK Insert with Name Reference: %s name %llu, value \"%s\"",
@@ -196,7 +217,8 @@ static void enc_insns(explain *e, ex_conn *c, ex_stream *s)
             str(v, sizeof(v), &in.value);
             ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.3.3", "QPACK Insert with Literal Name: %s: %s", nm, v);
         } else
-            ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.3.4", "QPACK Duplicate of relative index %llu", (unsigned long long)in.index);
+            ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.3.4", "QPACK Duplicate of relative index %llu",
+                   (unsigned long long)in.index);
         at += (size_t)k;
     }
     memmove(s->ibuf, s->ibuf + at, s->ilen - at);
@@ -217,11 +239,14 @@ static void dec_insns(explain *e, ex_conn *c, ex_stream *s)
             break;
         }
         if (in.type == LWQ_QPACK_SECTION_ACK)
-            ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.4.1", "QPACK Section Acknowledgment for stream %llu", (unsigned long long)in.value);
+            ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.4.1", "QPACK Section Acknowledgment for stream %llu",
+                   (unsigned long long)in.value);
         else if (in.type == LWQ_QPACK_STREAM_CANCEL)
-            ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.4.2", "QPACK Stream Cancellation of stream %llu", (unsigned long long)in.value);
+            ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.4.2", "QPACK Stream Cancellation of stream %llu",
+                   (unsigned long long)in.value);
         else
-            ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.4.3", "QPACK Insert Count Increment by %llu", (unsigned long long)in.value);
+            ex_say(e, c, 2, C_QPACK, "RFC 9204 §4.4.3", "QPACK Insert Count Increment by %llu",
+                   (unsigned long long)in.value);
         at += (size_t)k;
     }
     memmove(s->ibuf, s->ibuf + at, s->ilen - at);
@@ -245,18 +270,22 @@ static void feed(explain *e, ex_conn *c, ex_stream *s, const uint8_t *p, size_t 
         uint64_t t;
         lwq_varint_decode(&t, s->ibuf, s->ilen);
         s->ilen = 0;
-        const char *what = t == LWQ_H3_ST_CONTROL     ? "the control stream (SETTINGS first, then connection-wide frames)"
-                           : t == LWQ_H3_ST_PUSH      ? "a push stream"
+        const char *what = t == LWQ_H3_ST_CONTROL ? "the control stream (SETTINGS first, then connection-wide frames)"
+                           : t == LWQ_H3_ST_PUSH  ? "a push stream"
                            : t == LWQ_H3_ST_QPACK_ENC ? "the QPACK encoder stream (dynamic table updates)"
                            : t == LWQ_H3_ST_QPACK_DEC ? "the QPACK decoder stream (acknowledgments to the encoder)"
                                                       : "a reserved or unknown type, ignored";
-        const char *rfc = t == LWQ_H3_ST_CONTROL ? "RFC 9114 §6.2.1" : t == LWQ_H3_ST_PUSH ? "RFC 9114 §6.2.2"
-                          : t == LWQ_H3_ST_QPACK_ENC ? "RFC 9204 §4.2" : t == LWQ_H3_ST_QPACK_DEC ? "RFC 9204 §4.2"
-                                                                                           : "RFC 9114 §6.2.3";
+        const char *rfc = t == LWQ_H3_ST_CONTROL     ? "RFC 9114 §6.2.1"
+                          : t == LWQ_H3_ST_PUSH      ? "RFC 9114 §6.2.2"
+                          : t == LWQ_H3_ST_QPACK_ENC ? "RFC 9204 §4.2"
+                          : t == LWQ_H3_ST_QPACK_DEC ? "RFC 9204 §4.2"
+                                                     : "RFC 9114 §6.2.3";
         ex_say(e, c, 2, C_H3, rfc, "HTTP/3 unidirectional stream %llu, type 0x%llx: %s", (unsigned long long)s->id,
                (unsigned long long)t, what);
-        s->kind = t == LWQ_H3_ST_CONTROL ? EX_ST_CONTROL : t == LWQ_H3_ST_QPACK_ENC ? EX_ST_ENC
-                  : t == LWQ_H3_ST_QPACK_DEC ? EX_ST_DEC : EX_ST_OTHER;
+        s->kind = t == LWQ_H3_ST_CONTROL     ? EX_ST_CONTROL
+                  : t == LWQ_H3_ST_QPACK_ENC ? EX_ST_ENC
+                  : t == LWQ_H3_ST_QPACK_DEC ? EX_ST_DEC
+                                             : EX_ST_OTHER;
         if (s->kind == EX_ST_CONTROL)
             parser_on(c, s, LWQ_H3_ON_CONTROL);
     }

@@ -14,9 +14,12 @@
 static const char *suite_name(uint16_t s)
 {
     switch (s) {
-    case 0x1301: return "TLS_AES_128_GCM_SHA256";
-    case 0x1302: return "TLS_AES_256_GCM_SHA384";
-    case 0x1303: return "TLS_CHACHA20_POLY1305_SHA256";
+    case 0x1301:
+        return "TLS_AES_128_GCM_SHA256";
+    case 0x1302:
+        return "TLS_AES_256_GCM_SHA384";
+    case 0x1303:
+        return "TLS_CHACHA20_POLY1305_SHA256";
     }
     return "other";
 }
@@ -24,10 +27,14 @@ static const char *suite_name(uint16_t s)
 static const char *group_name(uint16_t g)
 {
     switch (g) {
-    case 0x0017: return "secp256r1";
-    case 0x0018: return "secp384r1";
-    case 0x001d: return "x25519";
-    case 0x001e: return "x448";
+    case 0x0017:
+        return "secp256r1";
+    case 0x0018:
+        return "secp384r1";
+    case 0x001d:
+        return "x25519";
+    case 0x001e:
+        return "x448";
     }
     return "other";
 }
@@ -35,13 +42,20 @@ static const char *group_name(uint16_t g)
 static const char *scheme_name(uint16_t s)
 {
     switch (s) {
-    case 0x0403: return "ecdsa_secp256r1_sha256";
-    case 0x0503: return "ecdsa_secp384r1_sha384";
-    case 0x0804: return "rsa_pss_rsae_sha256";
-    case 0x0805: return "rsa_pss_rsae_sha384";
-    case 0x0806: return "rsa_pss_rsae_sha512";
-    case 0x0807: return "ed25519";
-    case 0x0401: return "rsa_pkcs1_sha256";
+    case 0x0403:
+        return "ecdsa_secp256r1_sha256";
+    case 0x0503:
+        return "ecdsa_secp384r1_sha384";
+    case 0x0804:
+        return "rsa_pss_rsae_sha256";
+    case 0x0805:
+        return "rsa_pss_rsae_sha384";
+    case 0x0806:
+        return "rsa_pss_rsae_sha512";
+    case 0x0807:
+        return "ed25519";
+    case 0x0401:
+        return "rsa_pkcs1_sha256";
     }
     return "other";
 }
@@ -60,26 +74,49 @@ static const char *tp_name(uint64_t id, const char **rfc)
 {
     *rfc = "RFC 9000 §18.2";
     switch (id) {
-    case LWQ_TP_ORIGINAL_DCID: return "original_destination_connection_id";
-    case LWQ_TP_MAX_IDLE_TIMEOUT: return "max_idle_timeout (ms)";
-    case LWQ_TP_STATELESS_RESET_TOKEN: return "stateless_reset_token";
-    case LWQ_TP_MAX_UDP_PAYLOAD_SIZE: return "max_udp_payload_size";
-    case LWQ_TP_INITIAL_MAX_DATA: return "initial_max_data";
-    case LWQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL: return "initial_max_stream_data_bidi_local";
-    case LWQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE: return "initial_max_stream_data_bidi_remote";
-    case LWQ_TP_INITIAL_MAX_STREAM_DATA_UNI: return "initial_max_stream_data_uni";
-    case LWQ_TP_INITIAL_MAX_STREAMS_BIDI: return "initial_max_streams_bidi";
-    case LWQ_TP_INITIAL_MAX_STREAMS_UNI: return "initial_max_streams_uni";
-    case LWQ_TP_ACK_DELAY_EXPONENT: return "ack_delay_exponent";
-    case LWQ_TP_MAX_ACK_DELAY: return "max_ack_delay (ms)";
-    case LWQ_TP_DISABLE_ACTIVE_MIGRATION: return "disable_active_migration";
-    case LWQ_TP_PREFERRED_ADDRESS: return "preferred_address";
-    case LWQ_TP_ACTIVE_CONNECTION_ID_LIMIT: return "active_connection_id_limit";
-    case LWQ_TP_INITIAL_SCID: return "initial_source_connection_id";
-    case LWQ_TP_RETRY_SCID: return "retry_source_connection_id";
-    case LWQ_TP_VERSION_INFORMATION: *rfc = "RFC 9368 §3"; return "version_information";
-    case LWQ_TP_MAX_DATAGRAM_FRAME_SIZE: *rfc = "RFC 9221 §3"; return "max_datagram_frame_size";
-    case LWQ_TP_GREASE_QUIC_BIT: *rfc = "RFC 9287 §3"; return "grease_quic_bit";
+    case LWQ_TP_ORIGINAL_DCID:
+        return "original_destination_connection_id";
+    case LWQ_TP_MAX_IDLE_TIMEOUT:
+        return "max_idle_timeout (ms)";
+    case LWQ_TP_STATELESS_RESET_TOKEN:
+        return "stateless_reset_token";
+    case LWQ_TP_MAX_UDP_PAYLOAD_SIZE:
+        return "max_udp_payload_size";
+    case LWQ_TP_INITIAL_MAX_DATA:
+        return "initial_max_data";
+    case LWQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL:
+        return "initial_max_stream_data_bidi_local";
+    case LWQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE:
+        return "initial_max_stream_data_bidi_remote";
+    case LWQ_TP_INITIAL_MAX_STREAM_DATA_UNI:
+        return "initial_max_stream_data_uni";
+    case LWQ_TP_INITIAL_MAX_STREAMS_BIDI:
+        return "initial_max_streams_bidi";
+    case LWQ_TP_INITIAL_MAX_STREAMS_UNI:
+        return "initial_max_streams_uni";
+    case LWQ_TP_ACK_DELAY_EXPONENT:
+        return "ack_delay_exponent";
+    case LWQ_TP_MAX_ACK_DELAY:
+        return "max_ack_delay (ms)";
+    case LWQ_TP_DISABLE_ACTIVE_MIGRATION:
+        return "disable_active_migration";
+    case LWQ_TP_PREFERRED_ADDRESS:
+        return "preferred_address";
+    case LWQ_TP_ACTIVE_CONNECTION_ID_LIMIT:
+        return "active_connection_id_limit";
+    case LWQ_TP_INITIAL_SCID:
+        return "initial_source_connection_id";
+    case LWQ_TP_RETRY_SCID:
+        return "retry_source_connection_id";
+    case LWQ_TP_VERSION_INFORMATION:
+        *rfc = "RFC 9368 §3";
+        return "version_information";
+    case LWQ_TP_MAX_DATAGRAM_FRAME_SIZE:
+        *rfc = "RFC 9221 §3";
+        return "max_datagram_frame_size";
+    case LWQ_TP_GREASE_QUIC_BIT:
+        *rfc = "RFC 9287 §3";
+        return "grease_quic_bit";
     }
     if (id % 31 == 27) {
         *rfc = "RFC 9000 §18.1";
@@ -116,7 +153,8 @@ static void transport_params(explain *e, ex_conn *c, lwq_tls_span tp)
         else
             ex_hex(val, sizeof(val), v, (size_t)len);
         ex_say(e, c, 4, C_TLS, rfc, "transport parameter 0x%llx %s = %s", (unsigned long long)id, name,
-               len || id == LWQ_TP_DISABLE_ACTIVE_MIGRATION || id == LWQ_TP_GREASE_QUIC_BIT ? (len ? val : "(present)") : "(empty)");
+               len || id == LWQ_TP_DISABLE_ACTIVE_MIGRATION || id == LWQ_TP_GREASE_QUIC_BIT ? (len ? val : "(present)")
+                                                                                            : "(empty)");
         p = v + len;
         n -= (size_t)(a + b) + (size_t)len;
     }
@@ -170,9 +208,11 @@ static void cert(explain *e, ex_conn *c, size_t i, lwq_tls_span der)
     strftime(na, sizeof(na), "%Y-%m-%d", gmtime_r(&b, &tm));
     char issuer[80];
     common_name(x.issuer, x.issuer_len, issuer, sizeof(issuer));
-    ex_say(e, c, 3, C_TLS, "RFC 5280 §4.1", "certificate %zu: %zu bytes, subject CN \"%.*s\", %s, issuer CN %s, valid %s to %s%s",
-           i, der.n, (int)x.subject_cn_len, x.subject_cn ? (const char *)x.subject_cn : "", x.ca ? "a CA" : "an end entity",
-           issuer, nb, na, x.issuer_len == x.subject_len && !memcmp(x.issuer, x.subject, x.subject_len) ? " (self-issued)" : "");
+    ex_say(e, c, 3, C_TLS, "RFC 5280 §4.1",
+           "certificate %zu: %zu bytes, subject CN \"%.*s\", %s, issuer CN %s, valid %s to %s%s", i, der.n,
+           (int)x.subject_cn_len, x.subject_cn ? (const char *)x.subject_cn : "", x.ca ? "a CA" : "an end entity",
+           issuer, nb, na,
+           x.issuer_len == x.subject_len && !memcmp(x.issuer, x.subject, x.subject_len) ? " (self-issued)" : "");
 }
 
 static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
@@ -188,16 +228,19 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
         ex_say(e, c, 3, C_TLS, "RFC 9846 §4.2.2, RFC 9001 §5.3", "cipher suites: %s", a);
         u16_list(a, sizeof(a), ch.groups, group_name);
         ex_say(e, c, 3, C_TLS, "RFC 9846 §4.3.7", "supported_groups: %s", a);
-        ex_say(e, c, 3, C_TLS, "RFC 9846 §4.3.8", "key_share: %zu bytes of ephemeral public key(s) for (EC)DHE", ch.shares.n);
+        ex_say(e, c, 3, C_TLS, "RFC 9846 §4.3.8", "key_share: %zu bytes of ephemeral public key(s) for (EC)DHE",
+               ch.shares.n);
         u16_list(a, sizeof(a), ch.sigalgs, scheme_name);
         ex_say(e, c, 3, C_TLS, "RFC 9846 §4.3.3", "signature_algorithms: %s", a);
         ex_say(e, c, 3, C_TLS, "RFC 9846 §4.3.1", "supported_versions: TLS 1.3 (QUIC requires it, RFC 9001 §4.2)");
         if (ch.server_name.n)
-            ex_say(e, c, 3, C_TLS, "RFC 6066 §3", "server_name (SNI): %.*s", (int)ch.server_name.n, (const char *)ch.server_name.p);
+            ex_say(e, c, 3, C_TLS, "RFC 6066 §3", "server_name (SNI): %.*s", (int)ch.server_name.n,
+                   (const char *)ch.server_name.p);
         alpn_list(b, sizeof(b), ch.alpn);
         ex_say(e, c, 3, C_TLS, "RFC 7301 §3.1, RFC 9001 §8.1", "ALPN: %s", b);
         if (ch.psk_identities.n)
-            ex_say(e, c, 3, C_TLS, "RFC 9846 §4.3.11", "pre_shared_key: resuming with a ticket from an earlier connection");
+            ex_say(e, c, 3, C_TLS, "RFC 9846 §4.3.11",
+                   "pre_shared_key: resuming with a ticket from an earlier connection");
         if (ch.transport_params.n)
             transport_params(e, c, ch.transport_params);
         break;
@@ -207,17 +250,22 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
         if (lwq_tls_server_hello_decode(&sh, m, len) < 0)
             goto bad;
         ex_say(e, c, 2, C_TLS, sh.is_hrr ? "RFC 9846 §4.2.4" : "RFC 9846 §4.2.3",
-               "TLS %s (%zu bytes): cipher suite %s, key_share group %s%s", sh.is_hrr ? "HelloRetryRequest" : "ServerHello",
-               len, suite_name(sh.suite), group_name(sh.group), sh.psk_identity != 0xffff && (sh.present & lwq_tls_ext_bit(LWQ_TLS_EXT_PRE_SHARED_KEY)) ? ", PSK accepted" : "");
-        ex_say(e, c, 3, C_TLS, "RFC 9846 §7.1", "both sides now compute the handshake secret from the (EC)DHE shared secret");
+               "TLS %s (%zu bytes): cipher suite %s, key_share group %s%s",
+               sh.is_hrr ? "HelloRetryRequest" : "ServerHello", len, suite_name(sh.suite), group_name(sh.group),
+               sh.psk_identity != 0xffff && (sh.present & lwq_tls_ext_bit(LWQ_TLS_EXT_PRE_SHARED_KEY))
+                   ? ", PSK accepted"
+                   : "");
+        ex_say(e, c, 3, C_TLS, "RFC 9846 §7.1",
+               "both sides now compute the handshake secret from the (EC)DHE shared secret");
         break;
     }
     case LWQ_TLS_HS_ENCRYPTED_EXTENSIONS: {
         lwq_tls_encrypted_extensions ee;
         if (lwq_tls_encrypted_extensions_decode(&ee, m, len) < 0)
             goto bad;
-        ex_say(e, c, 2, C_TLS, "RFC 9846 §4.4.1", "TLS EncryptedExtensions (%zu bytes): the server's answers, encrypted; ALPN %.*s",
-               len, (int)ee.alpn.n, (const char *)ee.alpn.p);
+        ex_say(e, c, 2, C_TLS, "RFC 9846 §4.4.1",
+               "TLS EncryptedExtensions (%zu bytes): the server's answers, encrypted; ALPN %.*s", len, (int)ee.alpn.n,
+               (const char *)ee.alpn.p);
         c->h3 = ee.alpn.n == 2 && !memcmp(ee.alpn.p, "h3", 2);
         if (ee.transport_params.n)
             transport_params(e, c, ee.transport_params);
@@ -227,8 +275,8 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
         lwq_tls_certificate ct;
         if (lwq_tls_certificate_decode(&ct, m, len) < 0)
             goto bad;
-        ex_say(e, c, 2, C_TLS, "RFC 9846 §4.5.1", "TLS Certificate (%zu bytes): a chain of %zu certificate%s", len, ct.count,
-               ct.count == 1 ? "" : "s");
+        ex_say(e, c, 2, C_TLS, "RFC 9846 §4.5.1", "TLS Certificate (%zu bytes): a chain of %zu certificate%s", len,
+               ct.count, ct.count == 1 ? "" : "s");
         lwq_tls_span der;
         for (size_t i = 0; i < ct.count && lwq_tls_cert_at(ct.list, i, &der); i++)
             cert(e, c, i, der);
@@ -238,20 +286,27 @@ static void message(explain *e, ex_conn *c, const uint8_t *m, size_t len)
         lwq_tls_certificate_verify cv;
         if (lwq_tls_certificate_verify_decode(&cv, m, len) < 0)
             goto bad;
-        ex_say(e, c, 2, C_TLS, "RFC 9846 §4.5.2", "TLS CertificateVerify (%zu bytes): a %s signature over the transcript "
-               "hash, proving possession of the certificate's key", len, scheme_name(cv.scheme));
+        ex_say(e, c, 2, C_TLS, "RFC 9846 §4.5.2",
+               "TLS CertificateVerify (%zu bytes): a %s signature over the transcript "
+               "hash, proving possession of the certificate's key",
+               len, scheme_name(cv.scheme));
         break;
     }
     case LWQ_TLS_HS_FINISHED:
-        ex_say(e, c, 2, C_TLS, "RFC 9846 §4.5.3", "TLS Finished (%zu bytes): an HMAC over the whole transcript with the "
-               "finished key; it authenticates the handshake", len);
+        ex_say(e, c, 2, C_TLS, "RFC 9846 §4.5.3",
+               "TLS Finished (%zu bytes): an HMAC over the whole transcript with the "
+               "finished key; it authenticates the handshake",
+               len);
         break;
     case LWQ_TLS_HS_NEW_SESSION_TICKET: {
         lwq_tls_new_session_ticket t;
         if (lwq_tls_new_session_ticket_decode(&t, m, len) < 0)
             goto bad;
-        ex_say(e, c, 2, C_TLS, "RFC 9846 §4.7.1", "TLS NewSessionTicket (%zu bytes): a %zu-byte ticket valid %u s for "
-               "resumption%s", len, t.ticket.n, t.lifetime, t.present & lwq_tls_ext_bit(LWQ_TLS_EXT_EARLY_DATA) ? " and 0-RTT (RFC 9001 §4.6.1)" : "");
+        ex_say(e, c, 2, C_TLS, "RFC 9846 §4.7.1",
+               "TLS NewSessionTicket (%zu bytes): a %zu-byte ticket valid %u s for "
+               "resumption%s",
+               len, t.ticket.n, t.lifetime,
+               t.present & lwq_tls_ext_bit(LWQ_TLS_EXT_EARLY_DATA) ? " and 0-RTT (RFC 9001 §4.6.1)" : "");
         break;
     }
     default:

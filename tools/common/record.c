@@ -26,12 +26,18 @@ static void record_event(void *ud, const lwq_trace_event *ev)
     case LWQ_TRACE_PACKET:
         fprintf(f, "pkt %s %d %llu\n", ev->sent ? "sent" : "recv", ev->epoch, (unsigned long long)ev->pn);
         break;
-    case LWQ_TRACE_KEYS: fprintf(f, "keys %d %s\n", ev->epoch, ev->detail); break;
-    case LWQ_TRACE_LOST:
-        fprintf(f, "lost %d %llu %s %llu\n", ev->epoch, (unsigned long long)ev->pn, ev->detail, (unsigned long long)ev->value);
+    case LWQ_TRACE_KEYS:
+        fprintf(f, "keys %d %s\n", ev->epoch, ev->detail);
         break;
-    case LWQ_TRACE_PTO: fprintf(f, "pto %d %llu\n", ev->epoch, (unsigned long long)ev->value); break;
-    default: break;
+    case LWQ_TRACE_LOST:
+        fprintf(f, "lost %d %llu %s %llu\n", ev->epoch, (unsigned long long)ev->pn, ev->detail,
+                (unsigned long long)ev->value);
+        break;
+    case LWQ_TRACE_PTO:
+        fprintf(f, "pto %d %llu\n", ev->epoch, (unsigned long long)ev->value);
+        break;
+    default:
+        break;
     }
     fflush(f);
     pthread_mutex_unlock(&rec.mu);

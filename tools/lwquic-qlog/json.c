@@ -186,5 +186,11 @@ const jv *json_get(const jv *v, const char *key)
     return NULL;
 }
 
-double json_num(const jv *v, double dflt) { return v && v->type == JV_NUM ? v->num : dflt; }
-const char *json_str(const jv *v) { return v && v->type == JV_STR ? v->str : ""; }
+double json_num(const jv *v, double dflt)
+{
+    return v && v->type == JV_NUM ? v->num : dflt;
+}
+const char *json_str(const jv *v)
+{
+    return v && v->type == JV_STR ? v->str : "";
+}

@@ -95,9 +95,12 @@ static void record(trace *tr, acked *a, const jv *ev, double *t0, uint64_t *larg
     } else if (!strcmp(name, "packet_lost") && one_rtt) {
         add(&tr->s[S_LOST], t, json_num(json_get(h, "packet_number"), 0));
     } else if (!strcmp(name, "metrics_updated") || !strcmp(name, "recovery_metrics_updated")) {
-        static const struct { const char *key; int s; double scale; } m[] = {
-            {"congestion_window", S_CWND, 1},    {"bytes_in_flight", S_INFLIGHT, 1}, {"smoothed_rtt", S_SRTT, 1},
-            {"min_rtt", S_MINRTT, 1},            {"latest_rtt", S_LATEST, 1},        {"pacing_rate", S_PACING, 1e-6}};
+        static const struct {
+            const char *key;
+            int s;
+            double scale;
+        } m[] = {{"congestion_window", S_CWND, 1}, {"bytes_in_flight", S_INFLIGHT, 1}, {"smoothed_rtt", S_SRTT, 1},
+                 {"min_rtt", S_MINRTT, 1},         {"latest_rtt", S_LATEST, 1},        {"pacing_rate", S_PACING, 1e-6}};
         for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
             const jv *v = json_get(d, m[i].key);
             if (v && v->type == JV_NUM)

@@ -23,16 +23,24 @@ static double nice_step(double span, int ticks)
     return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
 }
 
-static double x_of(const axis *x, double t) { return LEFT + (t - x->lo) / (x->hi - x->lo) * (W - LEFT - RIGHT); }
-static double y_of(const axis *y, int top, double v) { return top + PANEL_H - (v - y->lo) / (y->hi - y->lo) * PANEL_H; }
+static double x_of(const axis *x, double t)
+{
+    return LEFT + (t - x->lo) / (x->hi - x->lo) * (W - LEFT - RIGHT);
+}
+static double y_of(const axis *y, int top, double v)
+{
+    return top + PANEL_H - (v - y->lo) / (y->hi - y->lo) * PANEL_H;
+}
 
 static void frame(FILE *o, const axis *x, const axis *y, int top, const char *title, const char *unit)
 {
     fprintf(o, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fbfbfb\" stroke=\"#999\"/>\n", LEFT, top,
             W - LEFT - RIGHT, PANEL_H);
     fprintf(o, "<text x=\"%d\" y=\"%d\" font-size=\"14\" font-weight=\"bold\">%s</text>\n", LEFT, top - 8, title);
-    fprintf(o, "<text x=\"14\" y=\"%d\" font-size=\"11\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>\n",
-            top + PANEL_H / 2, top + PANEL_H / 2, unit);
+    fprintf(
+        o,
+        "<text x=\"14\" y=\"%d\" font-size=\"11\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>\n",
+        top + PANEL_H / 2, top + PANEL_H / 2, unit);
     double st = nice_step(y->hi - y->lo, 4);
     for (double v = ceil(y->lo / st) * st; v <= y->hi + st * 1e-9; v += st) {
         double yy = y_of(y, top, v);
@@ -42,8 +50,10 @@ static void frame(FILE *o, const axis *x, const axis *y, int top, const char *ti
     st = nice_step(x->hi - x->lo, 10);
     for (double t = ceil(x->lo / st) * st; t <= x->hi + st * 1e-9; t += st) {
         double xx = x_of(x, t);
-        fprintf(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>\n", xx, top, xx, top + PANEL_H);
-        fprintf(o, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%g</text>\n", xx, top + PANEL_H + 12, t);
+        fprintf(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>\n", xx, top, xx,
+                top + PANEL_H);
+        fprintf(o, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%g</text>\n", xx,
+                top + PANEL_H + 12, t);
     }
 }
 
@@ -90,7 +100,8 @@ static void dots(FILE *o, const series *s, const axis *x, const axis *y, int top
         lx = lround(xx);
         ly = lround(yy);
         if (cross)
-            fprintf(o, "<path d=\"M%.1f %.1fl6 6m0 -6l-6 6\" stroke=\"%s\" stroke-width=\"1.5\"/>\n", xx - 3, yy - 3, colour);
+            fprintf(o, "<path d=\"M%.1f %.1fl6 6m0 -6l-6 6\" stroke=\"%s\" stroke-width=\"1.5\"/>\n", xx - 3, yy - 3,
+                    colour);
         else
             fprintf(o, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"1.6\" fill=\"%s\"/>\n", xx, yy, colour);
     }
@@ -110,8 +121,10 @@ int plot_svg(const trace *tr, const char *title, FILE *o)
 {
     axis x = {0, tr->t_end > 0 ? tr->t_end : 1};
     int h = TOP + 4 * (PANEL_H + GAP) + 10;
-    fprintf(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-               "height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", W, h, W, h);
+    fprintf(o,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+            "height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n",
+            W, h, W, h);
     fprintf(o, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, h);
     fprintf(o, "<text x=\"%d\" y=\"22\" font-size=\"16\" font-weight=\"bold\">", LEFT);
     for (const char *c = title; *c; c++) /* the title is a file name: escape XML */
@@ -125,7 +138,8 @@ int plot_svg(const trace *tr, const char *title, FILE *o)
     dots(o, &tr->s[S_SENT], &x, &y, top, "#1f77b4", 0);
     dots(o, &tr->s[S_ACKED], &x, &y, top, "#2ca02c", 0);
     dots(o, &tr->s[S_LOST], &x, &y, top, "#d62728", 1);
-    legend(o, top, (const char *const[]){"sent", "acknowledged", "lost"}, (const char *const[]){"#1f77b4", "#2ca02c", "#d62728"}, 3);
+    legend(o, top, (const char *const[]){"sent", "acknowledged", "lost"},
+           (const char *const[]){"#1f77b4", "#2ca02c", "#d62728"}, 3);
 
     top += PANEL_H + GAP;
     const series *cw[] = {&tr->s[S_CWND], &tr->s[S_INFLIGHT]};
@@ -142,7 +156,8 @@ int plot_svg(const trace *tr, const char *title, FILE *o)
     line(o, &tr->s[S_LATEST], &x, &y, top, "#bbbbbb", 0);
     line(o, &tr->s[S_SRTT], &x, &y, top, "#9467bd", 1);
     line(o, &tr->s[S_MINRTT], &x, &y, top, "#2ca02c", 1);
-    legend(o, top, (const char *const[]){"latest", "smoothed", "min"}, (const char *const[]){"#bbbbbb", "#9467bd", "#2ca02c"}, 3);
+    legend(o, top, (const char *const[]){"latest", "smoothed", "min"},
+           (const char *const[]){"#bbbbbb", "#9467bd", "#2ca02c"}, 3);
 
     top += PANEL_H + GAP;
     const series *pr[] = {&tr->s[S_PACING]};
@@ -150,7 +165,8 @@ int plot_svg(const trace *tr, const char *title, FILE *o)
     frame(o, &x, &y, top, "pacing rate (RFC 9002 §7.7)", "Mbit/s");
     line(o, &tr->s[S_PACING], &x, &y, top, "#8c564b", 1);
     if (!tr->s[S_PACING].n)
-        fprintf(o, "<text x=\"%d\" y=\"%d\" font-size=\"12\">no pacing_rate in this qlog</text>\n", LEFT + 10, top + 20);
+        fprintf(o, "<text x=\"%d\" y=\"%d\" font-size=\"12\">no pacing_rate in this qlog</text>\n", LEFT + 10,
+                top + 20);
     fputs("</svg>\n", o);
     return ferror(o) ? -1 : 0;
 }

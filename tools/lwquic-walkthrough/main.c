@@ -111,7 +111,9 @@ static int keys_for(keyset *ks, const secrets *sc, int writer, int epoch, const 
     if (ks->have[writer][epoch])
         return 0;
     int i = (epoch == 2 ? 0 : 2) + writer;
-    return epoch == 0 || epoch == 1 || !sc->len[i] ? -1 : try_keys(ks, writer, epoch, sc->s[i], sc->len[i], pkt, pkt_len, pn_offset);
+    return epoch == 0 || epoch == 1 || !sc->len[i]
+               ? -1
+               : try_keys(ks, writer, epoch, sc->s[i], sc->len[i], pkt, pkt_len, pn_offset);
 }
 
 static const char *const epoch_names[] = {"Initial", "0-RTT", "Handshake", "1-RTT"};
@@ -157,7 +159,8 @@ static void event_line(explain *ex, FILE *o, const char *line)
 static void notes_after(explain *ex, FILE *o, int sent, int epoch, uint64_t pn)
 {
     for (size_t i = 0; i < nnotes; i++)
-        if (!notes[i].used && (pn == LWQ_PN_NONE || (notes[i].sent == sent && notes[i].epoch == epoch && notes[i].pn == pn))) {
+        if (!notes[i].used &&
+            (pn == LWQ_PN_NONE || (notes[i].sent == sent && notes[i].epoch == epoch && notes[i].pn == pn))) {
             notes[i].used = 1;
             event_line(ex, o, notes[i].line);
         }
@@ -202,15 +205,19 @@ static void datagram(FILE *o, explain *ex, keyset *ks, const secrets *sc, int se
             largest[writer][epoch] = u.pn;
         fprintf(o, "\n### %s packet %llu (%zu bytes at offset %zu of the datagram)\n\n", epoch_names[epoch],
                 (unsigned long long)u.pn, h.pkt_len, off);
-        fprintf(o, "Header with header protection removed (the first byte's low bits and the %zu-byte packet number "
-                   "were masked, RFC 9001 §5.4.1):\n\n", u.pn_len);
+        fprintf(o,
+                "Header with header protection removed (the first byte's low bits and the %zu-byte packet number "
+                "were masked, RFC 9001 §5.4.1):\n\n",
+                u.pn_len);
         hexdump(o, pkt, u.payload_off);
         size_t shown = u.payload_len;
         while (shown > 0 && pkt[u.payload_off + shown - 1] == 0)
             shown--;
         fprintf(o, "\nPayload decrypted with %s (RFC 9001 §5.3), %zu bytes of frames%s:\n\n",
-                epoch == 0 ? "the Initial keys" : epoch == 2 ? "the Handshake keys" : "the 1-RTT keys", u.payload_len,
-                shown + 8 < u.payload_len ? "; the zero bytes of PADDING at the end are left out" : "");
+                epoch == 0   ? "the Initial keys"
+                : epoch == 2 ? "the Handshake keys"
+                             : "the 1-RTT keys",
+                u.payload_len, shown + 8 < u.payload_len ? "; the zero bytes of PADDING at the end are left out" : "");
         if (shown + 8 >= u.payload_len)
             shown = u.payload_len;
         if (shown)
@@ -218,9 +225,16 @@ static void datagram(FILE *o, explain *ex, keyset *ks, const secrets *sc, int se
         else
             fputs("(PADDING only)\n", o);
         fputs("\nWhat it says:\n\n", o);
-        lwq_trace_event pe = {.kind = LWQ_TRACE_PACKET, .conn = &conn_id, .sent = sent, .epoch = epoch, .pn = u.pn,
-                              .hdr = pkt, .hdr_len = u.payload_off, .payload = pkt + u.payload_off,
-                              .payload_len = u.payload_len, .wire_len = h.pkt_len};
+        lwq_trace_event pe = {.kind = LWQ_TRACE_PACKET,
+                              .conn = &conn_id,
+                              .sent = sent,
+                              .epoch = epoch,
+                              .pn = u.pn,
+                              .hdr = pkt,
+                              .hdr_len = u.payload_off,
+                              .payload = pkt + u.payload_off,
+                              .payload_len = u.payload_len,
+                              .wire_len = h.pkt_len};
         explained(ex, o, &pe);
         notes_after(ex, o, sent, epoch, u.pn);
         off += h.pkt_len;
