@@ -57,7 +57,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 .DEFAULT_GOAL := all
 FORCE:
 .PHONY: FORCE check-thread check-interop check-verify check-scaleout interop all lib tools check check-unit check-fuzz check-headers fuzz \
-  install clean demo deps bench check-attack check-load fuzz-long
+  install clean demo deps bench check-attack check-load fuzz-long check-tools walkthrough check-walkthrough
 all: lib tools
 
 deps: $(DEPS_STAMP)
@@ -123,7 +123,7 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main
 
 # Debian's interpreter where there is one (the harness and verifier need only the standard library).
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
-check: check-headers check-unit check-fuzz check-verify check-interop check-tools check-examples check-load
+check: check-headers check-unit check-fuzz check-verify check-interop check-tools check-walkthrough check-examples check-load
 # The interop verifier's checks on crafted traces and the harness's bookkeeping (no tshark, no peers).
 check-verify:
 	$(PYTHON) tests/interop/runner/test_verify.py -q
@@ -156,19 +156,31 @@ check-scaleout: tools
 	sh tests/scaleout/lab.sh $(BUILD)
 # The tools' command-line conventions on loopback (tests/tools/cli.sh): lwquic-server's refusals (port held by
 # another process, key not matching the certificate), content types, 304; lwquic-client's curl conventions and
-# exit codes. Skipped in slice builds without the tools.
+# exit codes; the learning tools (tests/tools/run.sh): a loopback fetch with --explain checked against both
+# qlogs, and the qlogs against the fields qvis reads. Skipped in slice builds without the tools.
 .PHONY: check-tools
 check-tools: tools $(BUILD)/lwquic.pc
 	@sh tests/tools/symbols.sh $(BUILD)
 	@rm -rf $(BUILD)/install-test && $(MAKE) -s --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/install-test \
 	  PREFIX=/usr > /dev/null && sh tests/tools/install.sh $(BUILD)/install-test/usr
-	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then sh tests/tools/cli.sh $(BUILD); \
+	@if [ -x $(BUILD)/bin/lwquic-server ] && [ -x $(BUILD)/bin/lwquic-client ]; then sh tests/tools/cli.sh $(BUILD) && \
+	  sh tests/tools/run.sh $(BUILD); \
 	else echo "check-tools: lwquic-server/lwquic-client not in this build, skipped"; fi
 # The interop runner's test cases on loopback for every pairing (tests/interop/runner): $(BUILD)/interop/results.tsv
 # and the matrix in docs/interop.md.
 interop: tools
 	@sh scripts/deps.sh interop
 	$(PYTHON) tests/interop/runner/harness.py --build $(BUILD) --docs docs/interop.md
+# docs/walkthrough.md: one recorded connection (tests/data/walkthrough: its datagrams and published keys,
+# scripts/walkthrough-record.sh) decrypted and explained again by lwquic-walkthrough. `make walkthrough`
+# regenerates it; check-walkthrough fails when the checked-in file differs by a byte.
+walkthrough: tools
+	$(BUILD)/bin/lwquic-walkthrough tests/data/walkthrough > docs/walkthrough.md
+check-walkthrough: tools
+	@if [ -x $(BUILD)/bin/lwquic-walkthrough ]; then \
+	  $(BUILD)/bin/lwquic-walkthrough tests/data/walkthrough > $(BUILD)/walkthrough.md && \
+	  cmp $(BUILD)/walkthrough.md docs/walkthrough.md && echo "walkthrough: docs/walkthrough.md regenerates byte for byte"; \
+	else echo "check-walkthrough: lwquic-walkthrough not in this build, skipped"; fi
 check-fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 	@for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay/$$n fuzz/corpus/$$n || exit 1; done
 check-headers: | $(DEPS_STAMP)

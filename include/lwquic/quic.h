@@ -12,6 +12,7 @@
 #include "lwquic/common.h"
 #include "lwquic/quic_errors.h"
 #include "lwquic/quic_lb.h"
+#include "lwquic/trace.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,6 +24,7 @@ extern "C" {
 typedef enum { LWQ_CC_ALGO_NEWRENO = 0, LWQ_CC_ALGO_CUBIC = 1 } lwq_cc_algorithm;
 
 enum { LWQ_LOG_INFO = 1, LWQ_LOG_DEBUG = 2 };
+enum { LWQ_QLOG_03 = 0, LWQ_QLOG_MAIN = 1 };
 
 /* Settings, plain data: lwq_config_init() fills defaults, the caller overrides fields, and
  * lwq_context_new() validates and loads them once for many connections. */
@@ -109,6 +111,12 @@ typedef struct lwq_config {
     void (*log)(void *ud, int level, const char *msg);
     void *log_ud;
     int log_level;
+    /* A structured trace (lwquic/trace.h) for narrated output; NULL: off, nothing built. */
+    lwq_trace_fn trace;
+    void *trace_ud;
+    /* qlog flavour: LWQ_QLOG_03 (default) qlog 0.3 / draft-02 JSON-SEQ as qvis loads it,
+     * LWQ_QLOG_MAIN the draft-ietf-quic-qlog-main-schema (file_schema, quic: and http3: events). */
+    int qlog_format;
 
     /* Migration (RFC 9000 §9). Server: preferred_address advertised in the transport parameters
      * (§9.6), an IPv4 and/or IPv6 address with its port (ss_family AF_UNSPEC = none); the server must

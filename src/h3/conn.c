@@ -117,6 +117,10 @@ int lwq_h3_conn_bind_streams(lwq_h3_conn *h, int64_t control, int64_t qpack_enc,
     uint8_t te = LWQ_H3_ST_QPACK_ENC, td = LWQ_H3_ST_QPACK_DEC;
     if (n < 0)
         return (int)n;
+    h3_qlog_stream_type(h, control, 1, LWQ_H3_ST_CONTROL);
+    h3_qlog_stream_type(h, qpack_enc, 1, LWQ_H3_ST_QPACK_ENC);
+    h3_qlog_stream_type(h, qpack_dec, 1, LWQ_H3_ST_QPACK_DEC);
+    h3_qlog_frame(h, control, 1, LWQ_H3_FT_SETTINGS, (uint64_t)n - lwq_h3_frame_hdr_len(LWQ_H3_FT_SETTINGS, (uint64_t)n), NULL, 0);
     /* the type byte goes first; QPACK bytes produced before binding follow it */
     h3_outbuf tmp_e = h->encs, tmp_d = h->decs;
     lwq_qpack_buf_init(&h->encs.b, h->alloc);
@@ -239,6 +243,7 @@ int h3_encode_section(lwq_h3_conn *h, int64_t id, const lwq_h3_field *f, size_t 
             memcpy(dst->data + dst->len, hdr, (size_t)hl);
             memcpy(dst->data + dst->len + hl, sec.data, sec.len);
             dst->len += (size_t)hl + sec.len;
+            h3_qlog_frame(h, id, 1, LWQ_H3_FT_HEADERS, sec.len, f, n);
         }
     }
     lwq_qpack_buf_free(&sec);
@@ -382,6 +387,7 @@ static ssize_t uni_recv(lwq_h3_conn *h, int64_t id, const uint8_t *p, size_t n, 
         }
         uint64_t t;
         lwq_varint_decode(&t, u->vb, u->vlen);
+        h3_qlog_stream_type(h, id, 0, t);
         int *have = t == LWQ_H3_ST_CONTROL     ? &h->have_ctrl
                     : t == LWQ_H3_ST_QPACK_ENC ? &h->have_enc
                     : t == LWQ_H3_ST_QPACK_DEC ? &h->have_dec
@@ -414,6 +420,8 @@ static ssize_t uni_recv(lwq_h3_conn *h, int64_t id, const uint8_t *p, size_t n, 
             if (k < 0)
                 return k == LWQ_ERR_NOMEM ? k : h3_conn_fail(h, u->ps.error, "control stream frame");
             off += (size_t)k;
+            if (f.kind == LWQ_H3_P_FRAME)
+                h3_qlog_frame(h, id, 0, f.type, f.len, NULL, 0);
             if (f.kind != LWQ_H3_P_NONE && (rv = on_control_frame(h, &f)) != 0)
                 return rv;
         }

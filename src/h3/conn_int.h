@@ -25,6 +25,7 @@ typedef struct h3_stream {
     lwq_h3_msg_info mi;
     uint64_t body_rx;
     int is_head, final_seen;
+    int qlog_in_data; /* inside a DATA frame already logged as parsed (qlog.c) */
     uint8_t *pend; /* accepted bytes not parsed yet (while QPACK-blocked) */
     size_t pend_len, pend_cap;
     int pend_fin;
@@ -88,7 +89,13 @@ struct lwq_h3_conn {
     char reason[96];
     lwq_qpack_headers tmp;
     size_t rr; /* round-robin start for output */
+    struct lwq_conn *qconn; /* for qlog events (qlog.c); NULL: none */
 };
+
+/* qlog.c */
+void h3_qlog_frame(lwq_h3_conn *h, int64_t id, int created, uint64_t type, uint64_t len,
+                   const lwq_qpack_field *f, size_t n);
+void h3_qlog_stream_type(lwq_h3_conn *h, int64_t id, int local, uint64_t type);
 
 /* conn.c */
 int h3_conn_fail(lwq_h3_conn *h, uint64_t code, const char *reason);

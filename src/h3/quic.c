@@ -44,6 +44,7 @@ int lwq_h3_new(lwq_h3 **out, lwq_conn *conn, int is_server, const lwq_h3_config 
         lwq_free(a, h);
         return rv;
     }
+    h->core->qconn = conn;
     *out = h;
     lwq_h3_flush(h);
     return 0;

@@ -252,9 +252,14 @@ static int process(lwq_h3_conn *h, h3_stream *s, const uint8_t *p, size_t n, int
             return k == LWQ_ERR_NOMEM ? (int)k : h3_conn_fail(h, s->ps.error, "request stream frame");
         off += (size_t)k;
         int rv = 0;
-        if (f.kind == LWQ_H3_P_DATA)
+        if (f.kind == LWQ_H3_P_DATA) {
+            if (!s->qlog_in_data) /* the frame's first piece: its length is this piece and what is left */
+                h3_qlog_frame(h, id, 0, LWQ_H3_FT_DATA, f.len + s->ps.left, NULL, 0);
+            s->qlog_in_data = !f.data_end;
             rv = on_data(h, s, f.p, f.len);
+        }
         else if (f.kind == LWQ_H3_P_FRAME && f.type == LWQ_H3_FT_HEADERS) {
+            h3_qlog_frame(h, id, 0, f.type, f.len, NULL, 0);
             if (s->rx_state == RX_TRAILERS)
                 return h3_conn_fail(h, LWQ_H3_FRAME_UNEXPECTED, "HEADERS after trailers");
             rv = lwq_qpack_decoder_decode(h->dec, (uint64_t)id, f.p, f.len, &h->tmp);
@@ -389,6 +394,7 @@ int h3_stream_fill(lwq_h3_conn *h, h3_stream *s)
     if (n > 0) {
         size_t hl = lwq_h3_frame_hdr_len(LWQ_H3_FT_DATA, (uint64_t)n);
         lwq_h3_frame_hdr_encode(s->out.b.data + 3 - hl, hl, LWQ_H3_FT_DATA, (uint64_t)n);
+        h3_qlog_frame(h, s->id, 1, LWQ_H3_FT_DATA, (uint64_t)n, NULL, 0);
         s->out.off = 3 - hl;
         s->out.b.len = 3 + (size_t)n;
     }

@@ -65,8 +65,10 @@ static int install_initial_keys(lwq_conn *c, const lwq_cid *dcid)
         sp->has_wk = 1;
         rv = lwq_quic_keys_init(&sp->rk, c->version, LWQ_SUITE_AES128GCM_SHA256, c->is_server ? cs : ss);
     }
-    if (!rv)
+    if (!rv) {
         sp->has_rk = 1;
+        lwq_conn_trace_keys(c, 0, "initial"); /* RFC 9001 §5.2 */
+    }
     lwq_wipe(cs, sizeof(cs));
     lwq_wipe(ss, sizeof(ss));
     return rv;
@@ -198,6 +200,7 @@ int lwq_conn_client_new(lwq_conn **out, lwq_context *ctx, const lwq_path *path, 
         rv = install_initial_keys(c, &c->odcid);
     if (!rv) {
         local_params(c, &scid);
+        lwq_conn_qlog_params(c, 1);
         rv = tls_setup(c, session, session_len);
     }
     if (!rv)
@@ -242,6 +245,7 @@ int lwq_conn_server_new(lwq_conn **out, lwq_context *ctx, lwq_server *srv, const
         rv = install_initial_keys(c, &c->odcid);
     if (!rv) {
         local_params(c, &scid);
+        lwq_conn_qlog_params(c, 1);
         rv = lwq_conn_path_server_params(c); /* RFC 9000 §9.6 */
     }
     if (!rv)
@@ -376,6 +380,7 @@ void lwq_conn_discard_space(lwq_conn *c, lwq_space s)
     if (sp->discarded)
         return;
     sp->discarded = 1;
+    lwq_conn_trace_keys(c, s == LWQ_SPACE_INITIAL ? 0 : s == LWQ_SPACE_HANDSHAKE ? 2 : 3, "discarded");
     if (sp->has_rk)
         lwq_quic_keys_free(&sp->rk);
     if (sp->has_wk)
@@ -436,6 +441,7 @@ static int apply_peer_params(lwq_conn *c)
     if (lwq_conn_version_check_peer(c)) /* RFC 9368 §4 */
         return LWQ_ERR_PROTO;
     c->have_peer_tp = 1;
+    lwq_conn_qlog_params(c, 0);
     if (tp->max_idle_timeout) {
         lwq_tstamp peer = tp->max_idle_timeout * LWQ_MS;
         if (!c->idle_timeout || peer < c->idle_timeout)
@@ -510,6 +516,8 @@ static int install_secret(lwq_conn *c, const lwq_tls_event *ev)
     if (rv)
         return rv;
     *has = 1;
+    lwq_conn_trace_keys(c, ev->epoch == LWQ_TLS_EPOCH_INITIAL ? 0 : ev->epoch == LWQ_TLS_EPOCH_HANDSHAKE ? 2 : 3,
+                        ev->write ? "write" : "read");
     if (s == LWQ_SPACE_HANDSHAKE && !c->is_server)
         c->rec.has_handshake_keys = 1;
     if (s == LWQ_SPACE_APP && (rv = lwq_conn_keys_installed(c, ev->write, ev->suite, ev->secret)) != 0)
@@ -649,6 +657,7 @@ int lwq_conn_recv(lwq_conn *c, const lwq_path *path, const uint8_t *data, size_t
         return 0;
     }
     memcpy(c->scratch, data, len);
+    lwq_conn_trace_datagram(c, 0, data, len);
     return lwq_conn_recv_datagram(c, c->scratch, len, c->now);
 }
 
@@ -688,6 +697,7 @@ ssize_t lwq_conn_send(lwq_conn *c, lwq_path *path, uint8_t *buf, size_t cap, siz
             break;
         if (!i)
             seg = (size_t)n;
+        lwq_conn_trace_datagram(c, 1, buf + total, (size_t)n);
         total += (size_t)n;
         lwq_conn_path_on_sent(c, (size_t)n);
         if ((size_t)n < seg || seg < LWQ_CONN_MDS)
@@ -794,8 +804,10 @@ int lwq_conn_handle_timeout(lwq_conn *c, lwq_tstamp now)
         if (s >= 0) {
             if (c->sp[s].discarded || !c->sp[s].has_wk)
                 s = c->sp[LWQ_SPACE_HANDSHAKE].has_wk ? LWQ_SPACE_HANDSHAKE : LWQ_SPACE_INITIAL;
-            if (!c->sp[s].discarded && c->sp[s].has_wk)
+            if (!c->sp[s].discarded && c->sp[s].has_wk) {
+                lwq_conn_trace_pto(c, (lwq_space)s);
                 lwq_conn_pto_probe(c, (lwq_space)s);
+            }
         }
     }
     return 0;

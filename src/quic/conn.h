@@ -195,6 +195,19 @@ void lwq_conn_qlog_lost(lwq_conn *c, lwq_space s, uint64_t pn);
 /* recovery_metrics_updated when cwnd, bytes in flight or smoothed RTT changed. */
 void lwq_conn_qlog_metrics(lwq_conn *c);
 void lwq_conn_qlog_closed(lwq_conn *c);
+/* conn_trace.c: parameters_set, connection_started's addresses, the lwquic/trace.h events. */
+void lwq_conn_qlog_params(lwq_conn *c, int local);
+void lwq_conn_qlog_addresses(lwq_conn *c);
+struct lwq_qlog *lwq_conn_qlog_of(lwq_conn *c);
+lwq_tstamp lwq_conn_qlog_now(const lwq_conn *c);
+void lwq_conn_trace_packet(lwq_conn *c, int sent, lwq_pkt_type type, uint64_t pn, const uint8_t *hdr,
+                           size_t hdr_len, const uint8_t *payload, size_t len, size_t wire_len);
+void lwq_conn_trace_datagram(lwq_conn *c, int sent, const uint8_t *d, size_t n);
+void lwq_conn_trace_keys(lwq_conn *c, int epoch, const char *detail);
+void lwq_conn_trace_lost(lwq_conn *c, lwq_space s, uint64_t pn);
+void lwq_conn_trace_pto(lwq_conn *c, lwq_space s);
+void lwq_conn_trace_retry(lwq_conn *c, const uint8_t *pkt, size_t len);
+const char *lwq_conn_loss_rule(const lwq_conn *c, lwq_space s, uint64_t pn);
 /* Hands in-order CRYPTO bytes of a space to TLS and applies what comes back. */
 int lwq_conn_crypto_progress(lwq_conn *c, lwq_space s);
 void lwq_conn_discard_space(lwq_conn *c, lwq_space s);

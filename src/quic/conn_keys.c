@@ -71,6 +71,7 @@ static void log_update(lwq_conn *c, int write, int local)
                  write ? ku->wphase : ku->rphase, (unsigned long long)ku->generation);
         c->cfg->log(c->cfg->log_ud, LWQ_LOG_INFO, line);
     }
+    lwq_conn_trace_keys(c, 3, write ? "key_update_write" : "key_update_read");
     if (!c->qlog)
         return;
     /* draft-ietf-quic-qlog-quic-events: key_updated, key_phase counting generations */

@@ -69,13 +69,14 @@ void lwq_conn_qlog_start(lwq_conn *c)
     if (!c->qlog_handle)
         return;
     c->qlog = lwq_calloc(c->alloc, 1, sizeof(*c->qlog));
-    if (!c->qlog || lwq_qlog_init(c->qlog, c->alloc, sink, c, c->is_server ? "server" : "client", c->odcid.id,
-                                  c->odcid.len, "lwquic") != 0) {
+    if (!c->qlog || lwq_qlog_init_format(c->qlog, c->alloc, sink, c, c->is_server ? "server" : "client", c->odcid.id,
+                                         c->odcid.len, "lwquic", c->cfg->qlog_format, c->now) != 0) {
         lwq_conn_qlog_end(c); /* observability never fails a connection */
         return;
     }
     lwq_qlog_begin(c->qlog, c->now, "quic:connection_started");
     lwq_qlog_hex(c->qlog, "src_cid", c->odcid.id, c->odcid.len);
+    lwq_conn_qlog_addresses(c);
     lwq_qlog_end(c->qlog);
 }
 
@@ -138,7 +139,9 @@ void lwq_conn_qlog_lost(lwq_conn *c, lwq_space s, uint64_t pn)
     trace(c, LWQ_LOG_DEBUG, "%s packet pn=%llu declared lost", lwq_qlog_pkt_type_name(pkt_type(s)),
           (unsigned long long)pn);
     if (c->qlog)
-        lwq_qlog_packet_lost(c->qlog, c->now, pkt_type(s), pn, NULL);
+        lwq_qlog_packet_lost(c->qlog, c->now, pkt_type(s), pn,
+                             strcmp(lwq_conn_loss_rule(c, s, pn), "packet_threshold") ? "time_threshold"
+                                                                                       : "reordering_threshold");
 }
 
 /* recovery_metrics_updated and congestion_state_updated (draft-ietf-quic-qlog-quic-events §7.2,

@@ -257,6 +257,7 @@ static int recv_retry(lwq_conn *c, const lwq_pkt_hdr *h, const uint8_t *pkt)
         c->stats.packets_dropped++;
         return 0;
     }
+    lwq_conn_trace_retry(c, pkt, h->pkt_len);
     return lwq_conn_retry(c, &scid, h->token, h->token_len);
 }
 
@@ -311,6 +312,7 @@ static int recv_packet(lwq_conn *c, const lwq_pkt_hdr *h, uint8_t *pkt, const ui
     else if (h->type == LWQ_PKT_1RTT)
         lwq_conn_early_got_1rtt(c);
     lwq_conn_qlog_packet(c, 0, h->type, u.pn, pkt + u.payload_off, u.payload_len, h->pkt_len);
+    lwq_conn_trace_packet(c, 0, h->type, u.pn, pkt, u.payload_off, pkt + u.payload_off, u.payload_len, h->pkt_len);
     if (!c->is_server && h->type == LWQ_PKT_INITIAL && !c->got_peer_scid) {
         lwq_cid_set(&c->peer_scid, h->scid, h->scid_len);
         c->got_peer_scid = 1;

@@ -98,6 +98,7 @@ static void on_lost(void *ud, lwq_space s, lwq_sentmap *m, lwq_sent_pkt *p)
 {
     lwq_conn *c = ud;
     lwq_conn_qlog_lost(c, s, p->pn);
+    lwq_conn_trace_lost(c, s, p->pn);
     lwq_conn_ecn_on_lost(c, s, p->pn);
     for (size_t i = 0; i < p->nframes; i++)
         lwq_conn_frame_requeue(c, s, lwq_sentmap_frame(m, p, i));
@@ -302,9 +303,12 @@ static ssize_t seal(lwq_conn *c, uint8_t *out, pkt_plan *pl, size_t np, size_t l
         lwq_pn_space *sp = &c->sp[p->s];
         p->ho.payload_len = p->payload_len;
         ssize_t h = lwq_pkt_hdr_encode(out + p->start, p->hdr_len, &p->ho);
-        if (h >= 0)
+        if (h >= 0) {
             lwq_conn_qlog_packet(c, 1, p->ho.type, p->ho.pn, out + p->start + p->hdr_len, p->payload_len,
                                  p->hdr_len + p->payload_len + LWQ_AEAD_TAG_LEN);
+            lwq_conn_trace_packet(c, 1, p->ho.type, p->ho.pn, out + p->start, p->hdr_len, out + p->start + p->hdr_len,
+                                  p->payload_len, p->hdr_len + p->payload_len + LWQ_AEAD_TAG_LEN);
+        }
         ssize_t n = h < 0 ? h
                           : lwq_packet_protect(lwq_conn_pkeys(c, p->ho.type == LWQ_PKT_0RTT ? &c->early.keys : &sp->wk),
                                                p->ho.pn, out + p->start, p->hdr_len, p->payload_len,

@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include "quic/qlog.h"
+#include "lwquic/quic.h"
 #include "base/mem.h"
 
 static void raw(lwq_qlog *q, const char *s, size_t n)
@@ -154,16 +155,9 @@ static void start(lwq_qlog *q)
     raw(q, "\x1e", 1); /* RFC 7464 record separator */
 }
 
-int lwq_qlog_init(lwq_qlog *q, const lwq_allocator *a, lwq_qlog_sink sink, void *ud, const char *vantage,
-                  const uint8_t *group_id, size_t group_len, const char *title)
+static void header_main(lwq_qlog *q, const char *vantage, const uint8_t *group_id, size_t group_len,
+                        const char *title)
 {
-    memset(q, 0, sizeof(*q));
-    q->sink = sink;
-    q->ud = ud;
-    q->alloc = a;
-    q->max = 1 << 20;
-    start(q);
-    lwq_qlog_obj(q, NULL);
     lwq_qlog_str(q, "file_schema", "urn:ietf:params:qlog:file:sequential");
     lwq_qlog_str(q, "serialization_format", "application/qlog+json-seq");
     lwq_qlog_str(q, "title", title ? title : "lwquic");
@@ -182,8 +176,58 @@ int lwq_qlog_init(lwq_qlog *q, const lwq_allocator *a, lwq_qlog_sink sink, void 
     lwq_qlog_close(q);
     lwq_qlog_arr(q, "event_schemas");
     lwq_qlog_str(q, NULL, LWQ_QLOG_EVENT_SCHEMA);
+    lwq_qlog_str(q, NULL, LWQ_QLOG_H3_EVENT_SCHEMA);
+}
+
+/* qlog 0.3 (draft-ietf-quic-qlog-main-schema-02/-03 JSON-SEQ): the header qvis checks for
+ * (qlog_version, qlog_format "JSON-SEQ", trace); times relative to reference_time, which is the
+ * caller's monotonic clock in milliseconds at the start (a sans-IO library has no wall clock). */
+static void header_03(lwq_qlog *q, const char *vantage, const uint8_t *group_id, size_t group_len,
+                      const char *title)
+{
+    lwq_qlog_str(q, "qlog_version", "0.3");
+    lwq_qlog_str(q, "qlog_format", "JSON-SEQ");
+    lwq_qlog_str(q, "title", title ? title : "lwquic");
+    lwq_qlog_obj(q, "trace");
+    lwq_qlog_obj(q, "vantage_point");
+    lwq_qlog_str(q, "name", "lwquic");
+    lwq_qlog_str(q, "type", vantage);
+    lwq_qlog_close(q);
+    lwq_qlog_obj(q, "common_fields");
+    lwq_qlog_hex(q, "ODCID", group_id, group_len);
+    lwq_qlog_hex(q, "group_id", group_id, group_len);
+    lwq_qlog_arr(q, "protocol_type");
+    lwq_qlog_str(q, NULL, "QUIC");
+    lwq_qlog_str(q, NULL, "HTTP3");
+    lwq_qlog_close(q);
+    lwq_qlog_str(q, "time_format", "relative");
+    lwq_qlog_ms(q, "reference_time", q->t0);
+}
+
+int lwq_qlog_init_format(lwq_qlog *q, const lwq_allocator *a, lwq_qlog_sink sink, void *ud, const char *vantage,
+                         const uint8_t *group_id, size_t group_len, const char *title, int format, lwq_tstamp t0)
+{
+    memset(q, 0, sizeof(*q));
+    q->sink = sink;
+    q->ud = ud;
+    q->alloc = a;
+    q->max = 1 << 20;
+    q->v03 = format == LWQ_QLOG_03;
+    q->t0 = t0;
+    start(q);
+    lwq_qlog_obj(q, NULL);
+    if (q->v03)
+        header_03(q, vantage, group_id, group_len, title);
+    else
+        header_main(q, vantage, group_id, group_len, title);
     emit(q);
     return q->dropped ? LWQ_ERR_NOMEM : 0;
+}
+
+int lwq_qlog_init(lwq_qlog *q, const lwq_allocator *a, lwq_qlog_sink sink, void *ud, const char *vantage,
+                  const uint8_t *group_id, size_t group_len, const char *title)
+{
+    return lwq_qlog_init_format(q, a, sink, ud, vantage, group_id, group_len, title, LWQ_QLOG_MAIN, 0);
 }
 
 void lwq_qlog_free(lwq_qlog *q)
@@ -193,12 +237,37 @@ void lwq_qlog_free(lwq_qlog *q)
     q->cap = q->len = 0;
 }
 
+/* Main-schema names and their qlog 0.3 (draft-ietf-quic-qlog-quic-events-02, -h3-events-02) names. */
+static const char *const renames[][2] = {
+    {"quic:connection_started", "connectivity:connection_started"},
+    {"quic:connection_closed", "connectivity:connection_closed"},
+    {"quic:recovery_metrics_updated", "recovery:metrics_updated"},
+    {"quic:congestion_state_updated", "recovery:congestion_state_updated"},
+    {"quic:packet_lost", "recovery:packet_lost"},
+    {"quic:key_updated", "security:key_updated"},
+};
+
+static const char *name_03(const char *name, char *buf, size_t cap)
+{
+    for (size_t i = 0; i < sizeof(renames) / sizeof(renames[0]); i++)
+        if (!strcmp(name, renames[i][0]))
+            return renames[i][1];
+    if (!strncmp(name, "quic:", 5))
+        snprintf(buf, cap, "transport:%s", name + 5);
+    else if (!strncmp(name, "http3:", 6))
+        snprintf(buf, cap, "http:%s", name + 6);
+    else
+        return name;
+    return buf;
+}
+
 void lwq_qlog_begin(lwq_qlog *q, lwq_tstamp now, const char *name)
 {
+    char buf[64];
     start(q);
     lwq_qlog_obj(q, NULL);
-    lwq_qlog_ms(q, "time", now);
-    lwq_qlog_str(q, "name", name);
+    lwq_qlog_ms(q, "time", q->v03 ? (now > q->t0 ? now - q->t0 : 0) : now);
+    lwq_qlog_str(q, "name", q->v03 ? name_03(name, buf, sizeof(buf)) : name);
     lwq_qlog_obj(q, "data");
 }
 

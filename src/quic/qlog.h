@@ -8,6 +8,7 @@
 #include "quic/frame.h"
 
 #define LWQ_QLOG_EVENT_SCHEMA "urn:ietf:params:qlog:events:quic-13"
+#define LWQ_QLOG_H3_EVENT_SCHEMA "urn:ietf:params:qlog:events:http3-07"
 #define LWQ_QLOG_MAX_DEPTH 16
 
 typedef void (*lwq_qlog_sink)(void *ud, const char *record, size_t len);
@@ -23,14 +24,20 @@ typedef struct lwq_qlog {
     char closer[LWQ_QLOG_MAX_DEPTH]; /* '}' or ']' for each open level */
     int failed;            /* this record ran out of memory or size */
     uint64_t dropped;      /* records lost that way */
+    int v03;               /* qlog 0.3 / draft-02 (LWQ_QLOG_03): event names and relative times */
+    lwq_tstamp t0;         /* v03: the reference time, event times count from it */
 } lwq_qlog;
 
 /* Writes the header record. vantage: "client" or "server"; group_id: the original DCID. */
 int lwq_qlog_init(lwq_qlog *q, const lwq_allocator *a, lwq_qlog_sink sink, void *ud, const char *vantage,
                   const uint8_t *group_id, size_t group_len, const char *title);
+/* The same with a format (LWQ_QLOG_03 or LWQ_QLOG_MAIN) and, for 0.3, the reference time t0. */
+int lwq_qlog_init_format(lwq_qlog *q, const lwq_allocator *a, lwq_qlog_sink sink, void *ud, const char *vantage,
+                         const uint8_t *group_id, size_t group_len, const char *title, int format, lwq_tstamp t0);
 void lwq_qlog_free(lwq_qlog *q);
 
-/* Generic builder: begin an event, add fields to its "data" object, end emits it. */
+/* Generic builder: begin an event, add fields to its "data" object, end emits it. Names are given in
+ * the main schema ("quic:packet_sent", "http3:frame_created"); a 0.3 log renames them. */
 void lwq_qlog_begin(lwq_qlog *q, lwq_tstamp now, const char *name);
 void lwq_qlog_end(lwq_qlog *q);
 void lwq_qlog_obj(lwq_qlog *q, const char *key);   /* key NULL inside arrays */

@@ -55,6 +55,7 @@ static void ku_init(ku_world *w, uint64_t seed, uint64_t bytes)
     w->d.bytes = bytes;
     w->n.p.ccfg.qlog_open = w->n.p.scfg.qlog_open = q_open;
     w->n.p.ccfg.qlog_write = w->n.p.scfg.qlog_write = q_write;
+    w->n.p.ccfg.qlog_format = w->n.p.scfg.qlog_format = LWQ_QLOG_MAIN;
     w->n.p.ccfg.qlog_ud = w->n.p.scfg.qlog_ud = w;
 }
 

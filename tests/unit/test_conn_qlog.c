@@ -84,6 +84,7 @@ START_TEST(test_qlog_of_a_lossy_connection)
     pair_init(&p, 7);
     p.ccfg.qlog_open = p.scfg.qlog_open = q_open;
     p.ccfg.qlog_write = p.scfg.qlog_write = q_write;
+    p.ccfg.qlog_format = p.scfg.qlog_format = LWQ_QLOG_MAIN; /* the main-schema names checked below */
     p.ccfg.qlog_close = p.scfg.qlog_close = q_close;
     p.loss_pct = 5;
     pair_start(&p);

@@ -130,6 +130,7 @@ START_TEST(test_qlog_congestion_states)
     pair_init(&p, 12);
     p.ccfg.qlog_open = q_open;
     p.ccfg.qlog_write = q_write;
+    p.ccfg.qlog_format = LWQ_QLOG_MAIN;
     p.ccfg.qlog_close = q_close;
     p.loss_pct = 3;
     pair_start(&p);

@@ -48,6 +48,8 @@ typedef struct cl_opts {
     double connect_timeout, max_time; /* seconds; max_time 0: none */
     const char *write_out;            /* -w */
     const char *keylog, *qlogdir;
+    int explain, qlog_format; /* --explain (a narrated trace on stderr), --qlog-format 0.3|main */
+    const char *record;       /* --record FILE: datagrams and keys for docs/walkthrough.md */
     int cc_set;
     lwq_cc_algorithm cc;
     const char *resolve[CL_MAX_RESOLVE];

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "common/cli.h"
+#include "common/explain.h"
+#include "common/record.h"
 #include "lwquic-client/client.h"
 
 /* Every URL parses and names the same server (one connection); outputs are writable places. */
@@ -76,6 +78,14 @@ static int run(cl_opts *op)
     lwq_config_init(&cfg, 0);
     if (o.verbose > 1)
         cli_verbose(&cfg, o.verbose - 1); /* -vv: the library's trace, -vvv: every packet */
+    cfg.qlog_format = o.qlog_format;
+    if (o.explain)
+        cli_explain(&cfg, stderr, isatty(2));
+    if (o.record && cli_record(&cfg, o.record)) {
+        cl_err(&o, "--record %s: %s", o.record, strerror(errno));
+        cli_session_free(&start);
+        return CL_EXIT_WRITE;
+    }
     if (cli_qlog_dir(o.qlogdir, &cfg)) {
         cl_err(&o, "--qlog-dir %s: %s", o.qlogdir ? o.qlogdir : getenv("QLOGDIR"), strerror(errno));
         cli_session_free(&start);

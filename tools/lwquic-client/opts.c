@@ -72,6 +72,9 @@ static void usage(FILE *f)
                "      --cc cubic|newreno          congestion control\n"
                "      --keylog FILE               TLS secrets in NSS key log format (default $SSLKEYLOGFILE)\n"
                "      --qlog-dir DIR              one qlog file per connection (default $QLOGDIR)\n"
+               "      --qlog-format 0.3|main      qlog for qvis (0.3, default) or the current main schema\n"
+               "      --explain                   narrate the connection on stderr, with RFC references\n"
+               "      --record FILE               save datagrams and keys of the run (for the walkthrough)\n"
                "Exit codes (curl's): 0 ok, 1 unsupported protocol, 2 bad option, 3 bad URL, 6 cannot resolve,\n"
                "7 cannot connect, 22 HTTP error with --fail, 23 write error, 26 read error, 28 timeout,\n"
                "35 TLS handshake failed, 56 transfer failed, 60 certificate not verified.\n");
@@ -119,7 +122,8 @@ static int load_data(cl_opts *o, const char *arg)
 int cl_parse(int argc, char **argv, cl_opts *o, int *urls_from)
 {
     enum { OPT_CACERT = 256, OPT_DIR, OPT_ALL, OPT_CT, OPT_ALPN, OPT_KEYLOG, OPT_QLOG, OPT_CC, OPT_RESOLVE,
-           OPT_SESSION, OPT_EARLY, OPT_RESUME, OPT_NOPREF, OPT_KEYUPD, OPT_QVER, OPT_V2, OPT_CIPHERS };
+           OPT_SESSION, OPT_EARLY, OPT_RESUME, OPT_NOPREF, OPT_KEYUPD, OPT_QVER, OPT_V2, OPT_CIPHERS, OPT_EXPLAIN,
+           OPT_QLOGFMT, OPT_RECORD };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"remote-name", no_argument, NULL, 'O'},
         {"remote-name-all", no_argument, NULL, OPT_ALL}, {"output-dir", required_argument, NULL, OPT_DIR},
@@ -133,6 +137,8 @@ int cl_parse(int argc, char **argv, cl_opts *o, int *urls_from)
         {"write-out", required_argument, NULL, 'w'}, {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'}, {"alpn", required_argument, NULL, OPT_ALPN},
         {"keylog", required_argument, NULL, OPT_KEYLOG}, {"qlog-dir", required_argument, NULL, OPT_QLOG},
+        {"explain", no_argument, NULL, OPT_EXPLAIN}, {"qlog-format", required_argument, NULL, OPT_QLOGFMT},
+        {"record", required_argument, NULL, OPT_RECORD},
         {"cc", required_argument, NULL, OPT_CC}, {"resolve", required_argument, NULL, OPT_RESOLVE},
         {"session-file", required_argument, NULL, OPT_SESSION}, {"early-data", no_argument, NULL, OPT_EARLY},
         {"0rtt", no_argument, NULL, OPT_EARLY}, {"resume", no_argument, NULL, OPT_RESUME},
@@ -211,6 +217,15 @@ int cl_parse(int argc, char **argv, cl_opts *o, int *urls_from)
             break;
         case OPT_KEYLOG: o->keylog = optarg; break;
         case OPT_QLOG: o->qlogdir = optarg; break;
+        case OPT_EXPLAIN: o->explain = 1; break;
+        case OPT_RECORD: o->record = optarg; break;
+        case OPT_QLOGFMT:
+            if (strcmp(optarg, "0.3") && strcmp(optarg, "main")) {
+                cl_err(o, "--qlog-format %s: 0.3 (what qvis loads) or main (the current draft's schema)", optarg);
+                return CL_EXIT_USAGE;
+            }
+            o->qlog_format = strcmp(optarg, "main") ? LWQ_QLOG_03 : LWQ_QLOG_MAIN;
+            break;
         case OPT_CC:
             if (cli_parse_cc(optarg, &o->cc)) {
                 cl_err(o, "--cc %s: cubic or newreno", optarg);

@@ -16,6 +16,7 @@
 #include "lwquic/endpoint.h"
 #include "lwquic/h3.h"
 #include "common/cli.h"
+#include "common/explain.h"
 #include "lwquic-server/srv.h"
 
 #define MAX_LISTEN 8
@@ -302,7 +303,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: lwquic-server --cert FILE --key FILE [--listen HOST:PORT]... [--root DIR]\n"
                "                     [--alpn h3,hq-interop] [--keylog FILE] [--qlog-dir DIR] [--cc cubic|newreno]\n"
-               "                     [--shards N] [--retry] [--early-data] [--accept-v2] [-q] [-v|-vv]\n"
+               "                     [--shards N] [--retry] [--early-data] [--accept-v2] [-q] [-v|-vv] [--explain]\n"
+               "                     [--qlog-format 0.3|main]\n"
                "                     [--preferred-address ADDR:PORT [--preferred-listen HOST:PORT]] [--drain-timeout SEC]\n"
                "                     [--mem-budget MIB]\n"
                "                     [--quic-lb cr=N,sid=HEX,noncelen=N[,key=HEX]]\n"
@@ -335,6 +337,7 @@ int main(int argc, char **argv)
                                          {"drain-timeout", required_argument, NULL, 'D'},
                                          {"mem-budget", required_argument, NULL, 'M'},
                                          {"quic-lb", required_argument, NULL, 'B'},
+                                         {"explain", no_argument, NULL, 1001}, {"qlog-format", required_argument, NULL, 1002},
                                          {NULL, 0, NULL, 0}};
     double drain_timeout = 5;
     unsigned long mem_budget_mib = 4096;
@@ -347,7 +350,7 @@ int main(int argc, char **argv)
                *qlogdir = NULL;
     size_t nlisten = 0;
     unsigned shards = 0;
-    int c, cc_set = 0, verbose = 0;
+    int c, cc_set = 0, verbose = 0, explain = 0, qlog_format = LWQ_QLOG_03;
     lwq_cc_algorithm cc = LWQ_CC_ALGO_CUBIC;
     lwq_server_limits lim;
     memset(&lim, 0, sizeof(lim));
@@ -410,6 +413,8 @@ int main(int argc, char **argv)
         }
         case 'q': quiet = 1; break;
         case 'v': verbose++; break;
+        case 1001: explain = 1; break;
+        case 1002: qlog_format = strcmp(optarg, "main") ? LWQ_QLOG_03 : LWQ_QLOG_MAIN; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -462,6 +467,9 @@ int main(int argc, char **argv)
     lwq_config cfg;
     lwq_config_init(&cfg, 1);
     cli_verbose(&cfg, verbose);
+    cfg.qlog_format = qlog_format;
+    if (explain)
+        cli_explain(&cfg, stderr, isatty(2));
     if (cli_qlog_dir(qlogdir, &cfg)) {
         fprintf(stderr, "lwquic-server: --qlog-dir %s: %s\n", qlogdir ? qlogdir : getenv("QLOGDIR"), strerror(errno));
         return 2;
