@@ -173,14 +173,15 @@ void lwq_streams_free(lwq_conn *c)
     lwq_streams *st = &c->st;
     lwq_budget_give(c->cfg->mem_budget, st->budget_held);
     st->budget_held = 0;
-    for (lwq_stream *s = st->head, *n; s; s = n) {
-        n = s->next;
-        stream_del(c, s);
-    }
+    /* Closed streams whose event was never taken first: the event list also names live streams. */
     for (lwq_stream *s = st->evhead, *n; s; s = n) {
         n = s->evnext;
         if (s->gone)
-            lwq_free(c->alloc, s); /* closed streams whose event was never taken */
+            lwq_free(c->alloc, s);
+    }
+    for (lwq_stream *s = st->head, *n; s; s = n) {
+        n = s->next;
+        stream_del(c, s);
     }
     lwq_free(c->alloc, st->buckets);
     memset(st, 0, sizeof(*st));
